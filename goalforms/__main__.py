@@ -1,0 +1,3 @@
+from goalforms.pipeline.cli import main
+
+main()

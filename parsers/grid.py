@@ -1,0 +1,69 @@
+"""The intermediate grid every reader emits and every layout parser consumes.
+
+A layout parser never knows which file format it reads: it sees rows of cells, each with
+provenance (line for text; page/bbox for PDF; paragraph for Word).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something sits in the source file."""
+
+    line: int | None = None
+    page: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    paragraph: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.paragraph is not None:
+            parts.append(f"paragraph {self.paragraph}")
+        return ", ".join(parts) or "unknown location"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    col: int
+    row_span: int = 1
+    col_span: int = 1
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[Cell, ...]
+    where: Location
+    # True when the row came from a table (a tab-separated line, a Word/PDF table row);
+    # free lines (titles, fragments dumped after a table) are False.
+    in_table: bool = True
+
+    @property
+    def filled(self) -> list[Cell]:
+        return [c for c in self.cells if not c.blank]
+
+    @property
+    def blank(self) -> bool:
+        return not self.filled
+
+    def text(self, sep: str = " ") -> str:
+        return sep.join(c.text.strip() for c in self.filled)
+
+
+@dataclass
+class Grid:
+    path: str
+    format: str
+    sha256: str
+    rows: list[Row] = field(default_factory=list)

@@ -1,0 +1,176 @@
+"""The skeleton every layout parser follows, and what it produces.
+
+A layout parser takes the rows of one form (from its title to the next form) and returns a
+:class:`RawForm`: header and budget values as the cells printed them (with their location),
+indicators with their recovered hierarchy, and the issues met on the way. Cleaning the values
+(money, dates, targets) is the next stage's job (``pipeline/normalise.py``).
+
+Stages, fixed once here: split the rows into header zone / indicator table / trailing fragments →
+read label–value pairs → read text blocks → read the indicator table. A layout overrides a hook
+only where it really differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import regex
+
+from goalforms.parsers.grid import Location, Row
+from goalforms.parsers.labels import clean_text, compact
+from goalforms.parsers.layouts.spec import LayoutSpec
+from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
+
+
+@dataclass(frozen=True)
+class RawValue:
+    text: str
+    where: Location
+
+
+@dataclass
+class RawIssue:
+    code: str
+    severity: str  # "error" (data missing or wrong) or "warning" (inferred, check it)
+    message: str
+    where: Location | None
+    field: str | None = None
+
+
+@dataclass
+class RawIndicator:
+    level1: str | None
+    level2: str | None
+    level3: str
+    target: str
+    where: Location
+    dimension: str | None = None
+
+
+@dataclass
+class RawForm:
+    layout: str
+    year: int | None
+    where: Location
+    header: dict[str, RawValue | None] = field(default_factory=dict)
+    budget: dict[str, RawValue | None] = field(default_factory=dict)
+    indicators: list[RawIndicator] = field(default_factory=list)
+    issues: list[RawIssue] = field(default_factory=list)
+    # The cells of the form lost their right part (cut-off columns): values may be incomplete.
+    truncated: bool = False
+
+
+_YEAR = regex.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年\s*度")
+
+
+class LayoutParser:
+    """Parse one form of a layout described by a :class:`LayoutSpec`."""
+
+    spec: LayoutSpec
+
+    def parse(self, rows: list[Row]) -> RawForm:
+        form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where)
+        for name in list(self.spec.fields) + list(self.spec.text_blocks):
+            form.header[name] = None
+        for name in self.spec.budget:
+            form.budget[name] = None
+        table_at = find_table_header(rows, self.spec)
+        header_rows = rows[1:table_at] if table_at is not None else rows[1:]
+        self.read_label_values(header_rows, form)
+        self.read_text_blocks(header_rows, form)
+        if table_at is None:
+            form.issues.append(
+                RawIssue("missing_table", "error", "no indicator table header found in this form", rows[0].where)
+            )
+            return form
+        header = TableHeader.from_row(rows[table_at], self.spec)
+        table_rows, fragments = self.split_fragments(rows[table_at + 1 :])
+        read_indicator_table(header, table_rows, self.spec, form)
+        self.check_truncation(header, fragments, form)
+        return form
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def find_year(self, rows: list[Row]) -> int | None:
+        for row in rows[:6]:
+            m = _YEAR.search(row.text())
+            if m:
+                return int(m.group(1) or m.group(2))
+        return None
+
+    def read_label_values(self, rows: list[Row], form: RawForm) -> None:
+        """Label–value pairs: the value is in the label's cell after it, or in the next non-empty
+        cell of the row unless that cell is itself a label. A later non-empty value of a label
+        printed twice (其他资金) wins over an earlier blank one."""
+        for row in rows:
+            cells = row.filled
+            used: set[int] = set()
+            for i, cell in enumerate(cells):
+                if i in used:
+                    continue
+                hit = self.spec.match_label(cell.text)
+                if hit is None or hit.kind in ("caption", "text_block"):
+                    continue
+                value = RawValue(hit.rest, row.where)
+                if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
+                    value = RawValue(cells[i + 1].text, row.where)
+                    used.add(i + 1)
+                target = form.budget if hit.kind == "budget" else form.header
+                current = target.get(hit.name)
+                if current is None or not current.text.strip():
+                    target[hit.name] = value
+
+    def read_text_blocks(self, rows: list[Row], form: RawForm) -> None:
+        """Texts printed on the rows below their label row, in the label's column (2024 goals).
+        Continuation rows after a page break are joined without a separator."""
+        if not self.spec.text_blocks:
+            return
+        columns: dict[int, str] = {}
+        texts: dict[str, list[RawValue]] = {}
+        for row in rows:
+            hits = [(cell, self.spec.match_label(cell.text)) for cell in row.filled]
+            blocks = [(cell, hit) for cell, hit in hits if hit is not None and hit.kind == "text_block"]
+            if blocks:
+                columns = {cell.col: hit.name for cell, hit in blocks}
+                continue
+            if any(hit is not None for _, hit in hits):
+                columns = {}  # another labelled row: the text block is over
+                continue
+            if not columns:
+                continue
+            for cell in row.filled:
+                # The label whose column is nearest (ties go to the left one).
+                col = min(columns, key=lambda c: (abs(c - cell.col), c))
+                texts.setdefault(columns[col], []).append(RawValue(cell.text, row.where))
+        for name, parts in texts.items():
+            joined = "".join(clean_text(p.text) for p in parts)
+            form.header[name] = RawValue(joined, parts[0].where)
+
+    def split_fragments(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
+        """The table ends at the first free line (no cell structure) after it: what follows is
+        text cut off from the table's cells and dumped after it (003, third form)."""
+        for i, row in enumerate(rows):
+            if not row.blank and not row.in_table and not compact(row.text()).startswith("-"):
+                rest = [r for r in rows[i:] if not r.blank]
+                return rows[:i], rest
+        return rows, []
+
+    def check_truncation(self, header: TableHeader, fragments: list[Row], form: RawForm) -> None:
+        if not (header.target_cut or fragments):
+            return
+        form.truncated = True
+        span = ""
+        if fragments:
+            first, last = fragments[0].where, fragments[-1].where
+            span = f"; {len(fragments)} cut-off fragments at {first}" + (
+                f" to {last}" if last != first else ""
+            )
+        form.issues.append(
+            RawIssue(
+                "truncated_columns",
+                "error",
+                "cells of this form lost their right part (the target column header reads "
+                f"{header.target_label!r}){span}: header values and targets may be incomplete",
+                header.where,
+            )
+        )

@@ -1,0 +1,252 @@
+"""The indicator table: classify each row's cells by content, then recover the hierarchy.
+
+Text dumps lose merged cells, so cell positions cannot be trusted: rows lose their leading
+cells, labels land in the wrong column, on a line of their own, or on a middle row of their
+group. Cells are therefore classified by what they say — a vocabulary name is a level label
+wherever it stands; the remaining first text is the 三级 name and the last is the target — and
+the hierarchy is rebuilt from the labels with the vocabulary (which level-2 name belongs to
+which level-1 name). Every placement that had to be inferred is flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import regex
+
+from goalforms.parsers.grid import Cell, Location, Row
+from goalforms.parsers.labels import LabelHit, compact, is_separator
+from goalforms.parsers.layouts.spec import LayoutSpec
+
+if TYPE_CHECKING:
+    from goalforms.parsers.layouts.base import RawForm
+
+# A cell that can only be a target: an operator then a number, or a bare percentage.
+_TARGET_SHAPE = regex.compile(r"^\s*(?:[=＝≥≤＞＜><]=?\s*[-+]?\d|[-+]?\d+(?:\.\d+)?\s*[%％]\s*$)")
+
+
+@dataclass
+class TableHeader:
+    where: Location
+    columns: dict[str, int]
+    target_label: str
+    target_cut: bool
+
+    @classmethod
+    def from_row(cls, row: Row, spec: LayoutSpec) -> TableHeader:
+        columns: dict[str, int] = {}
+        target_label, target_cut = "", False
+        for cell in row.filled:
+            found = spec.table_column(cell.text)
+            if found is None:
+                continue
+            column, cut = found
+            columns.setdefault(column, cell.col)
+            if column == "target":
+                target_label, target_cut = cell.text.strip(), cut
+        return cls(row.where, columns, target_label, target_cut)
+
+
+def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
+    """Index of the row naming the 一级/二级/三级 columns."""
+    for i, row in enumerate(rows):
+        named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
+        if {"level1", "level2", "level3"} <= named:
+            return i
+    return None
+
+
+@dataclass
+class Entry:
+    """One table row after classification."""
+
+    where: Location
+    level1: str | None = None
+    level2: str | None = None
+    level3: str | None = None
+    target: str | None = None
+    unknown: dict[int, str] = field(default_factory=dict)  # level -> unknown label text
+    notes: list[str] = field(default_factory=list)  # why a placement was inferred
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+
+    @property
+    def has_indicator(self) -> bool:
+        return self.level3 is not None or self.target is not None
+
+    @property
+    def label_only(self) -> bool:
+        return not self.has_indicator and (self.level1 is not None or self.level2 is not None)
+
+    def own(self, level: int) -> str | None:
+        return self.level1 if level == 1 else self.level2
+
+
+def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
+    """Split a row's cells into level labels, the 三级 name and the target."""
+    vocab = spec.vocabulary
+    entry = Entry(row.where)
+    labels: list[tuple[Cell, LabelHit]] = []
+    texts: list[Cell] = []
+    for cell in row.filled:
+        if is_separator(cell.text) or compact(cell.text) in spec.side_labels:
+            continue
+        hit = vocab.lookup(cell.text)
+        if hit is not None:
+            labels.append((cell, hit))
+        elif not vocab.is_wrap_fragment(cell.text):
+            texts.append(cell)
+    # A cut name (a proper prefix of a vocabulary name) is a label only where the row still has
+    # a 三级 name and a target besides it; otherwise it is more likely a short 三级 name.
+    for cell, hit in list(labels):
+        if compact(cell.text) != hit.name and len(texts) < 2:
+            labels.remove((cell, hit))
+            texts.append(cell)
+    texts.sort(key=lambda c: c.col)
+    for cell, hit in labels:
+        previous = entry.own(hit.level)
+        if previous is not None and previous != hit.name:
+            entry.problems.append(
+                ("ambiguous_placement", f"two level-{hit.level} labels on one row: {previous}, {hit.name}")
+            )
+        if hit.level == 1:
+            entry.level1 = hit.name
+        else:
+            entry.level2 = hit.name
+    if len(texts) >= 3:
+        # Texts standing in the level columns are labels the vocabulary does not know.
+        level3_col = header.columns.get("level3", 2)
+        for cell in [c for c in texts if c.col < level3_col][: len(texts) - 2]:
+            level = 1 if cell.col <= header.columns.get("level1", 0) else 2
+            if entry.own(level) is None and level not in entry.unknown:
+                entry.unknown[level] = compact(cell.text)
+                texts.remove(cell)
+    if len(texts) == 1:
+        if _TARGET_SHAPE.match(texts[0].text):
+            entry.target = texts[0].text
+        else:
+            entry.level3 = texts[0].text
+    elif len(texts) >= 2:
+        entry.level3 = "".join(c.text for c in texts[:-1])
+        entry.target = texts[-1].text
+        if len(texts) > 2:
+            entry.problems.append(
+                ("ambiguous_placement", f"{len(texts)} texts on one row; the first {len(texts) - 1} were joined as the 三级 name")
+            )
+    return entry
+
+
+def attach_label_lines(entries: list[Entry]) -> None:
+    """A label on a line of its own belongs to the rows below it when they carry no label of
+    that level; otherwise to the rows just above it that had only inherited that level (its
+    merged cell's label was printed after them)."""
+    for i, entry in enumerate(entries):
+        if not entry.label_only:
+            continue
+        level = 2 if entry.level2 is not None else 1
+        name = entry.own(level)
+        following = next((e for e in entries[i + 1 :] if e.has_indicator), None)
+        if following is not None and following.own(level) is None and following.level1 is None:
+            following.level1 = following.level1 or entry.level1
+            following.level2 = following.level2 or entry.level2
+            continue
+        claimed = []
+        for previous in reversed(entries[:i]):
+            if not previous.has_indicator:
+                continue
+            if previous.own(level) is not None or previous.level1 is not None:
+                break
+            claimed.append(previous)
+        for previous in claimed:
+            previous.level1 = previous.level1 or entry.level1
+            previous.level2 = previous.level2 or entry.level2
+            previous.notes.append(f"the label {name} printed on its own at {entry.where} was placed on this row")
+
+
+def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entry, str | None, str | None]]:
+    """Give every indicator row its level-1 and level-2 name."""
+    parent = spec.vocabulary.parent
+    rows = [e for e in entries if e.has_indicator]
+    resolved: list[tuple[Entry, str | None, str | None]] = []
+    level1: str | None = None
+    level2: str | None = None
+    for i, row in enumerate(rows):
+        own1 = row.level1 or row.unknown.get(1)
+        own2 = row.level2 or row.unknown.get(2)
+        if own2 is not None:
+            owner = parent.get(own2)
+            if own1 is not None:
+                level1 = own1
+                if owner is not None and own1 in spec.vocabulary.level1 and owner != own1:
+                    row.notes.append(f"{own2} is not a level-2 name under {own1}; kept as printed")
+            elif owner is not None and owner != level1:
+                # The level-1 label of this group is printed on a later (middle) row.
+                row.notes.append(f"level 1 {owner} inferred from level 2 {own2} (was {level1 or 'none'})")
+                level1 = owner
+            level2 = own2
+        elif own1 is not None:
+            level1 = own1
+            if level2 is None or parent.get(level2, level1) != level1:
+                # The level-2 label of this group is printed on a later row.
+                ahead = None
+                for later in rows[i + 1 :]:
+                    if later.level1 is not None and later.level1 != own1:
+                        break
+                    if later.level2 is not None:
+                        ahead = later.level2 if parent.get(later.level2) == own1 else None
+                        break
+                row.notes.append(
+                    f"level 2 {ahead} taken from the label printed below at a later row"
+                    if ahead
+                    else f"no level-2 label for this row under {own1}"
+                )
+                level2 = ahead
+        elif level1 is None or level2 is None:
+            row.notes.append("no level label above this row")
+        resolved.append((row, level1, level2))
+    return resolved
+
+
+def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec, form: RawForm) -> None:
+    """Read the indicator rows below the table header into ``form``."""
+    from goalforms.parsers.layouts.base import RawIndicator, RawIssue
+
+    entries = [classify(row, header, spec) for row in rows if not row.blank]
+    attach_label_lines(entries)
+    for entry, level1, level2 in resolve_hierarchy(entries, spec):
+        if entry.level3 is None and form.indicators and not form.indicators[-1].target.strip():
+            # A target alone on its row: the rest of the row above, split by a page break.
+            form.indicators[-1].target = entry.target or ""
+            form.issues.append(
+                RawIssue("ambiguous_placement", "warning", "a target alone on its row was joined to the row above",
+                         entry.where, f"indicators[{len(form.indicators) - 1}].raw")
+            )
+            continue
+        index = len(form.indicators)
+        form.indicators.append(
+            RawIndicator(
+                level1=level1,
+                level2=level2,
+                level3=entry.level3 or "",
+                target=entry.target or "",
+                where=entry.where,
+                dimension=spec.vocabulary.dimension_of(level1, level2),
+            )
+        )
+        name = compact(entry.level3 or "") or "(no name)"
+        for level, text in sorted(entry.unknown.items()):
+            form.issues.append(
+                RawIssue("unknown_label", "warning", f"level-{level} label {text!r} is not in the {spec.name} vocabulary",
+                         entry.where, f"indicators[{index}].level{level}")
+            )
+        for code, message in entry.problems:
+            form.issues.append(RawIssue(code, "warning", f"{name}: {message}", entry.where, f"indicators[{index}]"))
+        for note in entry.notes:
+            form.issues.append(
+                RawIssue("ambiguous_placement", "warning", f"{name}: {note}", entry.where, f"indicators[{index}]")
+            )
+        if entry.level3 is None:
+            form.issues.append(
+                RawIssue("missing_name", "error", f"a target {entry.target!r} with no 三级 name", entry.where,
+                         f"indicators[{index}].level3")
+            )

@@ -1,0 +1,56 @@
+"""Text dumps: tab-separated cells, one table row per line.
+
+UTF-8 (with or without BOM) or GB18030/GBK; LF, CRLF or CR line ends. Line numbers are kept
+(1-based, as ``cat -n`` counts them) so every parsed value can point back at its line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from goalforms.errors import UnreadableFile
+from goalforms.parsers.grid import Cell, Grid, Location, Row
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Control characters that never occur in a text dump (tab, LF, CR and form feed do).
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode(data: bytes, path: Path) -> str:
+    """Bytes to str: UTF-8 first (BOM allowed), then GB18030 (a superset of GBK and GB2312)."""
+    if not data.strip():
+        raise UnreadableFile(path, "empty file")
+    if b"\x00" in data:
+        raise UnreadableFile(path, "binary file, not text (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as gb_error:
+            raise UnreadableFile(
+                path,
+                f"not UTF-8 or GB18030 text: undecodable byte 0x{data[gb_error.start]:02x} at offset "
+                f"{gb_error.start} (UTF-8 failed at offset {utf8_error.start})",
+            ) from None
+    controls = len(_BINARY_CONTROL.findall(text))
+    if controls > max(3, len(text) // 100):
+        raise UnreadableFile(path, f"binary file, not text ({controls} control characters)")
+    return text
+
+
+def read(path: Path) -> Grid:
+    """Read a tab-separated text dump into a grid, one row per line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
+    text = decode(data, path)
+    grid = Grid(path=str(path), format="txt", sha256=hashlib.sha256(data).hexdigest())
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        parts = line.split("\t")
+        cells = tuple(Cell(text=part, col=i) for i, part in enumerate(parts))
+        grid.rows.append(Row(cells=cells, where=Location(line=number), in_table=len(parts) > 1))
+    return grid

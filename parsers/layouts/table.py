@@ -103,7 +103,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
             labels.remove((cell, hit))
             texts.append(cell)
     texts.sort(key=lambda c: c.col)
-    for cell, hit in labels:
+    for _cell, hit in labels:
         previous = entry.own(hit.level)
         if previous is not None and previous != hit.name:
             entry.problems.append(

@@ -1,0 +1,46 @@
+# goalforms — the two commands that matter: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench expected system-deps clean
+
+# System packages: only Python's venv module is needed so far; installed from Debian's
+# packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
+system-deps:
+	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { \
+	  echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv python3-pip; }
+
+$(STAMP): pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Import the embedded samples into SQLite goalforms.db and print the summary.
+demo: $(STAMP)
+	$(BIN)/goalforms import samples --db goalforms.db
+
+test: $(STAMP) lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check goalforms pipeline parsers schema tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy goalforms pipeline parsers schema
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Prints figures; asserts nothing.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+# Rewrites samples/**/*.expected.json from the current parser, so that a change shows as a
+# diff to review by eye against the source. Never commit it unread.
+expected: $(STAMP)
+	$(BIN)/python -m tests.regenerate_expected
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Connecting to the store: an engine for a URL, with the schema upgraded to the newest migration."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+DEFAULT_DB = "sqlite:///goalforms.db"
+
+
+def database_url(value: str | None) -> str:
+    """A SQLAlchemy URL; a plain path means an SQLite file."""
+    if not value:
+        return DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value)}"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("goalforms.schema").joinpath("migrations")))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # cascades from documents to their rows
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or evolve the schema through the Alembic migrations."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: SQLite goalforms.db) with the schema at the newest revision."""
+    engine = make_engine(database_url(url))
+    upgrade(engine)
+    return engine

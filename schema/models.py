@@ -1,0 +1,119 @@
+"""The relational store: source documents → forms → budget figures, indicators, parse issues.
+
+Every row keeps its provenance (document, line or page) so a clerk can go back to the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from goalforms.schema.types import ExactDecimal
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceDocument(Base):
+    __tablename__ = "source_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    collection_title: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    forms: Mapped[list[Form]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True, order_by="Form.ordinal"
+    )
+
+
+class Form(Base):
+    __tablename__ = "forms"
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("source_documents.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)  # 1-based position in its file
+    layout: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    project_name: Mapped[str | None] = mapped_column(Text, index=True)
+    unit: Mapped[str | None] = mapped_column(Text, index=True)
+    department: Mapped[str | None] = mapped_column(Text)
+    project_category: Mapped[str | None] = mapped_column(Text)
+    project_nature: Mapped[str | None] = mapped_column(Text)
+    plan_start: Mapped[dt.date | None] = mapped_column(Date)
+    plan_end: Mapped[dt.date | None] = mapped_column(Date)
+    gov_procurement: Mapped[bool | None] = mapped_column(Boolean)
+    performance_type: Mapped[str | None] = mapped_column(Text)
+    goal: Mapped[str | None] = mapped_column(Text)
+    header_extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    collection_title: Mapped[str | None] = mapped_column(Text)
+    source_location: Mapped[str | None] = mapped_column(String(200))
+
+    document: Mapped[SourceDocument] = relationship(back_populates="forms")
+    budget_figures: Mapped[list[BudgetFigure]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True
+    )
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="Indicator.position"
+    )
+    issues: Mapped[list[ParseIssue]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BudgetFigure(Base):
+    __tablename__ = "budget_figures"
+    __table_args__ = (UniqueConstraint("form_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    item: Mapped[str] = mapped_column(String(40))  # total, current_year, … (the contract's budget keys)
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # yuan
+    source_location: Mapped[str | None] = mapped_column(String(200))
+
+    form: Mapped[Form] = relationship(back_populates="budget_figures")
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("form_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1-based order in the form
+    level1: Mapped[str | None] = mapped_column(Text)
+    level2: Mapped[str | None] = mapped_column(Text)
+    level3: Mapped[str] = mapped_column(Text)
+    dimension: Mapped[str | None] = mapped_column(String(40), index=True)
+    raw_target: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    op: Mapped[str | None] = mapped_column(String(2))
+    value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    unit: Mapped[str | None] = mapped_column(String(100))
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    source_location: Mapped[str | None] = mapped_column(String(200))
+
+    form: Mapped[Form] = relationship(back_populates="indicators")
+
+
+class ParseIssue(Base):
+    __tablename__ = "parse_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    field: Mapped[str | None] = mapped_column(String(100))
+
+    form: Mapped[Form] = relationship(back_populates="issues")

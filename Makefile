@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 # System packages: only Python's venv module is needed so far; installed from Debian's
 # packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
 system-deps:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing postgresql (server for the PostgreSQL tests)"; apt-get update -qq && apt-get install -y -qq postgresql; }
 	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { \
 	  echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv python3-pip; }
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from goalforms.errors import GoalformsError
+from goalforms.pipeline import cli_analysis
 from goalforms.pipeline.importer import FAILED, FileOutcome, ImportReport, discover, import_paths
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
@@ -105,6 +106,10 @@ def _print_report(report: ImportReport, db: str) -> None:
         err.print(f"[red]failed:[/red] {failure.path}: {failure.reason}", highlight=False)
     if not report.outcomes:
         err.print("[red]error:[/red] no importable files found (goalforms reads .txt)", highlight=False)
+
+
+# Analyst commands (query, export, series) live in their own module.
+cli_analysis.register(app)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
@@ -94,11 +94,19 @@ def import_file(path: Path, engine: Engine) -> FileOutcome:
         if grid.sha256 != sha256:
             raise GoalformsError(path, "file changed while it was being imported")
         doc = parse_grid(grid)
-        with Session(engine) as session, session.begin():
-            previous = find_by_path(session, key)
-            if previous is not None:
-                remove_document(session, previous)
-            store_document(session, doc, key, size)
+        try:
+            with Session(engine) as session, session.begin():
+                previous = find_by_path(session, key)
+                if previous is not None:
+                    remove_document(session, previous)
+                store_document(session, doc, key, size)
+        except IntegrityError:
+            # Another import (a second process, a Dask worker) loaded the same content or path
+            # between our check and our commit: the unique keys kept it to one copy.
+            with Session(engine) as session:
+                if find_by_sha(session, sha256) is None:
+                    raise
+            return FileOutcome(str(path), SKIPPED, reason="imported at the same time by another import")
         return FileOutcome(
             str(path),
             REPLACED if previous is not None else LOADED,

@@ -4,11 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench expected system-deps clean
+.PHONY: demo test lint typecheck unit bench expected samples system-deps clean
 
 # System packages: only Python's venv module is needed so far; installed from Debian's
 # packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
 system-deps:
+	@command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
+	  echo "installing LibreOffice, CJK fonts and poppler (samples, .doc conversion)"; apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils; }
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
 	  echo "installing postgresql (server for the PostgreSQL tests)"; apt-get update -qq && apt-get install -y -qq postgresql; }
 	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { \
@@ -27,13 +30,18 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check goalforms pipeline parsers schema tests
+	$(BIN)/ruff check goalforms pipeline parsers schema tests samples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy goalforms pipeline parsers schema
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Word, PDF and layout-text versions of the sample forms (needs LibreOffice; the results are
+# committed, so the tests do not).
+samples: $(STAMP)
+	$(BIN)/python samples/make_samples.py
 
 # Prints figures; asserts nothing.
 bench: $(STAMP)

@@ -17,6 +17,8 @@ class Location:
     page: int | None = None
     bbox: tuple[float, float, float, float] | None = None
     paragraph: int | None = None
+    table: int | None = None
+    row: int | None = None
 
     def __str__(self) -> str:
         parts = []
@@ -26,6 +28,10 @@ class Location:
             parts.append(f"line {self.line}")
         if self.paragraph is not None:
             parts.append(f"paragraph {self.paragraph}")
+        if self.table is not None:
+            parts.append(f"table {self.table}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
         return ", ".join(parts) or "unknown location"
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import regex
 
 from goalforms.parsers.grid import Location, Row
-from goalforms.parsers.labels import clean_text, compact
+from goalforms.parsers.labels import clean_text
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
 
@@ -147,13 +147,17 @@ class LayoutParser:
             form.header[name] = RawValue(joined, parts[0].where)
 
     def split_fragments(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
-        """The table ends at the first free line (no cell structure) after it: what follows is
-        text cut off from the table's cells and dumped after it (003, third form)."""
-        for i, row in enumerate(rows):
-            if not row.blank and not row.in_table and not compact(row.text()).startswith("-"):
-                rest = [r for r in rows[i:] if not r.blank]
-                return rows[:i], rest
-        return rows, []
+        """Table rows, and the fragments of cut-off cells dumped after the table (003, third form).
+
+        Free lines (no cell structure) are not table rows: page headers, notes, and the pieces a
+        cut-off column left behind. Three or more short free lines after the table are taken as
+        such pieces (evidence of cut-off columns); other free lines are ignored.
+        """
+        table = [row for row in rows if row.in_table]
+        last_table_row = max((i for i, row in enumerate(rows) if row.in_table), default=-1)
+        after = [row for row in rows[last_table_row + 1 :] if not row.blank]
+        fragments = after if len(after) >= 3 and all(len(r.text("")) <= 15 for r in after) else []
+        return table, fragments
 
     def check_truncation(self, header: TableHeader, fragments: list[Row], form: RawForm) -> None:
         if not (header.target_cut or fragments):

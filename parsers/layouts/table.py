@@ -48,13 +48,15 @@ class TableHeader:
         return cls(row.where, columns, target_label, target_cut)
 
 
+def is_table_header(row: Row, spec: LayoutSpec) -> bool:
+    """A row naming the 一级/二级/三级 columns (the table header, or its repeat on a new page)."""
+    named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
+    return {"level1", "level2", "level3"} <= named
+
+
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
-    """Index of the row naming the 一级/二级/三级 columns."""
-    for i, row in enumerate(rows):
-        named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
-        if {"level1", "level2", "level3"} <= named:
-            return i
-    return None
+    """Index of the indicator table's header row."""
+    return next((i for i, row in enumerate(rows) if is_table_header(row, spec)), None)
 
 
 @dataclass
@@ -211,7 +213,7 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     """Read the indicator rows below the table header into ``form``."""
     from goalforms.parsers.layouts.base import RawIndicator, RawIssue
 
-    entries = [classify(row, header, spec) for row in rows if not row.blank]
+    entries = [classify(row, header, spec) for row in rows if not row.blank and not is_table_header(row, spec)]
     attach_label_lines(entries)
     for entry, level1, level2 in resolve_hierarchy(entries, spec):
         if entry.level3 is None and form.indicators and not form.indicators[-1].target.strip():

@@ -12,18 +12,32 @@ from pathlib import Path
 
 from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.grid import Grid
-from goalforms.parsers.readers import text
+from goalforms.parsers.readers import docx, legacy, pdf, text
 
 Reader = Callable[[Path], Grid]
 
 READERS: dict[str, Reader] = {
     ".txt": text.read,
+    ".docx": docx.read,
+    ".pdf": pdf.read,
+    ".doc": legacy.read,
+    ".wps": legacy.read,
+    ".rtf": legacy.read,
+}
+
+# Formats we know but cannot read: the message says what to do instead.
+REFUSED: dict[str, str] = {
+    ".xls": "spreadsheets are not read yet; save the sheet as .docx or .pdf",
+    ".xlsx": "spreadsheets are not read yet; save the sheet as .docx or .pdf",
+    ".et": "WPS spreadsheets are not read yet; save the sheet as .docx or .pdf",
 }
 
 
 def reader_for(path: Path) -> Reader:
     """The reader for ``path`` by its suffix, or UnsupportedFormat naming the ones we have."""
     reader = READERS.get(path.suffix.lower())
+    if path.suffix.lower() in REFUSED:
+        raise UnsupportedFormat(path, f"unsupported file type {path.suffix!r}: {REFUSED[path.suffix.lower()]}")
     if reader is None:
         known = ", ".join(sorted(READERS))
         raise UnsupportedFormat(path, f"unsupported file type {path.suffix or '(none)'!r}; goalforms reads {known}")

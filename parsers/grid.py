@@ -54,6 +54,9 @@ class Row:
     # True when the row came from a table (a tab-separated line, a Word/PDF table row);
     # free lines (titles, fragments dumped after a table) are False.
     in_table: bool = True
+    # A visual line of a space-aligned dump: it may be the wrapped rest of the row above,
+    # which only the layout parser (knowing the labels) can decide.
+    soft: bool = False
 
     @property
     def filled(self) -> list[Cell]:

@@ -12,8 +12,10 @@ import regex
 
 from goalforms.pipeline.model import Form, Issue
 
-# Prose (it has clause punctuation) that ends on an ideograph has visibly been cut off.
-_CLAUSE = regex.compile(r"[，；,;]")
+# Prose whose last sentence has clause punctuation and ends on an ideograph has visibly been cut
+# off; a list item ("3、做好…工作") or a heading-like phrase without commas has not.
+_CLAUSE = regex.compile(r"[，,]")
+_SENTENCE_END = regex.compile(r"[。！？；;!?\n]|\d+[、.](?!\d)")
 _ENDS_MID_SENTENCE = regex.compile(r"\p{Han}$")
 _PROSE_FIELDS = ("goal",)
 _MIN_PROSE = 20
@@ -34,10 +36,10 @@ def validate(form: Form) -> Form:
     texts = {f"header.{k}": form.header.get(k) for k in _PROSE_FIELDS}
     texts |= {f"header_extra.{k}": v for k, v in form.extra.items()}
     for field, text in texts.items():
-        last_paragraph = text.rsplit("\n", 1)[-1] if isinstance(text, str) else ""
-        if (len(last_paragraph) >= _MIN_PROSE and _CLAUSE.search(last_paragraph)
-                and _ENDS_MID_SENTENCE.search(last_paragraph)):
-            issues.append(Issue("truncated_text", "warning", f"{field} stops mid-sentence: …{last_paragraph[-12:]!r}",
+        last_sentence = _SENTENCE_END.split(text)[-1] if isinstance(text, str) else ""
+        if (len(last_sentence) >= _MIN_PROSE and _CLAUSE.search(last_sentence)
+                and _ENDS_MID_SENTENCE.search(last_sentence)):
+            issues.append(Issue("truncated_text", "warning", f"{field} stops mid-sentence: …{last_sentence[-12:]!r}",
                                 form.sources.get(field, form.where), field))
     if truncated:
         for key, value in list(form.header.items()) + [(f"budget.{k}", v) for k, v in form.budget.items()]:

@@ -150,6 +150,7 @@ def new_document() -> DocxDocument:
     set_east_asian_font(normal.element.get_or_add_rPr(), CJK_FONT)
     normal.paragraph_format.space_before = Pt(0)
     normal.paragraph_format.space_after = Pt(0)
+    no_latin_cjk_autospace(normal)  # a style has a pPr like a paragraph
     normal.paragraph_format.line_spacing = 1.0
     # Fixed metadata: the same forms must give the same bytes on every run.
     core = doc.core_properties
@@ -187,11 +188,26 @@ def new_table(doc: DocxDocument, rows: int, widths_cm: Sequence[float]) -> Table
     return table
 
 
+def no_latin_cjk_autospace(p: Any) -> None:
+    """Turn off the automatic gap between Chinese and Latin/digits: in a layout-text dump that
+    gap prints as a space nobody typed (``=2500 本``), indistinguishable from a real one."""
+    ppr = p._p.get_or_add_pPr() if hasattr(p, "_p") else p.element.get_or_add_pPr()
+    # In schema order, or LibreOffice ignores them.
+    later = ("w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+             "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+             "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+    for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), "0")
+        ppr.insert_element_before(element, *later)
+
+
 def write(cell: _Cell, content: str, *, bold: bool = False, center: bool = False) -> None:
     """Write text into an (empty) cell; each line of ``content`` is a paragraph of its own."""
     lines = content.split("\n")
     for n, line in enumerate(lines):
         p = cell.paragraphs[0] if n == 0 else cell.add_paragraph()
+        no_latin_cjk_autospace(p)
         if n < len(lines) - 1:
             p.paragraph_format.space_after = Pt(3)  # paragraphs in a cell are spaced, as Word users do
         if center:
@@ -200,7 +216,8 @@ def write(cell: _Cell, content: str, *, bold: bool = False, center: bool = False
             run = p.add_run(line)
             run.bold = bold
             run.font.size = Pt(TABLE_PT)
-    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    # Top, as Word does by default: text dumps then print a merged label on its group's first line.
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
 
 
 def fill_row(table: Table, row: int, cells: Sequence[tuple[int, int, str, bool]]) -> None:
@@ -445,16 +462,45 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def as_printed_in_layout(raw: str, layout: str) -> str:
+    """A target as the layout dump prints it. pdftotext turns the gap a word processor leaves
+    between digits and Chinese (``=2500本``) into a space (``=2500 本``); the dump holds nothing
+    else, so that is what a parse of the dump can say."""
+    if not raw:
+        return raw
+    parts = []
+    for a, b in zip(raw, raw[1:] + " ", strict=True):
+        parts.append(re.escape(a))
+        if (a.isascii() and a.isalnum() and "\u4e00" <= b <= "\u9fff") or ("\u4e00" <= a <= "\u9fff" and b.isascii() and b.isalnum()):
+            parts.append(" ?")
+    found = re.search("".join(parts), layout)
+    return found.group() if found else raw
+
+
 def derive_expected(expected: dict[str, Any], path: Path, fmt: str) -> dict[str, Any]:
-    """The text sample's truth for another rendering: no locations, only the form's own issues."""
+    """The text sample's truth for another rendering: no locations, only the form's own issues.
+
+    A layout-text dump loses two things no reader can restore, so its expected parse says what
+    the dump says: paragraph breaks inside a cell (the goal's lines are simply joined), and the
+    digit/Chinese gap printed as a space in a target's raw text (kind, op, value and unit are
+    unchanged).
+    """
+    layout = path.read_text(encoding="utf-8") if path.parent.name == "layout" else None
     forms = []
     for form in expected["forms"]:
+        header = dict(form["header"])
+        indicators = [{k: v for k, v in i.items() if k != "where"} for i in form["indicators"]]
+        if layout is not None:
+            if header.get("goal"):
+                header["goal"] = header["goal"].replace("\n", "")
+            for indicator in indicators:
+                indicator["raw"] = as_printed_in_layout(indicator["raw"], layout)
         forms.append({
             "layout": form["layout"],
             "year": form["year"],
-            "header": form["header"],
+            "header": header,
             "budget": form["budget"],
-            "indicators": [{k: v for k, v in i.items() if k != "where"} for i in form["indicators"]],
+            "indicators": indicators,
             "issues": [{"code": i["code"], "severity": i["severity"], "field": i.get("field")}
                        for i in form["issues"] if i["code"] in FORM_ISSUES],
         })

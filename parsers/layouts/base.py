@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import regex
 
-from goalforms.parsers.grid import Location, Row
+from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import clean_text
+from goalforms.parsers.layouts.continuation import display_width, join_continuations
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
 
@@ -60,6 +61,11 @@ class RawForm:
     truncated: bool = False
 
 
+def _centre(row: Row, cell: Cell) -> float:
+    """Horizontal centre of a cell: its column, plus half its printed width in a space-aligned dump."""
+    return cell.col + (display_width(cell.text.strip()) / 2 if row.soft else 0)
+
+
 _YEAR = regex.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年\s*度")
 
 
@@ -69,6 +75,7 @@ class LayoutParser:
     spec: LayoutSpec
 
     def parse(self, rows: list[Row]) -> RawForm:
+        rows = join_continuations(rows, self.spec)
         form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where)
         for name in list(self.spec.fields) + list(self.spec.text_blocks):
             form.header[name] = None
@@ -125,13 +132,14 @@ class LayoutParser:
         Continuation rows after a page break are joined without a separator."""
         if not self.spec.text_blocks:
             return
-        columns: dict[int, str] = {}
+        columns: dict[int, tuple[str, float]] = {}
         texts: dict[str, list[RawValue]] = {}
         for row in rows:
             hits = [(cell, self.spec.match_label(cell.text)) for cell in row.filled]
             blocks = [(cell, hit) for cell, hit in hits if hit is not None and hit.kind == "text_block"]
             if blocks:
-                columns = {cell.col: hit.name for cell, hit in blocks}
+                columns = {cell.col: (hit.name, _centre(row, cell)) for cell, hit in blocks}
+                placed: dict[int, str] = {}
                 continue
             if any(hit is not None for _, hit in hits):
                 columns = {}  # another labelled row: the text block is over
@@ -139,9 +147,15 @@ class LayoutParser:
             if not columns:
                 continue
             for cell in row.filled:
-                # The label whose column is nearest (ties go to the left one).
-                col = min(columns, key=lambda c: (abs(c - cell.col), c))
-                texts.setdefault(columns[col], []).append(RawValue(cell.text, row.where))
+                # A line under an earlier line of text goes on that text; otherwise the label
+                # whose centre is nearest the text's centre (ties go left): in a space-aligned
+                # dump labels are centred and texts start at their cell's left edge.
+                name = placed.get(cell.col)
+                if name is None:
+                    centre = _centre(row, cell)
+                    name = columns[min(columns, key=lambda c: (abs(columns[c][1] - centre), c))][0]
+                    placed[cell.col] = name
+                texts.setdefault(name, []).append(RawValue(cell.text, row.where))
         for name, parts in texts.items():
             joined = "".join(clean_text(p.text) for p in parts)
             form.header[name] = RawValue(joined, parts[0].where)

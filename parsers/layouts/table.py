@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from goalforms.parsers.layouts.base import RawForm
 
 # A cell that can only be a target: an operator then a number, or a bare percentage.
-_TARGET_SHAPE = regex.compile(r"^\s*(?:[=＝≥≤＞＜><]=?\s*[-+]?\d|[-+]?\d+(?:\.\d+)?\s*[%％]\s*$)")
+TARGET_SHAPE = regex.compile(r"^\s*(?:[=＝≥≤＞＜><]=?\s*[-+]?\d|[-+]?\d+(?:\.\d+)?\s*[%％]\s*$)")
 
 
 @dataclass
@@ -124,7 +124,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
                 entry.unknown[level] = compact(cell.text)
                 texts.remove(cell)
     if len(texts) == 1:
-        if _TARGET_SHAPE.match(texts[0].text):
+        if TARGET_SHAPE.match(texts[0].text):
             entry.target = texts[0].text
         else:
             entry.level3 = texts[0].text

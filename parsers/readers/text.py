@@ -1,4 +1,4 @@
-"""Text dumps: tab-separated cells, one table row per line.
+"""Text dumps: tab-separated cells, one table row per line (space-aligned dumps: ``layout_text``).
 
 UTF-8 (with or without BOM) or GB18030/GBK; LF, CRLF or CR line ends. Line numbers are kept
 (1-based, as ``cat -n`` counts them) so every parsed value can point back at its line.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.readers import layout_text
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Control characters that never occur in a text dump (tab, LF, CR and form feed do).
@@ -49,7 +50,11 @@ def read(path: Path) -> Grid:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
     text = decode(data, path)
     grid = Grid(path=str(path), format="txt", sha256=hashlib.sha256(data).hexdigest())
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+    lines = _LINE_BREAK.split(text)
+    if layout_text.looks_space_aligned(lines):
+        grid.rows = layout_text.rows(lines)
+        return grid
+    for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
         cells = tuple(Cell(text=part, col=i) for i, part in enumerate(parts))
         grid.rows.append(Row(cells=cells, where=Location(line=number), in_table=len(parts) > 1))

@@ -1,0 +1,153 @@
+"""Wrapped cells of space-aligned dumps: join continuation lines to the row above.
+
+In a ``pdftotext -layout`` dump a cell whose text wrapped goes on in the following lines, under
+its own column; nothing marks where one table row ends. A soft line continues the row above when
+it holds no label (a new row of the header starts with a label, a new indicator row with a level
+label or a 三级 name and its target), all its texts stand under cells of that row, and — in the
+indicator table — it adds to the target column only when the target above filled its column (a
+new row brings a target of its own).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import regex
+
+from goalforms.parsers.grid import Cell, Row
+from goalforms.parsers.labels import compact
+from goalforms.parsers.layouts.spec import LayoutSpec
+from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header
+
+_LEFT_SLACK = 3  # centred labels start a little left or right of the column's first line
+_ASCII = regex.compile(r"[A-Za-z0-9%.)]")
+_CJK = regex.compile(r"[\p{Han}\u3000-\u303f\uff00-\uffef]")
+_SPACED_MIX = regex.compile(r"[A-Za-z0-9] \p{Han}|\p{Han} [A-Za-z0-9]")
+_ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
+_TIGHT_MIX = regex.compile(r"[A-Za-z0-9]\p{Han}|\p{Han}[A-Za-z0-9]")
+
+
+def display_width(text: str) -> int:
+    # Ambiguous-width characters (“ ” 、…) are set full width in Chinese text.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+def _owner(row: Row, cell: Cell) -> int | None:
+    """Index of the cell of ``row`` whose column ``cell`` stands under."""
+    cells = row.filled
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i].col - _LEFT_SLACK <= cell.col:
+            return i
+    return None
+
+
+def _is_complete_label(cell: Cell, spec: LayoutSpec) -> bool:
+    """A whole label (``项目设立的必要性：``, ``经济成本指标``): nothing of it wrapped onto the next line."""
+    hit = spec.match_label(cell.text)
+    if hit is not None and not hit.rest:
+        return True
+    name = spec.vocabulary.lookup(cell.text)
+    return (name is not None and name.name == compact(cell.text)) or spec.table_column(cell.text) is not None
+
+
+def _is_label(cell: Cell, spec: LayoutSpec) -> bool:
+    if spec.vocabulary.is_wrap_fragment(cell.text):
+        return False
+    return (spec.match_label(cell.text) is not None or spec.vocabulary.lookup(cell.text) is not None
+            or spec.table_column(cell.text) is not None)
+
+
+def _joiner(left: str, right: str) -> str:
+    """What stood at the wrap: a space only between Latin words, or between Latin and Chinese
+    where the cell itself writes them apart (``1 个工作日``) and never together."""
+    if not left or not right:
+        return ""
+    a, b = left[-1], right[0]
+    if _ASCII.match(a) and _ASCII.match(b):
+        return " "
+    if (_ASCII.match(a) and _CJK.match(b)) or (_CJK.match(a) and _ASCII.match(b)):
+        spaced = _SPACED_MIX.search(left + right)
+        tight = _TIGHT_MIX.search(left) or _TIGHT_MIX.search(right)
+        return " " if spaced and not tight else ""
+    return ""
+
+
+def _join(row: Row, more: Row, owners: list[int | None], last_lines: dict[int, str]) -> Row:
+    """``row`` with the texts of ``more`` appended to the cells they stand under (``owners``);
+    ``last_lines`` (cell index -> its last visual line) is updated."""
+    cells = list(row.filled)
+    for cell, i in zip(more.filled, owners, strict=True):
+        if i is None:
+            continue
+        old = cells[i]
+        cells[i] = Cell(old.text + _joiner(old.text, cell.text) + cell.text, old.col, old.row_span, old.col_span)
+        last_lines[i] = cell.text
+    return Row(tuple(cells), row.where, in_table=row.in_table, soft=row.soft)
+
+
+def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
+    """Rows with the wrapped lines of their cells joined in; rows that are not soft pass as they are."""
+    if not any(row.soft for row in rows):
+        return rows
+    table_at = find_table_header(rows, spec)
+    # Room of the 三级 and target columns: the widest line seen in them in this form (a cell
+    # cannot be narrower than its header label either). A line that wide was still going.
+    room = {"target": 0, "level3": 0}
+    if table_at is not None:
+        for cell in rows[table_at].filled:
+            if spec.table_column(cell.text) == ("target", False):
+                room["target"] = display_width(cell.text)
+        for row in rows[table_at + 1 :]:
+            texts = [c for c in row.filled if not _is_label(c, spec) and not spec.vocabulary.is_wrap_fragment(c.text)]
+            # Only lines of wide characters measure the room: Latin letters and digits are
+            # narrower on the page than the half-width they take in the dump.
+            if len(texts) >= 2:
+                for role, cell in (("target", texts[-1]), ("level3", texts[-2])):
+                    if _ALL_WIDE.match(cell.text):
+                        room[role] = max(room[role], display_width(cell.text))
+
+    def filled_its_column(row: Row, index: int, last_lines: dict[int, str]) -> bool:
+        role = "target" if index == len(row.filled) - 1 else "level3"
+        return display_width(last_lines.get(index, row.filled[index].text)) >= room[role] - 2
+
+    out: list[Row] = []
+    last_lines: dict[int, str] = {}  # of the row being built (out[-1])
+    for i, row in enumerate(rows):
+        previous = out[-1] if out else None
+        if not row.soft or row.blank or previous is None or previous.blank:
+            out.append(row)
+            last_lines = {}
+            continue
+        in_table = table_at is not None and i > table_at
+        owners = [_owner(previous, cell) for cell in row.filled]
+        if in_table and row.where.page != previous.where.page and len(row.filled) == 1 and len(previous.filled) >= 2:
+            # First line of a new page: the dump re-flows each page's columns, so alignment says
+            # nothing; a lone text can only go on the 三级 name cut by the page break.
+            owners = [len(previous.filled) - 2]
+        continues = (
+            len(previous.filled) >= 2  # a title or a free line is not a table row that wrapped
+            and all(o is not None for o in owners)
+            and not any(o is not None and _is_complete_label(previous.filled[o], spec) for o in owners)
+            and not any(_is_label(cell, spec) for cell in row.filled)
+            and not any((hit := spec.match_label(c.text)) is not None and hit.kind == "text_block"
+                        for c in previous.filled)
+            and not (in_table and i - 1 == table_at)
+        )
+        if continues and in_table:
+            target = len(previous.filled) - 1
+            if any(o == target and TARGET_SHAPE.match(c.text) for o, c in zip(owners, row.filled, strict=True)):
+                continues = False  # a target of its own (=100%, ≥95.00(%)): a new row
+        if continues and in_table:
+            # In the indicator table a new row without labels looks like a wrapped line: only a
+            # cell that filled its column (it was still going) can go on below.
+            continues = all(
+                filled_its_column(previous, o, last_lines)
+                for o, cell in zip(owners, row.filled, strict=True)
+                if o is not None and not spec.vocabulary.is_wrap_fragment(cell.text)
+            )
+        if continues:
+            out[-1] = _join(previous, row, owners, last_lines)
+        else:
+            out.append(row)
+            last_lines = {}
+    return out

@@ -1,4 +1,4 @@
-"""`make bench`: throughput and memory of the pure parse stages and of an import. Prints, asserts nothing."""
+"""`make bench`: throughput and memory of the readers and of an import. Prints figures, asserts nothing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import platform
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pdfplumber
 
 from goalforms.pipeline import parse_file
 from goalforms.pipeline.importer import import_paths
@@ -14,26 +17,47 @@ from goalforms.schema.db import connect
 from tests.conftest import SAMPLES
 
 
-def main() -> None:
-    files = sorted((SAMPLES / "text").glob("*.txt"))
-    rounds = 20
+def _timed(work: Callable[[], int], rounds: int) -> tuple[int, float]:
     start = time.perf_counter()
-    forms = 0
-    for _ in range(rounds):
-        for path in files:
-            forms += len(parse_file(path).forms)
-    parse_seconds = time.perf_counter() - start
+    done = sum(work() for _ in range(rounds))
+    return done, time.perf_counter() - start
+
+
+def _forms(folder: str) -> Callable[[], int]:
+    files = sorted((SAMPLES / folder).glob("*.*"))
+    files = [f for f in files if not f.name.endswith(".json")]
+    return lambda: sum(len(parse_file(f).forms) for f in files)
+
+
+def _pdfplumber_pages(files: list[Path]) -> int:
+    pages = 0
+    for path in files:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages:
+                page.extract_tables()
+                pages += 1
+    return pages
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
+    for folder, rounds in (("text", 20), ("layout", 10), ("docx", 10)):
+        forms, seconds = _timed(_forms(folder), rounds)
+        print(f"{folder:>6}: {forms} forms in {seconds:.2f} s = {forms / seconds:.0f} forms/s")
+    pdfs = sorted((SAMPLES / "pdf").glob("*.pdf"))
+    pages = sum(len(pdfplumber.open(p).pages) for p in pdfs)
+    _, ours = _timed(lambda: sum(len(parse_file(p).forms) for p in pdfs), 2)
+    _, theirs = _timed(lambda: _pdfplumber_pages(pdfs), 2)
+    print(f"   pdf: goalforms {2 * pages / ours:.1f} pages/s; pdfplumber extract_tables() alone "
+          f"{2 * pages / theirs:.1f} pages/s; ratio goalforms/pdfplumber = {theirs / ours:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         engine = connect(f"sqlite:///{Path(tmp) / 'bench.db'}")
         start = time.perf_counter()
-        report = import_paths(files, engine)
-        import_seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
-    print(f"text parse: {forms} forms in {parse_seconds:.2f} s = {forms / parse_seconds:.0f} forms/s")
-    print(f"import to SQLite: {report.total('forms')} forms in {import_seconds:.2f} s"
-          f" = {report.total('forms') / import_seconds:.0f} forms/s")
-    print(f"peak memory (max RSS): {peak_mib:.0f} MiB")
+        report = import_paths([SAMPLES / "text", SAMPLES / "docx", SAMPLES / "pdf", SAMPLES / "layout"], engine)
+        seconds = time.perf_counter() - start
+    print(f"import of all samples into SQLite: {report.total('forms')} forms in {seconds:.2f} s"
+          f" = {report.total('forms') / seconds:.0f} forms/s")
+    print(f"peak memory (max RSS of this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ paragraph. Tables continued on the next page simply follow as more rows.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,8 +141,16 @@ def _page_rows(page: Any, page_no: int, first_table: int) -> tuple[list[_Placed]
         xs = _snap(v for c in cells for v in (c[0], c[2]))
         ys = _snap(v for c in cells for v in (c[1], c[3]))
         by_row: dict[int, list[tuple[Cell, bool]]] = {}
+        # Bucket the table's characters by grid row once, so each cell looks only at its rows.
+        x0, top, x1, bottom = table.bbox
+        band: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for ch in chars:
+            y = (ch["top"] + ch["bottom"]) / 2
+            if top <= y < bottom and x0 <= (ch["x0"] + ch["x1"]) / 2 < x1:
+                band[max(0, bisect.bisect_right(ys, y) - 1)].append(ch)
         for bbox in cells:
-            inside = [c for c in chars if _inside(c, bbox)]
+            first, last = _index(ys, bbox[1]), _index(ys, bbox[3])
+            inside = [c for r in range(first, max(first + 1, last)) for c in band.get(r, ()) if _inside(c, bbox)]
             claimed.update(id(c) for c in inside)
             col, row = _index(xs, bbox[0]), _index(ys, bbox[1])
             text, full = _text(inside, bbox[2])

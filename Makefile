@@ -46,6 +46,7 @@ samples: $(STAMP)
 # Prints figures; asserts nothing.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench_scale
 
 # Rewrites samples/**/*.expected.json from the current parser, so that a change shows as a
 # diff to review by eye against the source. Never commit it unread.

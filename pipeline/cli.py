@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,15 @@ from rich.table import Table
 
 from goalforms.errors import GoalformsError
 from goalforms.pipeline import cli_analysis
-from goalforms.pipeline.importer import FAILED, FileOutcome, ImportReport, discover, import_paths
+from goalforms.pipeline.importer import (
+    FAILED,
+    FileOutcome,
+    ImportOptions,
+    ImportReport,
+    discover,
+    failed_paths,
+    import_paths,
+)
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
 from goalforms.schema.db import DEFAULT_DB, connect
@@ -48,26 +58,52 @@ def parse(
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).", show_default=False)],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (walked recursively).",
+                                                         show_default=False)] = None,
     db: DbOption = DEFAULT_DB,
+    workers: Annotated[int, typer.Option("--workers", help="Parsing processes (default: the number of cores).")] = 0,
+    dask: Annotated[str | None, typer.Option("--dask", help="Parse on a Dask cluster: a scheduler address, "
+                                             "or 'local' for a LocalCluster.")] = None,
+    report_file: Annotated[Path | None, typer.Option("--report", help="Write every file's outcome to this "
+                                                     ".csv or .json file.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Import again the files whose last "
+                                               "import failed (the quarantine list).")] = False,
 ) -> None:
-    """Import files and folders: one transaction per file, unchanged files skipped."""
+    """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
     engine = connect(db)
-    files = list(discover(paths))
+    targets: list[Path] = list(paths or [])
+    if retry_failed:
+        targets += failed_paths(engine)
+    if not targets:
+        err.print("[red]error:[/red] nothing to import: name files or folders"
+                  + (" (the quarantine list is empty)" if retry_failed else ""), highlight=False)
+        raise typer.Exit(1)
+    files = list(discover(targets))
+    options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask)
     with Progress(
         TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[forms]} forms, {task.fields[failed]} failed"),
+        TextColumn("{task.fields[forms]} forms, {task.fields[failed]} failed, {task.fields[rate]} files/s"),
         console=err, transient=False, disable=not files,
     ) as progress:
-        task = progress.add_task("import", total=len(files), forms=0, failed=0)
-        totals = {"forms": 0, "failed": 0}
+        task = progress.add_task("import", total=len(files), forms=0, failed=0, rate="0")
+        totals = {"forms": 0, "failed": 0, "done": 0}
+        started = time.monotonic()
 
         def advance(outcome: FileOutcome) -> None:
             totals["forms"] += outcome.forms
             totals["failed"] += outcome.status == FAILED
-            progress.update(task, advance=1, forms=totals["forms"], failed=totals["failed"])
+            totals["done"] += 1
+            rate = totals["done"] / max(time.monotonic() - started, 1e-6)
+            progress.update(task, advance=1, forms=totals["forms"], failed=totals["failed"], rate=f"{rate:.1f}")
 
-        report = import_paths(files, engine, on_file=advance)
+        try:
+            report = import_paths(files, engine, on_file=advance, options=options)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]: every file loaded so far is complete; "
+                      "run the same command again to go on", highlight=False)
+            raise typer.Exit(130) from None
+    if report_file is not None:
+        report.write(report_file)
     _print_report(report, db)
     if report.failures or not files:
         raise typer.Exit(1)

@@ -1,9 +1,92 @@
-"""Analyst commands of the ``goalforms`` CLI (query, export, series)."""
+"""Analyst commands of the ``goalforms`` CLI (query, export, series).
+
+Arguments in, library call (goalforms.pipeline.analysis), text out; errors become ``error: …`` on
+standard error and exit code 1. The views are documented in docs/views.md.
+"""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from goalforms.errors import GoalformsError
+from goalforms.pipeline import analysis
+from goalforms.schema.db import DEFAULT_DB
+
+DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Aligned table, CSV or JSON.")]
+
+
+def _fail(exc: GoalformsError) -> typer.Exit:
+    # Plain text, not Rich markup: SQL and data are full of [brackets].
+    sys.stderr.write(f"error: {exc}\n")
+    return typer.Exit(1)
+
+
+def query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"SELECT * FROM v_indicators\".",
+                                       show_default=False)],
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Run one SQL statement over a read-only connection (views: v_indicators, v_forms, v_issues, v_series)."""
+    try:
+        result = analysis.query(db, sql)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(analysis.render(result, fmt.value))
+
+
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.", show_default=False)],
+    view: Annotated[str, typer.Option("--view", help=f"One of {', '.join(analysis.VIEWS)}.")] = "v_indicators",
+    out: Annotated[str | None, typer.Option("--out", help="File (or folder) to write; default VIEW.FORMAT here.",
+                                            show_default=False)] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write a view to a CSV, Excel or Parquet file (through pandas)."""
+    try:
+        path = analysis.export(db, fmt.value, view, out)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(f"wrote {view} to {path}\n")
+
+
+def series(
+    project: Annotated[str, typer.Argument(help="The project name (项目名称), exactly as in the forms.",
+                                           show_default=False)],
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = OutputFormat.table,
+    unit: Annotated[str | None, typer.Option("--unit", help="The unit, when several file the same project name.",
+                                             show_default=False)] = None,
+) -> None:
+    """How one project's targets changed across years: indicators lined up by dimension and name."""
+    try:
+        result = analysis.series(db, project, unit)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(analysis.render(result, fmt.value))
 
 
 def register(app: typer.Typer) -> None:
     """Add the analyst commands to ``app``."""
+    app.command("query")(query)
+    app.command("export")(export)
+    app.command("series")(series)

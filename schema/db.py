@@ -47,6 +47,11 @@ def upgrade(engine: Engine) -> None:
     """Create or evolve the schema through the Alembic migrations."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes connecting to a new database at once would both create the tables and one
+            # would fail: the lock (held until this transaction ends) makes the second wait, then find
+            # the schema at head.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7142093551)")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

@@ -117,3 +117,14 @@ class ParseIssue(Base):
     field: Mapped[str | None] = mapped_column(String(100))
 
     form: Mapped[Form] = relationship(back_populates="issues")
+
+
+class ImportFailure(Base):
+    """The quarantine list: files whose last import failed (``goalforms import --retry-failed``)."""
+
+    __tablename__ = "import_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,510 @@
+"""Analysis: the analyst views as pandas DataFrames, read-only SQL, exports and cross-year series.
+
+The views (``v_indicators``, ``v_forms``, ``v_issues``, ``v_series``) are created by the migrations
+and documented column by column in docs/views.md. Everything here reads through a connection the
+database itself keeps read-only, so no SQL an analyst types can change the data:
+
+- SQLite: the file is opened with ``mode=ro`` (and ``PRAGMA query_only``); Python's sqlite3 runs one
+  statement per call.
+- PostgreSQL: the session defaults to read-only transactions, the transaction is opened READ ONLY,
+  the statement is sent as a prepared statement (the server accepts exactly one statement that
+  way) and the transaction is rolled back, never committed.
+
+Whether SQL writes is left to the database to decide: nothing here parses SQL.
+
+For notebooks::
+
+    from goalforms.pipeline.analysis import views
+    frames = views("goalforms.db")            # or "postgresql://user@host/db"
+    frames["v_indicators"].query("year == 2026 and dimension == 'satisfaction'")
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from rich.cells import cell_len
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from goalforms.errors import GoalformsError
+from goalforms.schema.db import alembic_config, connect, database_url
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: every goalforms command loads this module
+    import pandas as pd
+
+# Column kinds: how a view column becomes a pandas column, identically on SQLite and PostgreSQL
+# (SQLite returns exact decimals as text and booleans as 0/1; PostgreSQL as Decimal and bool).
+TEXT, EXACT, NUMBER, INTEGER, DATE, BOOLEAN = "text", "exact", "number", "integer", "date", "boolean"
+
+_BUDGET = ("total", "current_year", "prior_year_budget", "prior_year_spent", "fiscal_appropriation",
+           "carryover", "other_funds")
+
+# Every view's columns in order, with their kinds. docs/views.md documents the same columns and a
+# test holds the three (migration, this table, the documentation) together.
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "v_indicators": {
+        "indicator_id": INTEGER, "form_id": INTEGER, "source_path": TEXT, "form_ordinal": INTEGER,
+        "project_name": TEXT, "org_unit": TEXT, "department": TEXT, "year": INTEGER, "layout": TEXT,
+        "position": INTEGER, "dimension": TEXT, "level1": TEXT, "level2": TEXT, "level3": TEXT,
+        "raw": TEXT, "kind": TEXT, "op": TEXT, "value": EXACT, "value_num": NUMBER, "unit": TEXT,
+        "source_line": INTEGER, "source_location": TEXT,
+    },
+    "v_forms": {
+        "form_id": INTEGER, "source_path": TEXT, "form_ordinal": INTEGER, "layout": TEXT, "year": INTEGER,
+        "project_name": TEXT, "org_unit": TEXT, "department": TEXT, "project_category": TEXT,
+        "project_nature": TEXT, "plan_start": DATE, "plan_end": DATE, "gov_procurement": BOOLEAN,
+        "performance_type": TEXT, "goal": TEXT, "collection_title": TEXT, "source_location": TEXT,
+        **{item: EXACT for item in _BUDGET},
+        **{f"{item}_num": NUMBER for item in _BUDGET},
+        "indicator_count": INTEGER, "open_issue_count": INTEGER,
+    },
+    "v_issues": {
+        "issue_id": INTEGER, "form_id": INTEGER, "source_path": TEXT, "form_ordinal": INTEGER,
+        "project_name": TEXT, "org_unit": TEXT, "year": INTEGER, "layout": TEXT, "code": TEXT,
+        "severity": TEXT, "message": TEXT, "location": TEXT, "field": TEXT, "indicator_id": INTEGER,
+        "position": INTEGER, "level3": TEXT,
+    },
+    "v_series": {
+        "project_name": TEXT, "org_unit": TEXT, "dimension": TEXT, "from_year": INTEGER, "to_year": INTEGER,
+        "match_kind": TEXT, "similarity": NUMBER, "from_level3": TEXT, "to_level3": TEXT,
+        "from_raw": TEXT, "to_raw": TEXT, "from_kind": TEXT, "to_kind": TEXT, "from_op": TEXT,
+        "to_op": TEXT, "from_value": EXACT, "to_value": EXACT, "from_value_num": NUMBER,
+        "to_value_num": NUMBER, "from_unit": TEXT, "to_unit": TEXT, "change": TEXT,
+        "from_indicator_id": INTEGER, "to_indicator_id": INTEGER, "from_form_id": INTEGER,
+        "to_form_id": INTEGER, "from_position": INTEGER, "to_position": INTEGER,
+    },
+}
+
+VIEWS: dict[str, str] = {
+    "v_indicators": "one row per indicator, with its form's project, unit, year, layout and its target",
+    "v_forms": "one row per form, with its budget figures as columns",
+    "v_issues": "one row per open parse issue, with its form and the indicator it concerns",
+    "v_series": "the same project across years: its indicators lined up by dimension and name",
+}
+
+QUERY_FORMATS = ("table", "csv", "json")
+EXPORT_FORMATS = ("csv", "xlsx", "parquet")
+
+# The columns `goalforms series` shows (the view has more: values, units, ids, positions).
+SERIES_COLUMNS = ("dimension", "from_year", "to_year", "match_kind", "similarity", "from_level3", "from_raw",
+                  "to_level3", "to_raw", "change")
+
+_SQLITE_READONLY = 8  # SQLITE_READONLY: the primary result code of every refused write
+_PG_READ_ONLY_TRANSACTION = "25006"  # SQLSTATE read_only_sql_transaction
+_ONE_STATEMENT = "only one SQL statement per query"
+
+
+class AnalysisError(GoalformsError):
+    """A view, query, export or series could not be served (the reason says why)."""
+
+
+class ReadOnlyViolation(AnalysisError):
+    """The SQL tried to change the database; the read-only connection refused it."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one statement, as the database driver returned them (``columns`` empty when the
+    statement returns no rows at all, e.g. ``PRAGMA``/``SET``)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+# --- read-only connections ------------------------------------------------------------------------
+
+
+def _display(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def read_only_engine(db: str | None = None) -> Engine:
+    """An engine whose every connection is read-only, on a goalforms database at the newest schema.
+
+    ``db`` is a SQLAlchemy URL or an SQLite file path (default goalforms.db). A database made by an
+    older goalforms is first upgraded by its migrations (the schema only; never data)."""
+    url = make_url(database_url(db))
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        engine = _sqlite_read_only(url)
+    elif backend == "postgresql":
+        # psycopg 3 whatever driver the URL names: query() relies on its prepared statements.
+        engine = create_engine(url.set(drivername="postgresql+psycopg"), poolclass=NullPool,
+                               connect_args={"options": "-c default_transaction_read_only=on"})
+    else:
+        raise AnalysisError(_display(url), f"read-only access supports SQLite and PostgreSQL, not {backend}")
+    try:
+        _ensure_schema(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _sqlite_read_only(url: URL) -> Engine:
+    path = url.database
+    if not path or path == ":memory:" or url.query.get("uri") or path.startswith("file:"):
+        raise AnalysisError(_display(url), "give the SQLite database as a file path or sqlite:///PATH "
+                                           "(goalforms opens it read-only itself)")
+    file = Path(path)
+    if not file.is_file():
+        raise AnalysisError(path, "no such SQLite database file (import forms into it with goalforms import, "
+                                  "or name another with --db)")
+    uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+
+    def open_read_only() -> sqlite3.Connection:
+        connection = sqlite3.connect(uri, uri=True, timeout=30)
+        # mode=ro refuses writes to the file; query_only also refuses them in the temp schema;
+        # no ATTACH, which would create the file it names.
+        connection.execute("PRAGMA query_only=ON")
+        connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        return connection
+
+    # NullPool: a fresh connection per use, so no statement can leave a changed session behind.
+    return create_engine("sqlite://", creator=open_read_only, poolclass=NullPool)
+
+
+def _ensure_schema(engine: Engine, url: URL) -> None:
+    where = _display(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:  # the driver's own message says what is wrong (refused, no such host…)
+        raise AnalysisError(where, f"cannot open the database: {_first_line(exc)}") from None
+    script = ScriptDirectory.from_config(alembic_config(url.render_as_string(hide_password=False)))
+    head = script.get_current_head()
+    if current == head:
+        return
+    if current is None:
+        raise AnalysisError(where, "holds no goalforms data (no goalforms schema): import forms into it "
+                                   "first with goalforms import")
+    try:
+        script.get_revision(current)
+    except CommandError:
+        raise AnalysisError(where, f"its schema revision {current} is newer than this goalforms knows "
+                                   f"(newest: {head}); upgrade goalforms") from None
+    # An older goalforms database (e.g. from before the views): bring the schema up to date.
+    connect(url.render_as_string(hide_password=False)).dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    return message.splitlines()[0] if message else exc.__class__.__name__
+
+
+# --- query ----------------------------------------------------------------------------------------
+
+
+def query(db: str | None, sql: str) -> QueryResult:
+    """Run one SQL statement over a read-only connection. An attempt to change the database raises
+    ReadOnlyViolation; any other failure AnalysisError with the database's message."""
+    if not sql.strip():
+        raise AnalysisError(None, "the query is empty")
+    engine = read_only_engine(db)
+    try:
+        raw = engine.raw_connection()
+        try:
+            if engine.dialect.name == "sqlite":
+                return _query_sqlite(raw.driver_connection, sql)
+            return _query_postgresql(raw.driver_connection, sql)
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
+def _query_sqlite(connection: Any, sql: str) -> QueryResult:
+    try:
+        cursor = connection.execute(sql)
+        rows = cursor.fetchall()
+        columns = tuple(d[0] for d in cursor.description or ())
+    except (sqlite3.Error, sqlite3.Warning) as exc:  # Python 3.11 reports several statements as a Warning
+        message = str(exc)
+        if "one statement at a time" in message:
+            raise AnalysisError(None, f"{_ONE_STATEMENT} ({message})") from None
+        code = getattr(exc, "sqlite_errorcode", None)
+        if (code is not None and code & 0xFF == _SQLITE_READONLY) or "readonly database" in message:
+            raise ReadOnlyViolation(None, _refused(message)) from None
+        raise AnalysisError(None, f"the query failed: {message}") from None
+    finally:
+        connection.rollback()
+    return QueryResult(columns, [tuple(r) for r in rows])
+
+
+def _query_postgresql(connection: Any, sql: str) -> QueryResult:
+    import psycopg  # only needed, and only installed for, PostgreSQL
+
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        connection.rollback()
+    connection.read_only = True  # BEGIN READ ONLY, on top of the session default
+    try:
+        with connection.cursor() as cursor:
+            # prepare=True sends the text as one prepared statement: the server refuses a second
+            # statement ("SELECT 1; DELETE …") instead of running it after a COMMIT of ours.
+            cursor.execute(sql, prepare=True)
+            columns = tuple(d.name for d in cursor.description or ())
+            rows = cursor.fetchall() if cursor.description else []
+    except psycopg.Error as exc:
+        message = (exc.diag.message_primary or str(exc)).strip()
+        if exc.sqlstate == _PG_READ_ONLY_TRANSACTION:
+            raise ReadOnlyViolation(None, _refused(message)) from None
+        if "multiple commands" in message:
+            raise AnalysisError(None, f"{_ONE_STATEMENT} ({message})") from None
+        raise AnalysisError(None, f"the query failed: {message}") from None
+    finally:
+        connection.rollback()  # never commit: whatever ran is undone
+    return QueryResult(columns, [tuple(r) for r in rows])
+
+
+def _refused(message: str) -> str:
+    return f"refused: goalforms query is read-only and cannot change the database (database said: {message})"
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """One cell as text: exact decimals as written (never via float), dates ISO, NULL empty."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    # Decimals stay strings, as in the parse contract: a JSON number would be read as a float.
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict | list):
+        return value
+    return _text(value)
+
+
+def _is_number(value: Any) -> bool:
+    # Decimal stays left-aligned: SQLite returns the same exact values as text, and a table should
+    # look the same whichever database it came from.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def render(result: QueryResult, fmt: str = "table") -> str:
+    """The rows as an aligned table, CSV (with a header) or JSON (a list of objects)."""
+    if fmt == "json":
+        records = [{c: _json_value(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
+        return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if result.columns:
+            writer.writerow(result.columns)
+        writer.writerows([_text(v) for v in row] for row in result.rows)
+        return buffer.getvalue()
+    if fmt == "table":
+        return _table(result)
+    raise AnalysisError(None, f"unknown format {fmt!r}; choose one of {', '.join(QUERY_FORMATS)}")
+
+
+def _table(result: QueryResult) -> str:
+    if not result.columns:
+        return "(the statement returned no rows)\n"
+    # A table row is one line: line breaks inside a cell (goals, messages) are shown as ↵.
+    cells = [[_text(v).replace("\r\n", "↵").replace("\n", "↵") for v in row] for row in result.rows]
+    header = list(result.columns)
+    widths = [max([cell_len(h)] + [cell_len(row[i]) for row in cells]) for i, h in enumerate(header)]
+    numeric = [bool(result.rows) and all(v is None or _is_number(v) for v in (r[i] for r in result.rows))
+               for i in range(len(header))]
+
+    def line(values: Sequence[str]) -> str:
+        padded = []
+        for i, value in enumerate(values):
+            gap = " " * (widths[i] - cell_len(value))
+            padded.append(gap + value if numeric[i] else value + gap)
+        return "  ".join(padded).rstrip()
+
+    lines = [line(header), "  ".join("-" * w for w in widths)]
+    lines += [line(row) for row in cells]
+    count = len(result.rows)
+    lines.append(f"({count} row{'' if count == 1 else 's'})")
+    return "\n".join(lines) + "\n"
+
+
+# --- views as DataFrames --------------------------------------------------------------------------
+
+
+def _check_view(name: str) -> None:
+    if name not in VIEWS:
+        raise AnalysisError(None, f"unknown view {name!r}; the views are {', '.join(VIEWS)}")
+
+
+def _exact(value: Any) -> Decimal | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def typed_frame(view: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column of ``view`` as its kind: exact decimals as Decimal objects, *_num
+    as float64, ids and counts as Int64, dates as datetime64, booleans as boolean, text as str."""
+    import pandas as pd
+
+    _check_view(view)
+    converters: dict[str, Callable[[pd.Series], pd.Series]] = {
+        TEXT: lambda s: s.astype("str"),
+        EXACT: lambda s: s.map(_exact).astype(object),
+        NUMBER: lambda s: pd.to_numeric(s).astype("float64"),
+        INTEGER: lambda s: pd.to_numeric(s).astype("Int64"),
+        DATE: lambda s: pd.to_datetime(s).astype("datetime64[ns]"),
+        BOOLEAN: lambda s: s.map(lambda v: None if v is None or v != v else bool(int(v))).astype("boolean"),
+    }
+    typed = frame.copy()
+    for column, kind in VIEW_COLUMNS[view].items():
+        if column in typed.columns:
+            typed[column] = converters[kind](typed[column])
+    return typed
+
+
+def view(db: str | None, name: str) -> pd.DataFrame:
+    """One view as a DataFrame with the same columns and dtypes on SQLite and PostgreSQL."""
+    return views(db, [name])[name]
+
+
+def views(db: str | None = None, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The analyst views (all, or ``names``) of the database ``db`` as DataFrames."""
+    wanted = list(names) if names is not None else list(VIEWS)
+    for name in wanted:
+        _check_view(name)
+    import pandas as pd
+
+    engine = read_only_engine(db)
+    frames: dict[str, pd.DataFrame] = {}
+    try:
+        with engine.connect() as connection:
+            for name in wanted:
+                result = connection.execute(text(f"SELECT * FROM {name}"))  # name is one of VIEWS
+                frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+                frames[name] = typed_frame(name, frame)
+    finally:
+        engine.dispose()
+    return frames
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+# Characters an xlsx cell cannot hold (openpyxl refuses them); PDF extraction can leave some behind.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def export(db: str | None, fmt: str, view_name: str = "v_indicators", out: str | Path | None = None) -> Path:
+    """Write one view to ``out`` (default ``VIEW.FORMAT`` in the working folder) as csv, xlsx or
+    parquet, through pandas. Returns the path written."""
+    if fmt not in EXPORT_FORMATS:
+        raise AnalysisError(None, f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    _check_view(view_name)
+    target = Path(out) if out is not None else Path(f"{view_name}.{fmt}")
+    if target.is_dir():
+        target = target / f"{view_name}.{fmt}"
+    if not target.parent.is_dir():
+        raise AnalysisError(target, "its folder does not exist")
+    frame = view(db, view_name)
+    import pandas as pd
+
+    try:
+        if fmt == "csv":
+            frame.to_csv(target, index=False)
+        elif fmt == "xlsx":
+            for column, kind in VIEW_COLUMNS[view_name].items():
+                if kind == TEXT:
+                    frame[column] = frame[column].str.replace(_XLSX_ILLEGAL, "", regex=True)
+            with pd.ExcelWriter(target, engine="openpyxl") as writer:
+                frame.to_excel(writer, index=False, sheet_name=view_name)
+                # Targets such as "=100%" would be stored as formulas (Excel evaluates a text that
+                # starts with "="): the frame holds data only, so every formula cell is text.
+                for row in writer.sheets[view_name].iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
+        else:
+            frame.to_parquet(target, index=False)
+    except OSError as exc:
+        raise AnalysisError(target, f"cannot write: {exc.strerror or exc}") from None
+    return target
+
+
+# --- cross-year series ----------------------------------------------------------------------------
+
+
+def series(db: str | None, project: str, unit: str | None = None) -> QueryResult:
+    """How one project's targets changed from each year it appears in to the next (v_series),
+    ordered like a diff: dimensions in the order of the later form, matched and added indicators
+    in that form's order, then the dropped ones in the earlier form's order."""
+    engine = read_only_engine(db)
+    try:
+        with engine.connect() as connection:
+            where = "project_name = :project" + (" AND org_unit = :unit" if unit is not None else "")
+            params = {"project": project, "unit": unit}
+            result = connection.execute(text(f"SELECT * FROM v_series WHERE {where}"), params)
+            records = [dict(r._mapping) for r in result]
+            if not records:
+                raise AnalysisError(None, _no_series(connection, project, unit))
+    finally:
+        engine.dispose()
+    units = sorted({str(r["org_unit"]) for r in records})
+    if len(units) > 1:
+        raise AnalysisError(None, f"project {project!r} is filed by {len(units)} units ({', '.join(units)}); "
+                                  "choose one with --unit")
+    return QueryResult(SERIES_COLUMNS, [
+        tuple(round(r[c], 2) if c == "similarity" and r[c] is not None else r[c] for c in SERIES_COLUMNS)
+        for r in _diff_order(records)
+    ])
+
+
+def _diff_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    late = 1_000_000  # after every position of the later form
+
+    def within(r: dict[str, Any]) -> int:
+        return r["to_position"] if r["to_position"] is not None else late + r["from_position"]
+
+    first: dict[tuple[Any, ...], int] = {}
+    for r in records:
+        key = (r["from_year"], r["to_year"], r["dimension"])
+        first[key] = min(first.get(key, within(r)), within(r))
+    return sorted(records, key=lambda r: (r["from_year"], first[(r["from_year"], r["to_year"], r["dimension"])],
+                                          within(r)))
+
+
+def _no_series(connection: Any, project: str, unit: str | None) -> str:
+    """Why a project has no series: unknown (with close names), or found in one year only."""
+    years = connection.execute(
+        text("SELECT DISTINCT year FROM v_forms WHERE project_name = :p" + (" AND org_unit = :u" if unit else "")
+             + " ORDER BY year"), {"p": project, "u": unit}).scalars().all()
+    of_unit = f" of unit {unit!r}" if unit else ""
+    if len(years) == 1:
+        return f"project {project!r}{of_unit} appears only in {years[0]}: there is no other year to compare"
+    if len(years) > 1:
+        return f"project {project!r}{of_unit} has forms in {years} but none with indicators to line up"
+    close = connection.execute(
+        text("SELECT DISTINCT project_name FROM v_forms WHERE project_name LIKE :p ORDER BY project_name"),
+        {"p": f"%{project}%"}).scalars().all()
+    hint = f"; similar names: {', '.join(close[:10])}" if close else ""
+    return f"no form has the project name {project!r}{of_unit}{hint}"

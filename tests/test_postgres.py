@@ -1,0 +1,246 @@
+"""PostgreSQL: the same migrations, imports and commands as on SQLite, and two imports at once.
+
+Runs on the throwaway server of tests/pg.py (skipped without one, unless CI is set: then it fails).
+The analyst views and commands are also tested on PostgreSQL by tests/test_analysis.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, inspect, make_url, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from goalforms.pipeline import analysis
+from goalforms.pipeline.cli import app
+from goalforms.pipeline.importer import LOADED, import_paths
+from goalforms.schema import models
+from goalforms.schema.db import connect
+from tests import pg
+from tests.conftest import REPO, SAMPLES
+
+TEXT = SAMPLES / "text"
+SINGLE_IMPORT = {"source_documents": 4, "forms": 28, "budget_figures": 8 * 4 + 20 * 5, "indicators": 441,
+                 "parse_issues": 31}
+MODELS = (models.SourceDocument, models.Form, models.BudgetFigure, models.Indicator, models.ParseIssue)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    yield from pg.session_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
+    yield from pg.fresh_database(pg_server)
+
+
+# A stable order for each view's rows (ids are not: they follow the order files were loaded in).
+DOCUMENT_ORDER = {
+    "v_indicators": ["source_path", "form_ordinal", "position"],
+    "v_forms": ["source_path", "form_ordinal"],
+    "v_issues": ["source_path", "form_ordinal", "location", "field", "code", "message"],
+    "v_series": ["project_name", "org_unit", "from_year", "from_position", "to_position"],
+}
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0 for m in MODELS}
+
+
+def _content(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every stored fact without ids or import times, in a fixed order: what an import produced."""
+    with Session(engine) as s:
+        rows: list[tuple[Any, ...]] = []
+        for doc in s.scalars(select(models.SourceDocument).order_by(models.SourceDocument.path)):
+            rows.append((doc.path, doc.sha256, doc.format, doc.size_bytes, doc.collection_title))
+            for form in doc.forms:
+                rows.append((form.ordinal, form.layout, form.year, form.project_name, form.unit, form.department,
+                             form.plan_start, form.plan_end, form.gov_procurement, form.goal, form.header_extra,
+                             form.source_location))
+                rows += sorted((b.item, b.amount, b.source_location) for b in form.budget_figures)
+                rows += [(i.position, i.level1, i.level2, i.level3, i.dimension, i.raw_target, i.kind, i.op, i.value,
+                          i.unit, i.source_line, i.source_location) for i in form.indicators]
+                rows += sorted((p.code, p.severity, p.message, p.location or "", p.field or "") for p in form.issues)
+        return rows
+
+
+def _plain_url(url: str) -> str:
+    """The URL as a user types it: postgresql://… without naming the driver."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _goalforms(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "goalforms", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_migrations_on_postgresql(pg_url: str) -> None:
+    engine = connect(pg_url)
+    inspector = inspect(engine)
+    assert {"alembic_version", "source_documents", "forms", "budget_figures", "indicators", "parse_issues"} \
+        <= set(inspector.get_table_names())
+    assert set(analysis.VIEWS) <= set(inspector.get_view_names())
+    types = {c["name"]: str(c["type"]) for c in inspector.get_columns("indicators")}
+    assert types["value"] == "NUMERIC"
+    engine.dispose()
+    connect(pg_url).dispose()  # connecting again finds the schema at head and changes nothing
+
+
+def test_money_is_numeric_and_exact_on_postgresql(pg_url: str) -> None:
+    engine = connect(pg_url)
+    import_paths([TEXT], engine)
+    with engine.connect() as c:
+        stored = c.exec_driver_sql(
+            "SELECT amount, pg_typeof(amount)::text FROM budget_figures WHERE amount = 145147721.65").one()
+    assert tuple(stored) == (Decimal("145147721.65"), "numeric")
+    engine.dispose()
+
+
+def test_import_into_postgresql_equals_import_into_sqlite(pg_url: str, tmp_path: Path) -> None:
+    sqlite_url = f"sqlite:///{tmp_path / 'same.db'}"
+    engines = [connect(pg_url), connect(sqlite_url)]
+    for engine in engines:
+        report = import_paths([TEXT], engine)
+        assert [o.status for o in report.outcomes] == [LOADED] * 4
+    assert _counts(engines[0]) == _counts(engines[1]) == SINGLE_IMPORT
+    assert _content(engines[0]) == _content(engines[1])
+    for engine in engines:
+        engine.dispose()
+    # The analyst views give the same frames (same columns, dtypes and values) on both databases,
+    # ids aside: they follow the order the files happened to be loaded in.
+    on_pg, on_sqlite = analysis.views(pg_url), analysis.views(sqlite_url)
+    for name, order in DOCUMENT_ORDER.items():
+        frames = [frame[name].drop(columns=[c for c in frame[name].columns if c.endswith("_id")])
+                  .sort_values(order).reset_index(drop=True) for frame in (on_pg, on_sqlite)]
+        pd.testing.assert_frame_equal(*frames, obj=name)
+
+
+def test_every_command_works_with_a_postgresql_url(pg_url: str, tmp_path: Path) -> None:
+    url = _plain_url(pg_url)
+    # As a user runs it: a process of its own, the URL as typed.
+    first = _goalforms("import", str(TEXT), "--db", url)
+    assert first.returncode == 0, first.stderr
+    assert "loaded 4" in first.stdout and "forms: 28 · indicators: 441 · issues: 31" in first.stdout
+    again = _goalforms("import", str(TEXT), "--db", url)
+    assert again.returncode == 0 and "skipped 4" in again.stdout
+    refused = _goalforms("query", "DELETE FROM indicators", "--db", url)
+    assert refused.returncode == 1
+    assert "error: refused: goalforms query is read-only" in refused.stderr and refused.stdout == ""
+
+    # Every analyst command prints the same on PostgreSQL as on SQLite (in-process: quicker).
+    sqlite_db = str(tmp_path / "same.db")
+    engine = connect(sqlite_db)
+    import_paths([TEXT], engine)
+    engine.dispose()
+    sql = ("SELECT project_name, level3, raw, value, value_num FROM v_indicators WHERE year = 2026 "
+           "AND dimension = 'satisfaction' AND unit = '%' AND value_num >= 95 "
+           "ORDER BY source_path, form_ordinal, position")
+    forms = ("SELECT source_path, form_ordinal, project_name, plan_start, gov_procurement, total, total_num, "
+             "open_issue_count FROM v_forms ORDER BY source_path, form_ordinal")
+    runner = CliRunner()
+    for args in (["query", sql, "--format", "csv"], ["query", sql, "--format", "json"], ["query", sql],
+                 ["query", forms, "--format", "json"],
+                 ["series", "社会保险服务费", "--format", "json"], ["series", "征地养老人员费用"]):
+        on_pg, on_sqlite = runner.invoke(app, [*args, "--db", url]), runner.invoke(app, [*args, "--db", sqlite_db])
+        assert on_pg.exit_code == on_sqlite.exit_code == 0, on_pg.output + on_sqlite.output
+        assert on_pg.output == on_sqlite.output, args
+    out = tmp_path / "indicators.parquet"
+    exported = runner.invoke(app, ["export", "--format", "parquet", "--out", str(out), "--db", url])
+    assert exported.exit_code == 0, exported.output
+    assert len(pd.read_parquet(out)) == 441
+
+
+def _import_twice_at_once(url: str) -> list[subprocess.CompletedProcess[str]]:
+    runs = [subprocess.Popen([sys.executable, "-m", "goalforms", "import", str(TEXT), "--db", url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = []
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=300)
+        results.append(subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr))
+    return results
+
+
+def _reference_content(tmp_path: Path) -> list[tuple[Any, ...]]:
+    engine = connect(f"sqlite:///{tmp_path / 'reference.db'}")
+    import_paths([TEXT], engine)
+    content = _content(engine)
+    engine.dispose()
+    return content
+
+
+def test_two_imports_at_once_neither_duplicate_nor_lose_anything(pg_url: str, tmp_path: Path) -> None:
+    connect(pg_url).dispose()  # the schema exists: this test is about the imports (the next about a new database)
+    results = _import_twice_at_once(pg_url)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert "failed 0" in result.stdout
+    engine = connect(pg_url)
+    assert _counts(engine) == SINGLE_IMPORT
+    assert _content(engine) == _reference_content(tmp_path)
+    engine.dispose()
+
+
+def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    line = next(line for line in result.stdout.splitlines() if line.startswith("files: "))
+    return {word: int(n) for n, word in re.findall(r"(\d+) (loaded|replaced|skipped|failed)", line)}
+
+
+def test_two_imports_at_once_report_each_file_loaded_once(pg_url: str) -> None:
+    connect(pg_url).dispose()
+    summaries = [_summary(result) for result in _import_twice_at_once(pg_url)]
+    assert {word: sum(s[word] for s in summaries) for word in ("loaded", "replaced", "skipped", "failed")} == \
+        {"loaded": 4, "replaced": 0, "skipped": 4, "failed": 0}
+
+
+def test_two_imports_at_once_into_a_new_database(pg_url: str, tmp_path: Path) -> None:
+    results = _import_twice_at_once(pg_url)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    engine = connect(pg_url)
+    assert _counts(engine) == SINGLE_IMPORT
+    assert _content(engine) == _reference_content(tmp_path)
+    engine.dispose()
+
+
+PROBE = """
+from collections.abc import Iterator
+
+import pytest
+
+from tests import pg
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    yield from pg.session_server()
+
+
+def test_needs_postgresql(pg_server: pg.PgServer) -> None:
+    pass
+"""
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [(None, "1 skipped"), ("1", "1 error")])
+def test_no_server_skips_except_under_ci(ci: str | None, outcome: str, tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "GOALFORMS_TEST_PG_URL")}
+    env |= {"GOALFORMS_TEST_PG_BIN": str(tmp_path / "nowhere"), "PYTHONPATH": str(REPO)}
+    if ci is not None:
+        env["CI"] = ci
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+                             str(tmp_path / "test_probe.py")], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert outcome in result.stdout, result.stdout
+    assert "PostgreSQL server not available: GOALFORMS_TEST_PG_BIN=" in result.stdout
+    assert (result.returncode == 0) == (ci is None)

@@ -237,7 +237,12 @@ def _executor(options: ImportOptions) -> tuple[Any, Callable[[], None]]:
             cluster = LocalCluster(n_workers=max(1, options.workers), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
             client = Client(cluster)
-            return client, lambda: (client.close(), cluster.close())
+
+            def close_both() -> None:
+                client.close()
+                cluster.close()
+
+            return client, close_both
         client = Client(options.dask)
         return client, client.close
     if options.workers <= 1:

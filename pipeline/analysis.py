@@ -42,6 +42,7 @@ from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from goalforms.errors import GoalformsError
+from goalforms.schema import report_models
 from goalforms.schema.db import alembic_config, connect, database_url
 
 if TYPE_CHECKING:  # pandas is imported where frames are made: every goalforms command loads this module
@@ -96,6 +97,11 @@ VIEWS: dict[str, str] = {
     "v_issues": "one row per open parse issue, with its form and the indicator it concerns",
     "v_series": "the same project across years: its indicators lined up by dimension and name",
 }
+
+# The evaluation-report views (migration 0003, documented in docs/reports.md).
+FORM_VIEWS = tuple(VIEWS)
+VIEWS.update(report_models.VIEWS)
+VIEW_COLUMNS.update(report_models.VIEW_COLUMNS)
 
 QUERY_FORMATS = ("table", "csv", "json")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")

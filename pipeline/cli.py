@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline import cli_analysis
+from goalforms.pipeline import cli_analysis, cli_reports
 from goalforms.pipeline.importer import (
     FAILED,
     FileOutcome,
@@ -130,6 +130,7 @@ def _print_document(doc: ParsedDocument) -> None:
             colour = "red" if issue.severity == "error" else "yellow"
             out.print(f"[{colour}]{issue.severity}[/{colour}] {issue.code} ({issue.where}): {issue.message}",
                       highlight=False)
+    cli_reports.print_reports(out, doc.reports)
 
 
 def _print_report(report: ImportReport, db: str) -> None:
@@ -146,6 +147,8 @@ def _print_report(report: ImportReport, db: str) -> None:
 
 # Analyst commands (query, export, series) live in their own module.
 cli_analysis.register(app)
+# goalforms project: a project's target forms and evaluation reports side by side.
+cli_reports.register(app)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from goalforms.pipeline.load_reports import store_reports
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.schema import models
 
@@ -93,4 +94,6 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
             )
         document.forms.append(row)
     session.add(document)
+    # Every document, reports or not: its forms are linked to the reports already stored.
+    store_reports(session, document, doc.reports)
     return document

@@ -89,10 +89,13 @@ class ParsedDocument:
     source: Source
     collection_title: str | None
     forms: list[Form]
+    # Evaluation reports (绩效评价报告) in the shape of docs/reports.md, already plain JSON data.
+    reports: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": {"path": self.source.path, "sha256": self.source.sha256, "format": self.source.format},
             "collection_title": self.collection_title,
             "forms": [f.to_dict() for f in self.forms],
+            "reports": self.reports,
         }

@@ -193,7 +193,7 @@ def test_two_imports_at_once_neither_duplicate_nor_lose_anything(pg_url: str, tm
 
 def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
     line = next(line for line in result.stdout.splitlines() if line.startswith("files: "))
-    return {word: int(n) for n, word in re.findall(r"(\d+) (loaded|replaced|skipped|failed)", line)}
+    return {word: int(n) for word, n in re.findall(r"(loaded|replaced|skipped|failed) (\d+)", line)}
 
 
 def test_two_imports_at_once_report_each_file_loaded_once(pg_url: str) -> None:

@@ -1,0 +1,58 @@
+"""Evaluation reports (财政项目支出绩效评价报告) in a grid, as the dicts of docs/reports.md.
+
+``find_reports(grid)`` is the interface: it works on the grid every reader emits, so a report read
+from text, Word or PDF parses the same way. A file may hold target forms, reports, or both:
+``without_reports(grid)`` is the grid with the reports' rows left out, for the form recogniser
+(else the last form before a report would run on through the whole report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from goalforms.parsers.grid import Grid
+from goalforms.parsers.labels import compact
+from goalforms.parsers.layouts import LAYOUTS
+from goalforms.parsers.reports.build import build_report
+from goalforms.parsers.reports.evaluation import KIND, ReportParser, is_report_title
+
+__all__ = ["KIND", "find_reports", "report_spans", "without_reports"]
+
+
+def _is_form_title(text: str) -> bool:
+    return bool(text) and len(text) <= 40 and any(parser.spec.is_title(text) for parser in LAYOUTS.values())
+
+
+def _parsers(grid: Grid) -> list[ReportParser]:
+    """One parser per report: from a report title to the next report title or target-form title."""
+    rows = grid.rows
+    starts = [i for i in range(len(rows)) if is_report_title(rows, i)]
+    parsers = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(rows)
+        end = next((i for i in range(start + 1, end) if _is_form_title(compact(rows[i].text("")))), end)
+        parser = ReportParser(rows, start, end)
+        if parser.has_substance():
+            parsers.append(parser)
+    return parsers
+
+
+def report_spans(grid: Grid) -> list[tuple[int, int]]:
+    """``(start, end)`` row ranges of the reports in ``grid``."""
+    return [(p.start, p.end) for p in _parsers(grid)]
+
+
+def find_reports(grid: Grid) -> list[dict[str, Any]]:
+    """Every evaluation report in ``grid``, in order; [] when the grid holds none."""
+    return [build_report(parser) for parser in _parsers(grid)]
+
+
+def without_reports(grid: Grid) -> Grid:
+    """``grid`` without the rows of its reports (rows keep their locations); ``grid`` itself when
+    it holds no report."""
+    spans = report_spans(grid)
+    if not spans:
+        return grid
+    inside = {i for start, end in spans for i in range(start, end)}
+    return replace(grid, rows=[row for i, row in enumerate(grid.rows) if i not in inside])

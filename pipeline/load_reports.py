@@ -1,0 +1,179 @@
+"""Load: the evaluation reports of a parsed document into the store, and the links between reports
+and target forms of the same project — in the caller's transaction, like the forms.
+
+``store_reports`` is called for every stored document, reports or not: a document's new forms are
+linked to the reports already in the store, and its new reports to the forms already there (and
+to each other), so the links do not depend on the order in which files are imported. Replacing a
+document deletes its rows and, by cascade, their links; storing it again makes them anew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from goalforms.parsers.reports.names import name_match, project_key, unit_match
+from goalforms.schema import models
+from goalforms.schema import report_models as rm
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _dec(value: Any) -> Decimal | None:
+    return Decimal(value) if isinstance(value, str) and value != "" else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else value if isinstance(value, int) else None
+
+
+def store_reports(session: Session, document: models.SourceDocument, reports: list[dict[str, Any]]) -> None:
+    """Add the reports of ``document`` (already added to ``session``) and link reports and forms."""
+    new = [_report(document, ordinal, data) for ordinal, data in enumerate(reports, start=1)]
+    session.add_all(new)
+    link(session, new, list(document.forms))
+
+
+def _report(document: models.SourceDocument, ordinal: int, data: dict[str, Any]) -> rm.Report:
+    meta = data.get("metadata") or {}
+    table = data.get("score_table") or {}
+    budget = data.get("budget_execution") or {}
+    years = data.get("financial_years") or {}
+    schedule = data.get("schedule") or {}
+    survey = data.get("satisfaction") or {}
+    report = rm.Report(
+        document=document,
+        ordinal=ordinal,
+        kind=data.get("kind", "evaluation_report"),
+        title=meta.get("title"),
+        project_name=meta.get("project_name"),
+        project_key=project_key(meta.get("project_name")),
+        year=meta.get("year"),
+        unit=meta.get("unit"),
+        department=meta.get("department"),
+        commissioned_by=meta.get("commissioned_by"),
+        evaluator=meta.get("evaluator"),
+        report_number=meta.get("report_number"),
+        report_date=_date(meta.get("report_date")),
+        plan_start=_date(meta.get("plan_start")),
+        plan_end=_date(meta.get("plan_end")),
+        goal=meta.get("goal"),
+        total_score=_dec(meta.get("total_score")),
+        grade=meta.get("grade"),
+        score_total=_dec(data.get("score_total")),
+        score_table_source=table.get("source"),
+        budget_unit=budget.get("unit"),
+        years_unit=years.get("unit"),
+        respondents=_int(survey.get("respondents")),
+        satisfaction_indicator=survey.get("indicator"),
+        schedule_indicator=schedule.get("indicator"),
+        source_location=data.get("where"),
+        locations=_locations(data),
+    )
+    for position, s in enumerate(data.get("scores") or [], start=1):
+        paper = s.get("workpaper") or {}
+        report.scores.append(rm.ReportScore(
+            position=position, code=s["code"], level1_code=s.get("level1_code"), level1=s.get("level1"),
+            level1_max=_dec(s.get("level1_max")), level2_code=s.get("level2_code"), level2=s.get("level2"),
+            level2_max=_dec(s.get("level2_max")), level3=s.get("level3"), weight=_dec(s.get("weight")),
+            score=_dec(s.get("score")), explanation=s.get("explanation"), criteria=s.get("criteria"),
+            reasoning=s.get("reasoning"), detail_name=s.get("detail_name"), detail_max=_dec(s.get("detail_max")),
+            detail_score=_dec(s.get("detail_score")), source_location=s.get("where"),
+            detail_location=s.get("detail_where"), annex_location=s.get("annex_where"),
+            wp_title=paper.get("title"), wp_explanation=paper.get("explanation"), wp_weight=_dec(paper.get("weight")),
+            wp_benchmark=paper.get("benchmark"), wp_benchmark_basis=paper.get("benchmark_basis"),
+            wp_criteria=paper.get("criteria"), wp_data_source=paper.get("data_source"),
+            wp_reasoning=paper.get("reasoning"), wp_score=_dec(paper.get("score")), wp_date=_date(paper.get("date")),
+            wp_location=paper.get("where"),
+        ))
+    for position, st in enumerate(data.get("subtotals") or [], start=1):
+        report.subtotals.append(rm.ReportSubtotal(
+            position=position, level=st["level"], code=st.get("code"), name=st.get("name"), max=_dec(st.get("max")),
+            score=_dec(st.get("score")), detail_name=st.get("detail_name"), detail_max=_dec(st.get("detail_max")),
+            detail_score=_dec(st.get("detail_score")), source_location=st.get("where"),
+            detail_location=st.get("detail_where"), annex_location=st.get("annex_where"),
+        ))
+    lines: list[tuple[str, dict[str, Any], bool, str | None]] = []
+    lines += [("budget_execution", r, False, budget.get("unit")) for r in budget.get("rows") or []]
+    if budget.get("total"):
+        lines.append(("budget_execution", budget["total"], True, budget.get("unit")))
+    lines += [("financial_years", r, False, years.get("unit")) for r in years.get("rows") or []]
+    lines += [("financial_years", r, True, years.get("unit")) for r in years.get("totals") or []]
+    for position, (table_name, r, is_total, unit) in enumerate(lines, start=1):
+        report.budget_lines.append(rm.ReportBudgetLine(
+            position=position, table_name=table_name, item=None if is_total else r.get("item"), is_total=is_total,
+            year=r.get("year"), budget=_dec(r.get("budget")), adjusted_budget=_dec(r.get("adjusted_budget")),
+            spent=_dec(r.get("spent")), execution_rate=_dec(r.get("execution_rate")), unit=unit,
+            source_location=r.get("where"), also_at=list(r.get("also_at") or []),
+        ))
+    for position, a in enumerate(budget.get("adjustments") or [], start=1):
+        report.adjustments.append(rm.ReportAdjustment(
+            position=position, item=a.get("item"), amount=_dec(a.get("amount")), unit=budget.get("unit"),
+            source_location=a.get("where"), also_at=list(a.get("also_at") or []),
+        ))
+    for position, o in enumerate((data.get("outputs") or {}).get("rows") or [], start=1):
+        report.outputs.append(rm.ReportOutput(
+            position=position, name=o.get("name"), planned=_dec(o.get("planned")), actual=_dec(o.get("actual")),
+            unit=o.get("unit"), indicator_code=o.get("indicator"), source_location=o.get("where"),
+            text_location=o.get("text_where"),
+        ))
+    for position, row in enumerate(schedule.get("rows") or [], start=1):
+        report.schedule.append(rm.ReportScheduleRow(
+            position=position, name=row.get("name"), planned=row.get("planned"), actual=row.get("actual"),
+            source_location=row.get("where"),
+        ))
+    survey_rows = [(r, False) for r in survey.get("rows") or []]
+    if survey.get("total"):
+        survey_rows.append((survey["total"], True))
+    for position, (row, is_total) in enumerate(survey_rows, start=1):
+        report.satisfaction.append(rm.ReportSatisfactionRow(
+            position=position, item=None if is_total else row.get("item"), is_total=is_total, max=_dec(row.get("max")),
+            rate=_dec(row.get("rate")), score=_dec(row.get("score")), source_location=row.get("where"),
+        ))
+    for issue in data.get("issues") or []:
+        report.issues.append(rm.ReportIssue(
+            code=issue["code"], severity=issue["severity"], message=issue["message"], location=issue.get("where"),
+            field=issue.get("field"), found=issue.get("found"), expected=issue.get("expected"),
+        ))
+    return report
+
+
+def _locations(data: dict[str, Any]) -> dict[str, Any]:
+    """Where the report's metadata and tables were printed (everything but per-row locations)."""
+    out: dict[str, Any] = {"metadata": dict((data.get("metadata") or {}).get("where") or {})}
+    table = data.get("score_table") or {}
+    out["score_table"] = table.get("where")
+    out["score_table_duplicate"] = {"source": table.get("duplicate"), "where": table.get("duplicate_where")}
+    for key in ("budget_execution", "financial_years", "outputs", "schedule", "satisfaction"):
+        section = data.get(key) or {}
+        out[key] = {k: v for k, v in section.items() if k in ("where", "unit_where", "respondents_where")}
+    return out
+
+
+def link(session: Session, reports: list[rm.Report], forms: list[models.Form]) -> None:
+    """Link new reports to the forms of the same project (stored or new) and new forms to stored
+    reports. Queries run without autoflush: new rows are paired with each other explicitly."""
+    pairs: list[tuple[rm.Report, models.Form]] = [(r, f) for r in reports for f in forms]
+    with session.no_autoflush:
+        keys = {r.project_key for r in reports if r.project_key}
+        if keys:
+            # Names that contain a key are the candidates; equality of keys decides.
+            stored = session.scalars(select(models.Form).where(
+                or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
+            pairs += [(r, f) for r in reports for f in stored if f not in forms]
+        form_keys = {k for f in forms if (k := project_key(f.project_name))}
+        if form_keys:
+            known = session.scalars(select(rm.Report).where(rm.Report.project_key.in_(form_keys))).all()
+            pairs += [(r, f) for r in known if r not in reports for f in forms]
+    for report, form in pairs:
+        by_name = name_match(report.project_name, form.project_name)
+        by_unit = unit_match(report.unit, form.unit)
+        if by_name is None or by_unit is None:
+            continue
+        session.add(rm.ReportFormLink(report=report, form=form, name_match=by_name, unit_match=by_unit))

@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 # System packages: only Python's venv module is needed so far; installed from Debian's
 # packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
 system-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (browser tests; Playwright's own browser download does not work here)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
 	@command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
 	  echo "installing LibreOffice, CJK fonts and poppler (samples, .doc conversion)"; apt-get update -qq && \
 	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils; }
@@ -42,6 +45,7 @@ unit: $(STAMP)
 # committed, so the tests do not).
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
+	$(BIN)/python samples/make_scans.py
 
 # Prints figures; asserts nothing.
 bench: $(STAMP)

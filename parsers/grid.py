@@ -41,6 +41,10 @@ class Cell:
     col: int
     row_span: int = 1
     col_span: int = 1
+    # OCR only: the probability of the cell's least certain character, and why the reader
+    # doubts the text (a confusion it could not repair, a low confidence) — None when it does not.
+    confidence: float | None = None
+    doubt: str | None = None
 
     @property
     def blank(self) -> bool:

@@ -11,13 +11,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline import cli_analysis, cli_reports
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
 from goalforms.pipeline.importer import (
     FAILED,
+    LOADED,
+    REPLACED,
     FileOutcome,
     ImportOptions,
     ImportReport,
@@ -140,7 +143,10 @@ def _print_report(report: ImportReport, db: str) -> None:
     out.print(f"forms: {report.total('forms')} · indicators: {report.total('indicators')}"
               f" · issues: {report.total('issues')} · database: {db}", highlight=False)
     for failure in report.failures:
-        err.print(f"[red]failed:[/red] {failure.path}: {failure.reason}", highlight=False)
+        err.print(f"[red]failed:[/red] {escape(failure.path)}: {escape(failure.reason)}", highlight=False)
+    for outcome in report.outcomes:
+        if outcome.status in (LOADED, REPLACED) and outcome.reason:  # clerk corrections that no longer apply
+            err.print(f"[yellow]check:[/yellow] {escape(outcome.path)}: {escape(outcome.reason)}", highlight=False)
     if not report.outcomes:
         err.print("[red]error:[/red] no importable files found (goalforms reads .txt)", highlight=False)
 
@@ -149,6 +155,8 @@ def _print_report(report: ImportReport, db: str) -> None:
 cli_analysis.register(app)
 # goalforms project: a project's target forms and evaluation reports side by side.
 cli_reports.register(app)
+# Clerks: serve (the web app), user, issues, corrections.
+cli_clerk.register(app)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers.readers import READERS, reader_for
+from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
@@ -160,6 +161,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         return FileOutcome(str(job.path), FAILED, reason=result.reason)
     if doc.source.sha256 != job.sha256:
         return FileOutcome(str(job.path), FAILED, reason="file changed while it was being imported")
+    stale = ""
     try:
         with Session(engine) as session, session.begin():
             previous = find_by_path(session, job.key)
@@ -168,7 +170,10 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
                 return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
             if previous is not None:
                 remove_document(session, previous)
-            store_document(session, doc, job.key, job.size)
+            stored = store_document(session, doc, job.key, job.size)
+            # Clerk corrections of this path replayed over the new parse, in the same transaction;
+            # those that no longer apply are named in the report (docs/clerks.md).
+            stale = describe_stale(reapply_corrections(session, stored))
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path
@@ -187,6 +192,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         forms=len(doc.forms),
         indicators=sum(len(f.indicators) for f in doc.forms),
         issues=sum(len(f.issues) for f in doc.forms),
+        reason=stale,
     )
 
 

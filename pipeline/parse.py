@@ -8,9 +8,10 @@ from goalforms.errors import NoKnownLayout
 from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
+from goalforms.parsers.readers.ocr_repair import doubtful_fields
 from goalforms.parsers.recognise import recognise
 from goalforms.parsers.reports import find_reports, without_reports
-from goalforms.pipeline.model import ParsedDocument, Source
+from goalforms.pipeline.model import Issue, ParsedDocument, Source
 from goalforms.pipeline.normalise import normalise
 from goalforms.pipeline.validate import validate
 
@@ -25,7 +26,15 @@ def parse_grid(grid: Grid) -> ParsedDocument:
         if not reports:
             raise  # neither a form nor a report: the error says which titles were looked for
         collection_title, segments = None, []
-    forms = [validate(normalise(LAYOUTS[s.layout].parse(s.rows))) for s in segments]
+    forms = []
+    for segment in segments:
+        form = validate(normalise(LAYOUTS[segment.layout].parse(segment.rows)))
+        if grid.format == "scan":
+            # OCR doubts: every value read from a doubted cell, every target whose spaces a
+            # scan cannot show, is flagged low_confidence for the clerk.
+            form.issues.extend(Issue("low_confidence", "warning", message, where, field)
+                               for message, where, field in doubtful_fields(segment.rows, form))
+        forms.append(form)
     return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pdfplumber
 
+from goalforms.parsers.readers.scan import recogniser
 from goalforms.pipeline import parse_file
 from goalforms.pipeline.importer import import_paths
 from goalforms.schema.db import connect
@@ -50,6 +51,13 @@ def main() -> None:
     _, theirs = _timed(lambda: _pdfplumber_pages(pdfs), 2)
     print(f"   pdf: goalforms {2 * pages / ours:.1f} pages/s; pdfplumber extract_tables() alone "
           f"{2 * pages / theirs:.1f} pages/s; ratio goalforms/pdfplumber = {theirs / ours:.2f}")
+    # OCR is the slow stage: seconds per scanned page, over every scanned sample.
+    scans = sorted(p for p in (SAMPLES / "scan").iterdir() if p.suffix in {".pdf", ".png"})
+    scan_pages = sum(len(pdfplumber.open(p).pages) if p.suffix == ".pdf" else 1 for p in scans)
+    recogniser()  # the model loads once per process (about a second), not per page
+    _, seconds = _timed(lambda: sum(len(parse_file(p).forms) for p in scans), 1)
+    print(f"  scan: {seconds / scan_pages:.2f} s per scanned page (OCR; {scan_pages} pages in {seconds:.0f} s),"
+          f" next to {ours / (2 * pages):.2f} s per text-layer PDF page")
     with tempfile.TemporaryDirectory() as tmp:
         engine = connect(f"sqlite:///{Path(tmp) / 'bench.db'}")
         start = time.perf_counter()

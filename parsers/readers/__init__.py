@@ -12,7 +12,7 @@ from pathlib import Path
 
 from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.grid import Grid
-from goalforms.parsers.readers import docx, legacy, pdf, text
+from goalforms.parsers.readers import docx, legacy, pdf, scan, text
 
 Reader = Callable[[Path], Grid]
 
@@ -23,6 +23,7 @@ READERS: dict[str, Reader] = {
     ".doc": legacy.read,
     ".wps": legacy.read,
     ".rtf": legacy.read,
+    **{suffix: scan.read for suffix in scan.IMAGE_SUFFIXES},
 }
 
 # Formats we know but cannot read: the message says what to do instead.

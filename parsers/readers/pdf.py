@@ -204,6 +204,8 @@ def read(path: Path) -> Grid:
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
+    from goalforms.parsers.readers import scan
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -221,7 +223,11 @@ def read(path: Path) -> Grid:
             text_chars = 0
             last: _Placed | None = None
             for page_no, page in enumerate(pdf.pages, start=1):
-                placed, tables = _page_rows(page, page_no, tables)
+                if scan.usable_text_layer([c["text"] for c in page.chars]):
+                    placed, tables = _page_rows(page, page_no, tables)
+                else:  # an image page (a scan) or a text layer of garbage: OCR
+                    placed, tables = scan.pdf_page_placed(page, page_no, tables)
+                    grid.format = "scan"
                 text_chars += sum(len(p.row.text("")) for p in placed)
                 if last is not None and placed and _continues(last, placed[0]):
                     grid.rows[-1] = _stitch(last, placed.pop(0))
@@ -237,5 +243,5 @@ def read(path: Path) -> Grid:
             "PDFPasswordIncorrect" in repr(exc) else f"broken PDF: {exc.__class__.__name__}: {exc}"
         raise UnreadableFile(path, reason) from None
     if text_chars == 0:
-        raise UnreadableFile(path, "PDF has no text layer (a scan?): OCR is not supported yet")
+        raise UnreadableFile(path, "PDF has no text layer and OCR found no text on its pages (a blank scan?)")
     return grid

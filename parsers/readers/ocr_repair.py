@@ -1,0 +1,268 @@
+"""What OCR gets wrong on these forms: repaired where the page settles it, named where it does not.
+
+Works on the recogniser's characters (:class:`Glyph`: text, probability, runner-up, and the blank
+space measured around it on the page), never on the image itself. Three kinds of trouble:
+
+- **Width of punctuation.** ``,`` and ``，`` (``;``/``；``, ``:``/``：``, ``(``/``（`` …) are the
+  same mark; a full-width one sits in an ideograph-wide box, so the page shows a wide blank on
+  its open side (measured on the sample scans: half-width ≤ 0.33 em, full-width ≥ 0.48 em). The
+  recogniser guesses from context and is often wrong, so the measured blank decides. Where no
+  blank can be measured (the mark ends a line) a closing bracket follows its opening one, other
+  marks the same mark measured nearest to it in the cell (before and after, when they agree);
+  failing both, the reading is doubted.
+- **Spaces between Chinese and Latin/digits.** Word processors print a gap there whether or not
+  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. The
+  reader writes the gap as a space, as it is printed; :func:`invisible_space` lets the caller
+  flag the values where that matters (targets keep their spaces; names and texts drop them).
+- **Look-alike characters** in numbers (``O``/``0``, ``l``/``1``, full-width digits, ``≥`` read as
+  ``2``/``=``/``>``): repaired where only one reading is a number (:data:`CONFUSIONS`), doubted
+  where the recogniser itself hesitated between them (runner-up ``≥``).
+
+A character below :data:`LOW_PROB` is doubted too. A doubt is a message naming the text; the
+pipeline turns it into a ``low_confidence`` issue on the value that came from the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import regex
+
+if TYPE_CHECKING:
+    from goalforms.parsers.grid import Row
+    from goalforms.pipeline.model import Form
+
+LOW_PROB = 0.6  # below this a character is doubted (on the samples, correct ones are ≥ 0.8)
+
+HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
+FULL_TO_HALF = {full: half for half, full in HALF_TO_FULL.items()}
+# Full-width marks drawn at one side of their box: the blank is on the other side.
+BLANK_RIGHT = "，。、；：！？）》”’】〉」』〕"
+BLANK_LEFT = "（《“‘【〈「『〔"
+_OPENING = {")": "(", "）": "("}
+# Blank (em) on the open side above which a mark is full-width; more after/before a mark that
+# brings a blank of its own.
+_FULL_AFTER, _FULL_BEFORE, _NEIGHBOUR_BLANK = 0.4, 0.55, 0.5
+
+_HAN = r"\p{Han}"
+_ALNUM = r"[A-Za-z0-9]"
+_HAN_ALNUM = regex.compile(rf"(?<={_HAN})\s*(?={_ALNUM})|(?<={_ALNUM})\s*(?={_HAN})")
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One recognised character."""
+
+    text: str
+    prob: float
+    x: float  # centre on the page (pixels); a fraction of the line's width before placement
+    alt: str = ""  # the recogniser's runner-up at the same place
+    alt_prob: float = 0.0
+    gap_before: float | None = None  # blank space to the previous glyph, in em (None: line start)
+    gap_after: float | None = None  # to the next glyph (None: line end)
+    spaced: bool = False  # a space stands before it
+    width_known: bool = True  # False: a width-variant mark whose width the page did not show
+
+
+def line_text(glyphs: Sequence[Glyph]) -> str:
+    return "".join((" " if g.spaced else "") + g.text for g in glyphs).strip()
+
+
+# ---------------------------------------------------------------------------- one line
+
+
+def _is_han(text: str) -> bool:
+    return bool(regex.match(_HAN, text))
+
+
+def _is_alnum(text: str) -> bool:
+    return bool(regex.match(_ALNUM, text))
+
+
+def _width_from_page(glyphs: Sequence[Glyph], i: int) -> bool | None:
+    """Is glyph ``i`` (a width-variant mark) full-width, by the blank on its open side? None
+    when that side is the end of the line."""
+    g = glyphs[i]
+    half = FULL_TO_HALF.get(g.text, g.text)
+    if half == "(":
+        if g.gap_before is None:
+            return None
+        before = glyphs[i - 1].text if i else ""
+        return g.gap_before > _FULL_BEFORE + (_NEIGHBOUR_BLANK if before and before in BLANK_RIGHT else 0.0)
+    if g.gap_after is None:
+        return None
+    after = glyphs[i + 1].text if i + 1 < len(glyphs) else ""
+    return g.gap_after > _FULL_AFTER + (_NEIGHBOUR_BLANK if after and after in BLANK_LEFT else 0.0)
+
+
+def repair_line(glyphs: Sequence[Glyph]) -> list[Glyph]:
+    """Punctuation width from the page, and spaces: the printed gap between Chinese and
+    Latin/digits is a space; elsewhere the recogniser's reading of a space stands."""
+    out: list[Glyph] = []
+    for i, g in enumerate(glyphs):
+        half = FULL_TO_HALF.get(g.text, g.text)
+        if half in HALF_TO_FULL:
+            full = _width_from_page(glyphs, i)
+            if full is None:
+                g = replace(g, width_known=False)
+            else:
+                g = replace(g, text=HALF_TO_FULL[half] if full else half)
+        elif g.text == ">" and g.alt == "〉" and _width_from_page([replace(g, text=")")], 0):
+            g = replace(g, text="〉")  # a title bracket inside 《》, not greater-than: it is full-width
+        if out:
+            previous = out[-1].text
+            if (_is_han(previous) and _is_alnum(g.text)) or (_is_alnum(previous) and _is_han(g.text)):
+                g = replace(g, spaced=True)
+        else:
+            g = replace(g, spaced=False)
+        out.append(g)
+    return out
+
+
+# ---------------------------------------------------------------------------- one cell
+
+
+# (pattern, replacement, what): look-alikes inside numbers, where only one reading is a number.
+CONFUSIONS: tuple[tuple[regex.Pattern[str], str, str], ...] = (
+    (regex.compile(r"[０-９]"), "", "full-width digit"),
+    (regex.compile(r"(?<=[0-9][.,]?)[Oo](?=[.,]?[0-9%])|(?<=[=≥≤<>][ ]?)[Oo](?=[.][0-9])"), "0", "letter O in a number"),
+    (regex.compile(r"(?<=[0-9][.,]?)[Il|](?=[.,]?[0-9])"), "1", "letter l/I in a number"),
+    (regex.compile(r"(?<=[0-9])％"), "%", "full-width percent sign after a number"),
+    (regex.compile(r"^[＝](?=[ ]?[0-9])"), "=", "full-width equals sign before a number"),
+)
+# A target's operator read as another character: the recogniser's runner-up says so.
+_OPERATOR_LOOKALIKES = {"2": "≥", "=": "≥", ">": "≥", "三": "≥"}
+
+
+def fix_confusions(text: str) -> str:
+    """The look-alike repairs of :data:`CONFUSIONS` (each settles on the only numeric reading)."""
+    for pattern, replacement, _ in CONFUSIONS:
+        if replacement:
+            text = pattern.sub(replacement, text)
+        else:
+            text = pattern.sub(lambda m: chr(ord(m.group(0)) - 0xFEE0), text)
+    return text
+
+
+def repair_cell(lines: Sequence[Sequence[Glyph]]) -> tuple[list[list[Glyph]], list[str]]:
+    """Settle what one line could not (marks at a line's end) from the rest of the cell, and
+    collect the doubts that remain."""
+    flat = [g for line in lines for g in line]
+    # Where each mark was measured (position in the cell, full-width?), to settle the others.
+    settled: dict[str, list[tuple[int, bool]]] = {}
+    for n, g in enumerate(flat):
+        half = FULL_TO_HALF.get(g.text, g.text)
+        if half in HALF_TO_FULL and g.width_known:
+            settled.setdefault(half, []).append((n, g.text != half))
+    doubts: list[str] = []
+    n = -1
+    out: list[list[Glyph]] = []
+    opened: list[bool] = []  # widths of the brackets open so far
+    for line in lines:
+        fixed: list[Glyph] = []
+        for i, g in enumerate(line):
+            n += 1
+            half = FULL_TO_HALF.get(g.text, g.text)
+            if half == "(" and g.width_known:
+                opened.append(g.text != half)
+            if half in HALF_TO_FULL and not g.width_known:
+                if half in _OPENING and opened:
+                    g = replace(g, text=HALF_TO_FULL[half] if opened[-1] else half, width_known=True)
+                elif (full := _like_neighbours(settled.get(half, []), n)) is not None:
+                    g = replace(g, text=HALF_TO_FULL[half] if full else half, width_known=True)
+                elif not (half == ":" and g is line[-1] and line is lines[-1]):
+                    # (A colon ending a cell ends a label, which matches in either width.)
+                    doubts.append(f"{_context(line, i)!r}: is {g.text!r} full-width or not? The page does not show")
+            if half == ")" and opened:
+                opened.pop()
+            prob = g.prob
+            if FULL_TO_HALF.get(g.alt, g.alt) == half and half in HALF_TO_FULL:
+                prob += g.alt_prob  # torn between the two widths of one mark: the page settles that
+            if prob < LOW_PROB:
+                alt = f" (or {g.alt!r})" if g.alt.strip() else ""
+                doubts.append(f"{_context(line, i)!r}: {g.text!r} read with confidence {g.prob:.2f}{alt}")
+            elif i == 0 and g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] \
+                    and g.alt_prob >= 0.05:
+                doubts.append(f"{_context(line, i)!r}: {g.text!r} may be {g.alt!r}")
+            fixed.append(g)
+        out.append(fixed)
+    return out, doubts
+
+
+def _like_neighbours(measured: Sequence[tuple[int, bool]], n: int) -> bool | None:
+    """The width of the same mark measured nearest before and after position ``n`` in the cell,
+    when those agree (a text keeps one style of punctuation over a stretch, even where it mixes
+    styles as a whole); None when they disagree or there are none."""
+    before = [full for at, full in measured if at < n][-1:]
+    after = [full for at, full in measured if at > n][:1]
+    widths = set(before + after)
+    return widths.pop() if len(widths) == 1 else None
+
+
+def _context(line: Sequence[Glyph], i: int) -> str:
+    return line_text(line[max(0, i - 3) : i + 4])
+
+
+# ---------------------------------------------------------------------------- doubts → fields
+
+
+def invisible_space(text: str) -> bool:
+    """Does ``text`` hold a place where Chinese meets Latin/digits (where a scan cannot tell
+    whether a space was typed)?"""
+    return bool(_HAN_ALNUM.search(text))
+
+
+def as_printed(text: str) -> str:
+    """``text`` as a scan reads it: where Chinese meets Latin/digits, the printed gap is a space."""
+    return _HAN_ALNUM.sub(" ", text)
+
+
+_SPACES = regex.compile(r"\s+")
+_DIGITS = regex.compile(r"\d")
+
+
+def _same_value(cell: str, value: object) -> bool:
+    """Did ``value`` (a parsed field) come from this cell's text?"""
+    if value is None or isinstance(value, bool):
+        return isinstance(value, bool) and _SPACES.sub("", cell)[-1:] in "是否"
+    text, mine = _SPACES.sub("", str(value)), _SPACES.sub("", cell)
+    if not text:
+        return False
+    if text in mine or mine in text:
+        return True
+    digits = "".join(_DIGITS.findall(text))
+    return bool(digits) and digits == "".join(_DIGITS.findall(mine))
+
+
+def doubtful_fields(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str]]:
+    """The low_confidence issues of one scanned form, as (message, where, field): every value
+    that came from a cell the reader doubted, and every target whose spaces the page cannot
+    show."""
+    found: list[tuple[str, str, str]] = []
+    for row in rows:
+        where = str(row.where)
+        for cell in row.cells:
+            doubt, text = cell.doubt, cell.text
+            if not doubt:
+                continue
+            cell_where = f"{where}, column {cell.col + 1}"
+            for index, indicator in enumerate(form.indicators):
+                if indicator.where != where:
+                    continue
+                for name in ("level3", "raw"):
+                    if _same_value(text, getattr(indicator, name)):
+                        found.append((f"OCR doubt in {name} {getattr(indicator, name)!r}: {doubt}", cell_where,
+                                      f"indicators[{index}].{name}"))
+            for name, source in form.sources.items():
+                section, key = name.split(".", 1)
+                values = {"budget": form.budget, "header": form.header, "header_extra": form.extra}
+                value = values[section].get(key) if section in values else None
+                if source == where and _same_value(text, value):
+                    found.append((f"OCR doubt in {name}: {doubt}", cell_where, name))
+    for index, indicator in enumerate(form.indicators):
+        if invisible_space(indicator.raw) and not any(f == f"indicators[{index}].raw" for _, _, f in found):
+            found.append((f"target {indicator.raw!r}: a scan cannot show whether a space was typed between "
+                          "Chinese and Latin/digits; check the spaces", indicator.where, f"indicators[{index}].raw"))
+    return found

@@ -1,0 +1,221 @@
+"""Clerk commands of the ``goalforms`` CLI: the web app (``serve``), its users (``user add``,
+``user passwd``, ``user list``), and the bulk twin of the web app (``issues``, ``corrections
+export|apply|undo``).
+
+Arguments in, library call (goalforms.pipeline.corrections, goalforms.pipeline.users), text out;
+errors become ``error: …`` on standard error and exit code 1 (docs/clerks.md).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import astuple, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from goalforms.errors import GoalformsError
+from goalforms.pipeline import corrections, users
+from goalforms.pipeline.analysis import QueryResult, render
+from goalforms.pipeline.cli_analysis import DbOption, FormatOption, OutputFormat
+from goalforms.schema.clerk_models import ROLES
+from goalforms.schema.db import DEFAULT_DB, connect, database_url
+
+AuthorOption = Annotated[str | None, typer.Option("--author", help="Who makes the change (default: your login name).",
+                                                  show_default=False)]
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+def _fail(exc: GoalformsError) -> typer.Exit:
+    # Plain text, not Rich markup: field paths are full of [brackets].
+    sys.stderr.write(f"error: {exc}\n")
+    return typer.Exit(1)
+
+
+def _author(author: str | None) -> str:
+    return author or getpass.getuser()
+
+
+def _document_path(path: str | None) -> str | None:
+    # Documents are stored by their resolved absolute path (as the importer keys them).
+    return str(Path(path).resolve()) if path else None
+
+
+def serve(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    secret_file: Annotated[Path | None, typer.Option("--secret-file", help="File holding the session-signing secret "
+                                                     "(created if missing; default: DB.secret beside an SQLite "
+                                                     "file, else ./goalforms-web.secret).", show_default=False)] = None,
+) -> None:
+    """Start the clerks' web app (queue, form pages beside their source, corrections)."""
+    import uvicorn
+
+    from goalforms.pipeline.web import create_app, load_secret, secret_path_for
+
+    url = database_url(db)
+    engine = connect(url)
+    with Session(engine) as session, session.begin():
+        corrections.refresh_all(session)  # files re-imported by an importer that did not reapply
+        if not users.list_users(session):
+            sys.stderr.write("note: no users yet; create one with: goalforms user add NAME --role clerk\n")
+    secret = load_secret(secret_file or secret_path_for(url))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        sys.stderr.write(f"warning: listening on {host} without TLS: put it behind an HTTPS proxy\n")
+    sys.stderr.write(f"goalforms web app on http://{host}:{port}/ (Ctrl-C stops it)\n")
+    uvicorn.run(create_app(engine, secret), host=host, port=port, log_level="warning")
+
+
+def issues(
+    db: DbOption = DEFAULT_DB,
+    file: Annotated[str | None, typer.Option("--file", help="Only this imported file.", show_default=False)] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only forms of this unit.", show_default=False)] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Only forms of this year.", show_default=False)] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this issue code.", show_default=False)] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Project names containing this.",
+                                                show_default=False)] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List open issues (resolved ones left out), in document order."""
+    try:
+        engine = connect(db)
+        with Session(engine) as session:
+            found = corrections.open_issues(session, _document_path(file), unit, year, code, project)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    columns = tuple(f.name for f in fields(corrections.OpenIssue))
+    sys.stdout.write(render(QueryResult(columns, [astuple(i) for i in found]), fmt.value))
+
+
+def user_add(
+    name: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.", show_default=False)],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Create a user; the password is read from the prompt, or from standard input when piped."""
+    password = _password()
+    try:
+        engine = connect(db)
+        with Session(engine) as session, session.begin():
+            users.add_user(session, name, role, password)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(f"added {role} {name}\n")
+
+
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Set a user's password (from the prompt, or standard input when piped)."""
+    password = _password()
+    try:
+        engine = connect(db)
+        with Session(engine) as session, session.begin():
+            users.set_password(session, name, password)
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(f"password of {name} changed\n")
+
+
+def user_list(db: DbOption = DEFAULT_DB) -> None:
+    """List the users and their roles."""
+    engine = connect(db)
+    with Session(engine) as session:
+        for user in users.list_users(session):
+            sys.stdout.write(f"{user.name}\t{user.role}\t{user.created_at:%Y-%m-%d}\n")
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+def corrections_export(
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (.csv or .json); default: standard "
+                                             "output.", show_default=False)] = None,
+    fmt: Annotated[FileFormat | None, typer.Option("--format", help="csv or json (default: from --out, else csv).",
+                                                   show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only active, stale or undone corrections.",
+                                               show_default=False)] = None,
+    file: Annotated[str | None, typer.Option("--file", help="Only corrections of this imported file.",
+                                             show_default=False)] = None,
+) -> None:
+    """Write the corrections (who, when, field, old value, new value, note, status)."""
+    chosen = fmt.value if fmt else ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
+    engine = connect(db)
+    with Session(engine) as session:
+        rows = corrections.export_corrections(session, _document_path(file), status)
+    if out is None:
+        corrections.write_corrections(rows, sys.stdout, chosen)
+        return
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        corrections.write_corrections(rows, handle, chosen)
+    sys.stderr.write(f"wrote {len(rows)} corrections to {out}\n")
+
+
+def corrections_apply(
+    file: Annotated[Path, typer.Argument(help="A .csv or .json file with the columns of `corrections export`.",
+                                         show_default=False)],
+    db: DbOption = DEFAULT_DB,
+    author: AuthorOption = None,
+) -> None:
+    """Record the corrections of a CSV or JSON file: all of them, or none if any is refused."""
+    try:
+        planned = corrections.read_corrections_file(file)
+        engine = connect(db)
+        with Session(engine) as session, session.begin():
+            made = corrections.apply_changes(session, planned, _author(author))
+    except corrections.CorrectionError as exc:
+        sys.stderr.write("error: nothing applied:\n" + "".join(f"  {p}\n" for p in exc.problems))
+        raise typer.Exit(1) from None
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(f"applied {len(made)} corrections ({len(planned) - len(made)} changed nothing)\n")
+
+
+def corrections_undo(
+    correction_id: Annotated[int, typer.Argument(help="The correction's id (see `corrections export`).",
+                                                 show_default=False)],
+    db: DbOption = DEFAULT_DB,
+    author: AuthorOption = None,
+) -> None:
+    """Undo a correction (it stays on record, marked undone)."""
+    try:
+        engine = connect(db)
+        with Session(engine) as session, session.begin():
+            lost = corrections.undo(session, correction_id, _author(author))
+    except GoalformsError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(f"undid correction {correction_id}\n")
+    for c in lost:
+        sys.stdout.write(f"no longer applies: #{c.id} {c.action} {c.field}: {c.status_reason}\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the clerk commands to ``app``."""
+    app.command("serve")(serve)
+    app.command("issues")(issues)
+    user = typer.Typer(help="Users of the web app (clerks correct, analysts read).", no_args_is_help=True)
+    user.command("add")(user_add)
+    user.command("passwd")(user_passwd)
+    user.command("list")(user_list)
+    app.add_typer(user, name="user")
+    bulk = typer.Typer(help="Corrections in bulk: export, apply from a file, undo.", no_args_is_help=True)
+    bulk.command("export")(corrections_export)
+    bulk.command("apply")(corrections_apply)
+    bulk.command("undo")(corrections_undo)
+    app.add_typer(bulk, name="corrections")

@@ -1,0 +1,192 @@
+"""The web app's skeleton: sessions, CSRF, who may do what, templates, security headers.
+
+- Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) holding the user's id
+  and a CSRF token; the signing secret is a file next to an SQLite database (or named by
+  ``--secret-file``), never in the database, where analysts with read access could forge sessions.
+- Every request other than GET/HEAD must carry the session's CSRF token (``csrf_token`` form
+  field): checked once, for all routes, by an app-wide dependency.
+- Pages are rendered by Jinja2 with autoescape on: document text is always text. A strict
+  Content-Security-Policy (no inline script or style) stops anything that got through anyway.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from goalforms.schema.clerk_models import CLERK, User
+
+HERE = Path(__file__).resolve().parent
+SESSION_HOURS = 10
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def secret_path_for(url: str) -> Path:
+    """Where the session secret lives by default: beside an SQLite file (``goalforms.db.secret``),
+    else ``goalforms-web.secret`` in the working folder."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(f"{parsed.database}.secret")
+    return Path("goalforms-web.secret")
+
+
+def load_secret(path: Path) -> str:
+    """The session-signing secret in ``path``, created (readable by its owner only) if missing."""
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) >= 32:
+            return value
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two servers starting at once must not each write a different secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user: answered with a redirect to the login page."""
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["shown"] = _shown
+    return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def _shown(value: Any) -> str:
+    """A correction's old or new value as a clerk reads it (Chinese as Chinese; escaped by Jinja)."""
+    from goalforms.pipeline.corrections import as_text
+
+    return as_text(value) or "(empty)"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    return {"csrf_token": csrf_token(request), "me": getattr(request.state, "user", None),
+            "flashes": pop_flashes(request)}
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use: the login form needs one too)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def csrf_guard(request: Request) -> None:
+    """Refuse any state-changing request without the session's CSRF token (runs for every route)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent: Any = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()  # cached by Starlette: the route reads the same parsed form
+        sent = form.get("csrf_token")
+    if not isinstance(expected, str) or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="refused: the form's security token is missing or out of "
+                                                     "date; reload the page and try again")
+
+
+FLASH_CHARACTERS = 400  # the session is a cookie: browsers drop cookies over 4 KB (and the login with it)
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """A message shown once on the next page (kind: ok, error, warning)."""
+    if len(text) > FLASH_CHARACTERS:
+        text = text[:FLASH_CHARACTERS] + " … (see the form's corrections)"
+    request.session["flash"] = [*request.session.get("flash", [])[-2:], [kind, text]]
+
+
+def pop_flashes(request: Request) -> list[list[str]]:
+    return list(request.session.pop("flash", []))
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One session per request; the route commits what it changed, anything else is rolled back."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db)]
+
+
+def viewer(request: Request, session: DbSession) -> User:
+    """The logged-in user (clerk or analyst)."""
+    uid = request.session.get("uid")
+    user = session.get(User, uid) if isinstance(uid, int) else None
+    if user is None:
+        raise LoginRequired
+    request.state.user = user
+    return user
+
+
+def clerk(user: Annotated[User, Depends(viewer)]) -> User:
+    """The logged-in user, who must be a clerk: analysts may only read."""
+    if user.role != CLERK:
+        raise HTTPException(status_code=403, detail="refused: analysts may read but not change anything")
+    return user
+
+
+Viewer = Annotated[User, Depends(viewer)]
+Clerk = Annotated[User, Depends(clerk)]
+
+
+def create_app(engine: Engine, secret: str, *, https_only: bool = False) -> FastAPI:
+    """The app for a database engine (already migrated) and a session-signing secret."""
+    from goalforms.pipeline.web import auth, forms, queue, source
+
+    app = FastAPI(title="goalforms", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_guard)])
+    app.state.engine = engine
+    app.state.templates = templates()
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="goalforms_session",
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers["Cache-Control"] = "no-store"  # pages hold what only a logged-in user may see
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(request.url_for("login_page").include_query_params(next=target), status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response: Response = app.state.templates.TemplateResponse(
+            request, "error.html", {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
+        return response
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth, queue, forms, source):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,268 @@
+"""Scanned forms: the cell grid from a drawn image, the OCR repairs, image-only PDF detection, and
+one scanned page end to end. (Every scanned sample is also checked in test_samples.py.)"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from goalforms.parsers.readers import ocr_repair, scan
+from goalforms.parsers.readers.ocr_repair import Glyph
+from tests.conftest import SAMPLES
+
+cv2 = pytest.importorskip("cv2")
+
+SCANS = SAMPLES / "scan"
+
+# ---------------------------------------------------------------- the grid from the image
+
+# A ruled table drawn on a 200 dpi page: 4 columns, 5 rows; column 0 merged over rows 1-3
+# (a level-1 label), row 4 merged over columns 1-3 (a long text). (row, col, row_span, col_span)
+COLS = (100, 300, 500, 900, 1200)
+ROWS = (400, 450, 500, 550, 600, 700)
+EXPECTED_CELLS = {
+    (0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1), (0, 3, 1, 1),
+    (1, 0, 3, 1), (1, 1, 1, 1), (1, 2, 1, 1), (1, 3, 1, 1),
+    (2, 1, 1, 1), (2, 2, 1, 1), (2, 3, 1, 1),
+    (3, 1, 1, 1), (3, 2, 1, 1), (3, 3, 1, 1),
+    (4, 0, 1, 1), (4, 1, 1, 3),
+}
+
+
+def draw_page(angle: float = 0.0, noise: float = 0.0) -> np.ndarray:
+    """The table above with some character-like marks in the cells, turned by ``angle``."""
+    page = np.full((1400, 1300), 255, dtype=np.uint8)
+    x0, x1, y0, y1 = COLS[0], COLS[-1], ROWS[0], ROWS[-1]
+    for y in ROWS:  # horizontal rules, but not through the merged cells
+        if y in (ROWS[2], ROWS[3]):
+            cv2.line(page, (COLS[1], y), (x1, y), 0, 2)
+        else:
+            cv2.line(page, (x0, y), (x1, y), 0, 2)
+    for x in COLS:
+        if x in (COLS[2], COLS[3]):
+            cv2.line(page, (x, y0), (x, ROWS[4]), 0, 2)
+        else:
+            cv2.line(page, (x, y0), (x, y1), 0, 2)
+    # Text-like strokes: a tall bracket-ish mark near a rule must not become a rule.
+    for r in range(5):
+        for c in range(4):
+            top = ROWS[r] + 12
+            cv2.rectangle(page, (COLS[c] + 20, top), (COLS[c] + 60, top + 22), 0, 2)
+            cv2.line(page, (COLS[c] + 80, top - 4), (COLS[c] + 80, top + 28), 0, 2)
+    cv2.putText(page, "TITLE", (500, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3)
+    if angle:
+        matrix = cv2.getRotationMatrix2D((650, 700), angle, 1.0)
+        page = cv2.warpAffine(page, matrix, (1300, 1400), borderValue=255)
+    if noise:
+        rng = np.random.default_rng(1)
+        page = np.clip(page + rng.normal(0, noise, page.shape), 0, 255).astype(np.uint8)
+    return page
+
+
+@pytest.mark.parametrize(("angle", "noise"), [(0.0, 0.0), (1.2, 8.0), (-0.7, 5.0)],
+                         ids=["clean", "turned-left-noisy", "turned-right-noisy"])
+def test_ruled_cells_and_spans_come_from_the_image(angle: float, noise: float) -> None:
+    layout = scan.page_layout(draw_page(angle, noise))
+    assert math.isclose(layout.angle, -angle, abs_tol=0.1)
+    assert len(layout.tables) == 1
+    table = layout.tables[0]
+    assert len(table.xs) == len(COLS) and len(table.ys) == len(ROWS)
+    assert {(c.row, c.col, c.row_span, c.col_span) for c in table.cells} == EXPECTED_CELLS
+
+
+def test_text_lines_split_on_blank_rows() -> None:
+    ink = np.zeros((200, 300), dtype=np.uint8)
+    ink[20:45, 10:200] = 255  # a line of text
+    ink[60:84, 10:120] = 255  # a shorter line below it
+    ink[150, 150] = 255  # a speck: not a line
+    lines = scan.text_lines(ink, (0, 0, 300, 200), em=24.0)
+    assert lines == [(10, 20, 200, 45), (10, 60, 120, 84)]
+
+
+# ---------------------------------------------------------------- repairs, table-driven
+
+
+def glyphs(text: str, gaps: dict[int, float] | None = None) -> list[Glyph]:
+    """Glyphs of ``text`` with a blank of 0.05 em between neighbours unless ``gaps`` says
+    otherwise (gap after glyph i)."""
+    gaps = gaps or {}
+    after = [gaps.get(i, 0.05) for i in range(len(text) - 1)]
+    return [Glyph(ch, 0.99, 10.0 * i, gap_before=after[i - 1] if i else None,
+                  gap_after=after[i] if i < len(after) else None) for i, ch in enumerate(text)]
+
+
+WIDTH_CASES = [
+    # (recognised, gap after glyph i, repaired): the blank on the open side decides the width
+    ("情况,继续", {2: 0.05}, "情况,继续"),
+    ("情况,继续", {2: 0.65}, "情况，继续"),
+    ("情况，继续", {2: 0.10}, "情况,继续"),
+    ("预算(元)", {1: 0.05}, "预算(元)"),
+    ("预算(元)", {1: 0.80}, "预算（元)"),
+    ("办法》(人保", {2: 0.65}, "办法》(人保"),  # 》 brings its own blank: still half-width
+    ("需要;2、", {2: 0.05}, "需要;2、"),
+    ("需要;2、", {2: 0.70}, "需要；2、"),
+]
+
+
+@pytest.mark.parametrize(("text", "gaps", "repaired"), WIDTH_CASES)
+def test_punctuation_width_comes_from_the_page(text: str, gaps: dict[int, float], repaired: str) -> None:
+    assert "".join(g.text for g in ocr_repair.repair_line(glyphs(text, gaps))) == repaired
+
+
+SPACE_CASES = [
+    ("达90%以上", "达 90%以上"),  # the gap printed between Chinese and digits is a space
+    ("接入CA平台", "接入 CA 平台"),
+    ("=100%", "=100%"),
+    ("合理", "合理"),
+]
+
+
+@pytest.mark.parametrize(("text", "read"), SPACE_CASES)
+def test_chinese_next_to_latin_is_read_with_a_space(text: str, read: str) -> None:
+    assert ocr_repair.line_text(ocr_repair.repair_line(glyphs(text))) == read
+
+
+CONFUSION_CASES = [
+    ("=1O0%", "=100%"),
+    ("≥9O.5%", "≥90.5%"),
+    ("=O.5", "=0.5"),
+    ("1l0", "110"),
+    ("=１00%", "=100%"),
+    ("≥95％", "≥95%"),
+    ("＝100%", "=100%"),
+    ("ISO认证", "ISO认证"),  # no digit next to the O: not a number
+    ("Ollie", "Ollie"),
+]
+
+
+@pytest.mark.parametrize(("text", "repaired"), CONFUSION_CASES)
+def test_look_alikes_in_numbers_are_repaired(text: str, repaired: str) -> None:
+    assert ocr_repair.fix_confusions(text) == repaired
+
+
+def test_a_closing_bracket_at_a_line_end_follows_its_opening_bracket() -> None:
+    line = ocr_repair.repair_line(glyphs("系统（2024年运维）", {1: 0.8}))
+    assert line[-1].width_known is False
+    fixed, doubts = ocr_repair.repair_cell([line])
+    assert ocr_repair.line_text(fixed[0]).replace(" ", "") == "系统（2024年运维）"
+    assert doubts == []
+
+
+def test_a_mark_the_page_cannot_settle_is_doubted() -> None:
+    line = ocr_repair.repair_line(glyphs("工作开展及时，"))
+    fixed, doubts = ocr_repair.repair_cell([line])
+    assert len(doubts) == 1 and "full-width" in doubts[0]
+    # ... unless the same mark elsewhere in the cell was measured.
+    other = ocr_repair.repair_line(glyphs("运维,运维", {1: 0.05}))
+    _, doubts = ocr_repair.repair_cell([other, line])
+    assert doubts == []
+    # A colon ending a cell ends a label: either width matches.
+    _, doubts = ocr_repair.repair_cell([ocr_repair.repair_line(glyphs("项目名称："))])
+    assert doubts == []
+
+
+def test_unsure_characters_and_operator_look_alikes_are_doubted() -> None:
+    unsure = [Glyph("健", 0.99, 0.0), Glyph("全", 0.41, 10.0, alt="金", alt_prob=0.3)]
+    assert "0.41" in ocr_repair.repair_cell([unsure])[1][0]
+    operator = [Glyph("2", 0.9, 0.0, alt="≥", alt_prob=0.08), Glyph("9", 0.99, 10.0), Glyph("5", 0.99, 20.0)]
+    assert "'≥'" in ocr_repair.repair_cell([operator])[1][0]
+
+
+@pytest.mark.parametrize(("raw", "invisible"), [("网办事项解决率达 90%以上", True), ("2024年重阳节前", True),
+                                               ("=100%", False), ("≥90.00 (%)", False), ("合理", False)])
+def test_targets_whose_spaces_a_scan_cannot_show(raw: str, invisible: bool) -> None:
+    assert ocr_repair.invisible_space(raw) is invisible
+
+
+def test_doubted_cells_and_invisible_spaces_flag_the_values_they_became() -> None:
+    from goalforms.parsers.grid import Cell, Location, Row
+    from goalforms.pipeline.model import Form, Indicator
+
+    where = Location(page=1, table=3, row=2)
+    rows = [Row((Cell("预算执行率", 2), Cell("=100%", 3, doubt="'=100%': '1' read with confidence 0.41")), where)]
+    indicators = [
+        Indicator("产出指标", "数量指标", "预算执行率", "=100%", "numeric", "=", "100", "%", None, None, str(where)),
+        Indicator("产出指标", "数量指标", "解决率", "达 90%以上", "text", None, None, None, None, None, "page 1"),
+        Indicator("产出指标", "数量指标", "合理性", "合理", "qualitative", None, None, None, None, None, "page 1"),
+    ]
+    form = Form("2024", 2024, {}, {}, indicators)
+    flagged = ocr_repair.doubtful_fields(rows, form)
+    assert [field for _, _, field in flagged] == ["indicators[0].raw", "indicators[1].raw"]
+    assert flagged[0][1] == "page 1, table 3, row 2, column 4"
+
+
+# ---------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize(("chars", "usable"), [
+    ([], False),
+    (list("   "), False),
+    (list("财政项目支出绩效目标表项目名称"), True),
+    (["(cid:1234)"] * 40 + list("表"), False),  # glyphs without Unicode: garbage
+    (list("\ue001\ue002\ue003\ue004\ue005\ue006"), False),  # private-use characters
+])
+def test_a_text_layer_is_usable_only_when_it_holds_real_text(chars: list[str], usable: bool) -> None:
+    assert scan.usable_text_layer(chars) is usable
+
+
+def test_scanned_samples_have_no_text_layer_and_pdf_samples_do() -> None:
+    import pdfplumber
+
+    with pdfplumber.open(SCANS / "003_cca29bee0b231de8.pdf") as pdf:
+        assert not any(scan.usable_text_layer([c["text"] for c in page.chars]) for page in pdf.pages)
+        assert math.isclose(scan.page_dpi(pdf.pages[0]), 150, abs_tol=1)  # rendered as scanned
+    with pdfplumber.open(SAMPLES / "pdf" / "003_cca29bee0b231de8.pdf") as pdf:
+        assert all(scan.usable_text_layer([c["text"] for c in page.chars]) for page in pdf.pages)
+
+
+def test_the_recognition_model_ships_with_the_package() -> None:
+    assert list(scan.model_folder().glob("*rec*.onnx"))
+
+
+def test_an_unreadable_image_is_a_clear_error(tmp_path: Path) -> None:
+    from goalforms.errors import UnreadableFile
+
+    bad = tmp_path / "page.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(UnreadableFile, match="not a readable image"):
+        scan.read(bad)
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((300, 200), 255, dtype=np.uint8))
+    with pytest.raises(UnreadableFile, match="no text found"):
+        scan.read(blank)
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_a_scanned_page_parses_to_its_expected_form() -> None:
+    from goalforms.pipeline.parse import parse_grid
+
+    page = SCANS / "002_24ec7dd97fefd2fa_p2.png"
+    grid = scan.read(page)
+    assert grid.format == "scan"
+    cells = [c for row in grid.rows for c in row.cells if not c.blank]
+    assert all(c.confidence is not None and 0 < c.confidence <= 1 for c in cells)
+    expected = json.loads((SCANS / "002_24ec7dd97fefd2fa_p2.expected.json").read_text(encoding="utf-8"))
+    actual = parse_grid(grid).to_dict()
+    for got, want in zip(actual["forms"], expected["forms"], strict=True):
+        assert got["header"] == want["header"]
+        assert got["budget"] == want["budget"]
+        assert [{k: i[k] for k in w} for i, w in zip(got["indicators"], want["indicators"], strict=True)] \
+            == want["indicators"]
+
+
+def test_the_pdf_reader_reads_image_pages_by_ocr(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from goalforms.parsers.readers import read
+
+    path = tmp_path / "scan.pdf"
+    Image.open(SCANS / "002_24ec7dd97fefd2fa_p2.png").save(path, resolution=150.0)
+    grid = read(path)
+    assert grid.format == "scan"
+    assert any(row.text("") == "财政项目支出绩效目标申报表" for row in grid.rows)

@@ -16,6 +16,7 @@ from typing import Any
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.readers.source import read_source
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -77,12 +78,7 @@ def _table_rows(tbl: Any, table_no: int) -> list[Row]:
 
 def read(path: Path) -> Grid:
     """Read a .docx into a grid: each paragraph a free row, each table row a row of cells."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise UnreadableFile(path, "empty file")
+    data = read_source(path)
     if not zipfile.is_zipfile(path):
         raise UnreadableFile(path, "not a Word .docx file (not a zip archive)")
     try:

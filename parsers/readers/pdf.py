@@ -22,6 +22,7 @@ import regex
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.readers.source import read_source
 
 _SNAP = 2.0  # points: ruling lines closer than this are one line
 _ASCII_WORD = regex.compile(r"[A-Za-z0-9.%]")
@@ -206,12 +207,7 @@ def read(path: Path) -> Grid:
 
     from goalforms.parsers.readers import scan
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise UnreadableFile(path, "empty file")
+    data = read_source(path)
     if not data.lstrip()[:5] == b"%PDF-":
         raise UnreadableFile(path, "not a PDF file (no %PDF header)")
     grid = Grid(path=str(path), format="pdf", sha256=hashlib.sha256(data).hexdigest())

@@ -39,6 +39,7 @@ from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
 from goalforms.parsers.readers import ocr_repair
 from goalforms.parsers.readers.ocr_repair import Glyph
+from goalforms.parsers.readers.source import read_source
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -728,12 +729,7 @@ def _image_pages(path: Path) -> list[tuple[Image, float]]:
 
 def read(path: Path) -> Grid:
     """Read a scanned form (an image file, or a PDF whose pages are images) by OCR."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise UnreadableFile(path, "empty file")
+    data = read_source(path)
     grid = Grid(path=str(path), format="scan", sha256=hashlib.sha256(data).hexdigest())
     results: list[tuple[list[_Placed], int]] = []
     tables = 0

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from goalforms.errors import GoalformsError
+from goalforms.parsers.readers import READERS
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
 from goalforms.pipeline.importer import (
     FAILED,
@@ -44,14 +45,15 @@ DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite fi
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A form file (.txt).", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="A form file: .txt (tab or space aligned), .docx, .pdf, a scan "
+                                              "(.png/.jpg/.tif), or .doc/.wps/.rtf.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
     try:
         doc = parse_file(file)
     except GoalformsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -148,7 +150,8 @@ def _print_report(report: ImportReport, db: str) -> None:
         if outcome.status in (LOADED, REPLACED) and outcome.reason:  # clerk corrections that no longer apply
             err.print(f"[yellow]check:[/yellow] {escape(outcome.path)}: {escape(outcome.reason)}", highlight=False)
     if not report.outcomes:
-        err.print("[red]error:[/red] no importable files found (goalforms reads .txt)", highlight=False)
+        known = ", ".join(sorted(READERS))
+        err.print(f"[red]error:[/red] no importable files found (goalforms reads {known})", highlight=False)
 
 
 # Analyst commands (query, export, series) live in their own module.

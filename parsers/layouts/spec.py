@@ -64,9 +64,9 @@ class LayoutSpec:
                 continue
             if key in names:
                 return column, False
-        for column in ("target",):
-            if any(name.startswith(key) and len(key) >= 2 for name in self.table[column]):
-                return column, True
+        # Only the target column is printed last, so only its header can lose its right part.
+        if len(key) >= 2 and any(name.startswith(key) for name in self.table["target"]):
+            return "target", True
         return None
 
     @property

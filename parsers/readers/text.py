@@ -13,6 +13,7 @@ from pathlib import Path
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
 from goalforms.parsers.readers import layout_text
+from goalforms.parsers.readers.source import read_source
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Control characters that never occur in a text dump (tab, LF, CR and form feed do).
@@ -44,10 +45,7 @@ def decode(data: bytes, path: Path) -> str:
 
 def read(path: Path) -> Grid:
     """Read a tab-separated text dump into a grid, one row per line."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
+    data = read_source(path)
     text = decode(data, path)
     grid = Grid(path=str(path), format="txt", sha256=hashlib.sha256(data).hexdigest())
     lines = _LINE_BREAK.split(text)

@@ -4,14 +4,20 @@ A form starts at a row whose text is the title of a known layout (titles are dat
 ``layouts/*.toml``); it runs to the next title. Text above the first form is the collection
 title (…年度项目绩效目标汇总表). When nothing matches, the error says which titles were looked
 for and what the file looks like instead.
+
+In flowing text (``Row.flowing``) a title may share its line with other text — the last words of
+the page before (pages joined without a line break), the year after it: such a line is split so
+that the title starts a row of its own, and the text before it stays with the form above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import regex
 
 from goalforms.errors import NoKnownLayout
-from goalforms.parsers.grid import Grid, Row
+from goalforms.parsers.grid import Cell, Grid, Row
 from goalforms.parsers.labels import clean_text
 from goalforms.parsers.layouts import LAYOUTS
 
@@ -30,10 +36,11 @@ class FormSegment:
 
 def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     """Split a grid into form segments; return the collection title and the segments."""
+    rows = _split_flowing_titles(grid.rows)
     starts: list[tuple[int, str]] = []
-    for i, row in enumerate(grid.rows):
+    for i, row in enumerate(rows):
         text = row.text("")
-        if not text or len(text) > 40:
+        if not text or (len(text) > 40 and not row.flowing):
             continue
         for layout_id, parser in LAYOUTS.items():
             if parser.spec.is_title(text):
@@ -43,11 +50,38 @@ def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
         raise NoKnownLayout(grid.path, _why_not(grid))
     segments = []
     for n, (start, layout_id) in enumerate(starts):
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(grid.rows)
-        segments.append(FormSegment(layout_id, grid.rows[start:end]))
-    above = [clean_text(row.text(" ")) for row in grid.rows[: starts[0][0]] if not row.blank]
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(rows)
+        segments.append(FormSegment(layout_id, rows[start:end]))
+    above = [clean_text(row.text(" ")) for row in rows[: starts[0][0]] if not row.blank]
     collection_title = "".join(above) or None
     return collection_title, segments
+
+
+def _title_pattern() -> regex.Pattern[str]:
+    titles = sorted({t for parser in LAYOUTS.values() for t in parser.spec.titles}, key=len, reverse=True)
+    body = "|".join(r"\s*".join(regex.escape(ch) for ch in title) for title in titles)
+    # A title ends where the line ends, at a space or at the year's bracket: never inside a longer word.
+    return regex.compile(rf"(?P<title>{body})(?=\s|[(（]|$)")
+
+
+_TITLE_IN_TEXT = _title_pattern()
+
+
+def _split_flowing_titles(rows: list[Row]) -> list[Row]:
+    """Flowing rows with every title at the start of a row: the text before a title is a row of
+    its own (it belongs to the form above); the text after it (the year) another."""
+    out: list[Row] = []
+    for row in rows:
+        text = row.text(" ")
+        found = _TITLE_IN_TEXT.search(text) if row.flowing else None
+        if found is None:
+            out.append(row)
+            continue
+        pieces = [text[: found.start()], found.group(), text[found.end() :]]
+        for piece in pieces:
+            if piece.strip():
+                out.append(replace(row, cells=(Cell(piece.strip(), 0),)))
+    return out
 
 
 def _why_not(grid: Grid) -> str:

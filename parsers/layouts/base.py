@@ -18,6 +18,7 @@ import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import clean_text
+from goalforms.parsers.layouts import flowing
 from goalforms.parsers.layouts.continuation import display_width, join_continuations
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
@@ -75,6 +76,8 @@ class LayoutParser:
     spec: LayoutSpec
 
     def parse(self, rows: list[Row]) -> RawForm:
+        if any(row.flowing for row in rows):
+            return flowing.parse_flowing(self, rows)  # cells split by the labels, then parsed as below
         rows = join_continuations(rows, self.spec)
         form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where)
         for name in list(self.spec.fields) + list(self.spec.text_blocks):

@@ -111,17 +111,24 @@ def _is_table_header(text: str, spec: LayoutSpec) -> bool:
     return all(any(name in key for name in spec.table[column]) for column in ("level1", "level2", "level3"))
 
 
-def _join(left: str, right: str) -> str:
-    """Two pieces of one cell from two lines: a space only between Latin words or numbers."""
-    if not left or not right:
-        return left + right
-    return left + (" " if _ASCII.match(left[-1]) and _ASCII.match(right[0]) else "") + right
+_SPACED_MIX = regex.compile(r"[A-Za-z0-9%] \p{Han}|\p{Han} [A-Za-z0-9]")
+_TIGHT_MIX = regex.compile(r"[A-Za-z0-9%]\p{Han}|\p{Han}[A-Za-z0-9]")
+_HAN = regex.compile(r"\p{Han}")
 
 
 def _join_all(pieces: list[str]) -> str:
+    """The lines of one cell joined: a space between Latin words, and between Latin and Chinese
+    where the cell itself writes them apart elsewhere (``1 个工作日``) and never together."""
+    whole = " ".join(pieces)
+    spaced = bool(_SPACED_MIX.search(whole)) and not any(_TIGHT_MIX.search(p) for p in pieces)
     text = ""
     for piece in pieces:
-        text = _join(text, piece)
+        if text and piece:
+            a, b = text[-1], piece[0]
+            latin = _ASCII.match(a) and _ASCII.match(b)
+            mixed = (_ASCII.match(a) and _HAN.match(b)) or (_HAN.match(a) and _ASCII.match(b))
+            text += " " if latin or (mixed and spaced) else ""
+        text += piece
     return text
 
 
@@ -407,6 +414,7 @@ class TableReader:
         # A column is never narrower than its header label, nor than a few characters.
         self.room = {"name": _MIN_ROOM, "target": _MIN_ROOM}
         self.stream = False
+        self.new_row_doubt = ""  # why the row about to start may not be one
 
     def strip_labels(self, text: str, following: str) -> tuple[list[str], str, str]:
         """Level names at the start of a line (a name cut over two lines is completed from the
@@ -444,14 +452,14 @@ class TableReader:
                         self.room[role] = max(self.room[role], display_width(piece))
 
     def full(self, role: str, line: str) -> bool | None:
-        """Whether a line filled its column (so the cell may go on below); None: cannot tell."""
+        """Whether a line filled its column (so the cell may go on below); None: cannot tell
+        (a character short of the widest: line breaking may have moved one on; Latin letters
+        and digits, narrower on the page than in the dump)."""
         room = self.room[role]
         width = display_width(line)
-        if not room:
-            return None
-        if width >= room - 2:
+        if width >= room:
             return True
-        if _ASCII.search(line) and width >= room * 0.6:
+        if width >= room - 4 or (_ASCII.search(line) and width >= room * 0.6):
             return None
         return False
 
@@ -500,27 +508,35 @@ class TableReader:
             if not rest:
                 continue
             pieces, sure = split_name_target(rest)
+            if self.stream and not sure:
+                # Stream order prints most cells on lines of their own: an unsure split is
+                # more likely one cell (flagged where it starts a row).
+                pieces, sure = [rest], False
             if current is None:
                 current = Indicator(row.where, [])
             if not current.name and not current.target:
                 self.start(current, pieces, sure, row.where)
                 continue
+            self.new_row_doubt = ""
             if self.continues(current, pieces, sure, rest, row.where):
                 continue
             flush()
             current = Indicator(row.where, [])
             self.start(current, pieces, sure, row.where)
+            if self.new_row_doubt:
+                self.doubt(current, self.new_row_doubt, "level3", "raw")
+            self.new_row_doubt = ""
         flush()
         return out
 
     def start(self, current: Indicator, pieces: list[str], sure: bool, where: Location) -> None:
         current.where = where
+        if not sure:
+            self.doubt(current, f"the line {' '.join(pieces)!r} has no sure boundary between the 三级 name and "
+                       f"the target; read as {' + '.join(repr(p) for p in pieces)}", "level3", "raw")
         if len(pieces) == 2:
             current.name, current.target = [pieces[0]], [pieces[1]]
             current.name_lines, current.target_lines = [pieces[0]], [pieces[1]]
-            if not sure:
-                self.doubt(current, f"the line {' '.join(pieces)!r} has no sure boundary between the 三级 name and "
-                           "the target; split at its first space", "level3", "raw")
         elif _is_target(pieces[0]):
             current.target, current.target_lines = [pieces[0]], [pieces[0]]
         else:
@@ -534,14 +550,33 @@ class TableReader:
             target_full = False  # a whole target in the grammar's shape does not go on
         two = len(pieces) == 2 and sure
         if two and _is_target(pieces[1]):
-            return False  # a new row with a target of its own
+            if not current.target and not TARGET_SHAPE.match(pieces[1]).group().lstrip()[:1].isdigit():  # type: ignore[union-attr]
+                return False  # a new row with a target of its own (an operator: not prose)
+            if not current.target:
+                self.new_row_doubt = (f"the line {rest!r} was read as a new row; it may be the target of the row "
+                                      "above, which has none")
+            return False
         if not current.target:
             return self.after_name(current, pieces, two, rest, name_full)
         if self.stream:
-            # Stream order: the target's lines follow the name's, and nothing of the name after them.
+            # Stream order: the target's lines follow the name's, and nothing of the name after
+            # them. Whether a line goes on the target or starts a row rests on the target
+            # column's width, which the stream does not show well (long targets stand alone on
+            # their lines): flagged either way.
+            if _is_target(_join_all(current.target)):
+                # A whole target in the grammar's shape does not go on; a name that filled its
+                # column does (pdftotext prints its second line after the target).
+                if name_full is False:
+                    return False
+                # Stream order also prints a new row's first line there: flagged.
+                self.add(current, "name", rest, True, "more of the name; it may be a new row")
+                return True
             if target_full is False:
+                self.doubt(current, f"the line {rest!r} after this row was read as a new row; it may continue "
+                           "the target", "raw")
+                self.new_row_doubt = f"the line {rest!r} was read as a new row; it may continue the target above"
                 return False
-            self.add(current, "target", rest, target_full is None, "more of the target; it may be a new row")
+            self.add(current, "target", rest, True, "more of the target; it may be a new row")
             return True
         if two:
             # Visual order: a line of both columns is the rest of the row only if both filled their column.
@@ -577,15 +612,13 @@ class TableReader:
             self.add(current, "name", rest, name_full is None, "more of the name; it may be the target")
             return True
         if self.stream:
-            # Stream order: the target's first line follows the name's last (a row without a
-            # target followed by a new row reads the same: flagged when the line splits).
-            self.add(current, "target", rest, two, "the target; it may be a new row (name and target)")
+            # Stream order: the target's first line follows the name's last; a row without a
+            # target followed by a new row reads the same.
+            self.add(current, "target", rest, True, "the target; it may be a new row (a row without target above)")
             return True
-        if not two:
-            # Visual order: a row's target shares the name's first line; a row without one
-            # followed by a line of one piece could also be a name above its target.
-            self.doubt(current, f"the row has no target on its line; the line {rest!r} was read as a new row",
-                       "raw")
+        # Visual order: a row's target shares the name's first line; a row without one followed
+        # by another row reads the same as a name above its target.
+        self.new_row_doubt = f"the line {rest!r} was read as a new row; it may be the target of the row above"
         return False
 
     def add(self, current: Indicator, role: str, text: str, doubtful: bool, what: str) -> None:

@@ -76,7 +76,9 @@ def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
 
     split, doubts = segment(rows, parser.spec)
     form = parser.parse(split)
-    seen: set[tuple[str, str]] = set()
+    header: list[RawIssue] = []
+    indicators: list[tuple[int, int, RawIssue]] = []
+    seen: set[str] = set()
     for doubt in doubts:
         name = doubt.field
         if name in ("level3", "raw"):
@@ -84,10 +86,15 @@ def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
             if index is None:
                 continue
             name = f"indicators[{index}].{name}"
-        if (name, doubt.message) in seen:
+        if name in seen:  # one issue per field: the first reason
             continue
-        seen.add((name, doubt.message))
-        form.issues.append(RawIssue(UNCERTAIN, doubt.severity, doubt.message, doubt.where, name))
+        seen.add(name)
+        issue = RawIssue(UNCERTAIN, doubt.severity, doubt.message, doubt.where, name)
+        if name.startswith("indicators["):
+            indicators.append((index, 0 if name.endswith("level3") else 1, issue))
+        else:
+            header.append(issue)
+    form.issues += header + [issue for _, _, issue in sorted(indicators, key=lambda item: item[:2])]
     return form
 
 
@@ -582,20 +589,27 @@ class TableReader:
             # Visual order: a line of both columns is the rest of the row only if both filled their column.
             if name_full is False or target_full is False:
                 return False
-            if name_full is None or target_full is None:
-                self.doubt(current, f"the line {rest!r} was read as the wrapped rest of this row's name and target",
-                           "level3", "raw")
+            # Both lines above filled their columns (by the widths the text suggests): the
+            # rest of both, or a new row: the text does not print the columns' widths.
+            self.doubt(current, f"the line {rest!r} was read as the wrapped rest of this row's name and target",
+                       "level3", "raw")
             current.name.append(pieces[0])
             current.target.append(pieces[1])
             current.name_lines.append(pieces[0])
             current.target_lines.append(pieces[1])
             return True
+        closed = _is_target(_join_all(current.target))
+        if closed and name_full is not False:
+            # The target is whole (grammar): only the name can go on.
+            self.add(current, "name", rest, False, "more of the name")
+            return True
         if name_full and target_full:
             self.add(current, "name", rest, True, "more of the name; it may continue the target")
             return True
         if name_full or target_full:
+            # Which column goes on rests on the widths the text suggests: flagged.
             role = "name" if name_full else "target"
-            self.add(current, role, rest, name_full is None or target_full is None, f"more of the {role}")
+            self.add(current, role, rest, True, f"more of the {role}")
             return True
         if name_full is None or target_full is None:
             role = "name" if name_full is None else "target"

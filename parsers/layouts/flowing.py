@@ -80,10 +80,10 @@ def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
     indicators: list[tuple[int, int, RawIssue]] = []
     seen: set[str] = set()
     for doubt in doubts:
-        name = doubt.field
+        name, index = doubt.field, -1
         if name in ("level3", "raw"):
-            index = next((i for i, ind in enumerate(form.indicators) if ind.where == doubt.where), None)
-            if index is None:
+            index = next((i for i, ind in enumerate(form.indicators) if ind.where == doubt.where), -1)
+            if index < 0:
                 continue
             name = f"indicators[{index}].{name}"
         if name in seen:  # one issue per field: the first reason

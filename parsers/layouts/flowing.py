@@ -263,7 +263,10 @@ class HeaderReader:
             lead, slots = self.find(text, row.where)
             if not slots:
                 if not label_lines:
+                    # Before the first label: the year, or the first line of a centred value.
                     free.append(Row((Cell(text.strip(), 0),), row.where, in_table=False))
+                    if not _YEAR_LINE.match(compact(text)):
+                        above.append((text.strip(), row.where))
                     continue
                 self.continue_value(last, text.strip(), row.where, above)
                 continue
@@ -306,7 +309,8 @@ class HeaderReader:
                 slot.doubted = True
                 self.doubts.append(Doubt(
                     f"{slot.label} {slot.value!r}: the wrapped line {text!r} ({where}) may continue this value "
-                    "or another one of its line; kept as printed on its line", slot.where, slot.field))
+                    "or another one of its line; kept as printed on its line", slot.where, slot.field,
+                    "warning" if slot.pieces else "error"))
         else:
             above.append((text, where))
 
@@ -350,10 +354,12 @@ class HeaderReader:
             if slot.kind == "budget" and value and not _MONEY.match(compact(value)):
                 amounts = _MONEY_TOKEN.findall(value)
                 if len(amounts) >= 2:
-                    # Two amounts run together: which label each belongs to is not printed.
-                    self.doubts.append(Doubt(
-                        f"{slot.label}: {len(amounts)} amounts on one line ({value!r}); which is this "
-                        "label's cannot be told: left empty", where, slot.field, "error"))
+                    # Amounts side by side: which label each belongs to is not printed (the
+                    # empty labels of the line may own some). All left empty, flagged.
+                    for owner in [s for s in slots if s.kind == "budget" and (s is slot or not s.pieces)]:
+                        self.doubts.append(Doubt(
+                            f"{owner.label}: {len(amounts)} amounts on one line ({value!r}); which is whose "
+                            "cannot be told: left empty", where, owner.field, "error"))
                     value = ""
             if value:
                 cells.append(Cell(value, len(cells)))

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 
 import regex
 
-from goalforms.errors import NoKnownLayout
+from goalforms.errors import NoKnownLayout, UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Row
-from goalforms.parsers.labels import clean_text
+from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import LAYOUTS
 
 # Documents of the same archives that are not target forms: named in the error message.
@@ -52,6 +52,14 @@ def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     for n, (start, layout_id) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(rows)
         segments.append(FormSegment(layout_id, rows[start:end]))
+    for segment in segments:
+        if _column_block_order(segment):
+            raise UnreadableFile(
+                grid.path,
+                "text in column-block order (pdftotext without -layout or -raw): the columns of the "
+                "form were printed one after the other, so no value can be paired with its label; "
+                "extract the PDF again with `pdftotext -layout` (or `-raw`)",
+            )
     above = [clean_text(row.text(" ")) for row in rows[: starts[0][0]] if not row.blank]
     collection_title = "".join(above) or None
     return collection_title, segments
@@ -82,6 +90,19 @@ def _split_flowing_titles(rows: list[Row]) -> list[Row]:
             if piece.strip():
                 out.append(replace(row, cells=(Cell(piece.strip(), 0),)))
     return out
+
+
+def _column_block_order(segment: FormSegment) -> bool:
+    """A flowing form whose indicator-table header names (一级/二级/三级) each stand on a line of
+    their own and never share one: its text came column block by column block."""
+    if not any(row.flowing for row in segment.rows):
+        return False
+    table = LAYOUTS[segment.layout].spec.table
+    names = [set(table[column]) for column in ("level1", "level2", "level3")]
+    texts = [compact(row.text("")) for row in segment.rows]
+    alone = all(any(text in group for text in texts) for group in names)
+    together = any(all(any(name in text for name in group) for group in names) for text in texts)
+    return alone and not together
 
 
 def _why_not(grid: Grid) -> str:

@@ -247,3 +247,17 @@ def test_flow_samples_have_no_wrong_unflagged_indicator(path: Path) -> None:
     counts = _measure(path)
     assert counts["wrong"] == 0, counts
     assert counts["exact"] > 0
+
+
+def test_column_block_order_is_refused(tmp_path: Path) -> None:
+    """pdftotext without -layout or -raw prints a form's columns one block after the other:
+    no value can be paired with its label, so the file is refused rather than guessed."""
+    from goalforms.errors import UnreadableFile
+
+    lines = ["财政项目支出绩效目标申报表", "(2024年度)", "项目名称", "主管部门", "", "外省市差旅费", "项目性质",
+             "", "一级指标", "", "二级指标", "", "三级指标", "年度(/项目)指标值", "", "产出指标", "",
+             "数量指标", "外省市调查次数", "≥10(次)"]
+    path = tmp_path / "blocks.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="column-block order"):
+        parse_file(path)

@@ -81,7 +81,7 @@ def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
     seen: set[str] = set()
     for doubt in doubts:
         name, index = doubt.field, -1
-        if name in ("level3", "raw"):
+        if name in ("level1", "level2", "level3", "raw"):
             index = next((i for i, ind in enumerate(form.indicators) if ind.where == doubt.where), -1)
             if index < 0:
                 continue
@@ -91,7 +91,7 @@ def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
         seen.add(name)
         issue = RawIssue(UNCERTAIN, doubt.severity, doubt.message, doubt.where, name)
         if name.startswith("indicators["):
-            indicators.append((index, 0 if name.endswith("level3") else 1, issue))
+            indicators.append((index, ["level1", "level2", "level3", "raw"].index(name.rsplit(".", 1)[1]), issue))
         else:
             header.append(issue)
     form.issues += header + [issue for _, _, issue in sorted(indicators, key=lambda item: item[:2])]
@@ -106,11 +106,14 @@ def segment(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Doubt]]:
     table_at = next((i for i, row in enumerate(lines) if i and _is_table_header(row.text(" "), spec)), None)
     header_lines = lines[1:table_at] if table_at is not None else lines[1:]
     doubts: list[Doubt] = []
-    out = [Row(lines[0].cells, lines[0].where, in_table=False)]
-    out += HeaderReader(spec, doubts).read(header_lines)
-    if table_at is not None:
-        out += TableReader(spec, doubts).read(lines[table_at:])
-    return out, doubts
+    table = TableReader(spec, doubts)
+    table_rows = table.read(lines[table_at:]) if table_at is not None else []
+    header = HeaderReader(spec, doubts)
+    header_doubts_at = len(doubts)
+    out = [Row(lines[0].cells, lines[0].where, in_table=False), *header.read(header_lines, table.centred)]
+    # Header doubts first, in reading order.
+    doubts[:] = doubts[header_doubts_at:] + doubts[:header_doubts_at]
+    return out + table_rows, doubts
 
 
 def _is_table_header(text: str, spec: LayoutSpec) -> bool:
@@ -251,33 +254,114 @@ class HeaderReader:
                 texts[i + 1] = _UNIT_TAIL.sub("", texts[i + 1], count=1)
         return texts
 
-    def read(self, lines: list[Row]) -> list[Row]:
+    def read(self, lines: list[Row], centred: bool = False) -> list[Row]:
+        """Label lines as rows of label and value cells. ``centred``: the form's cells are
+        vertically centred (a value's lines stand above and below its label), known from the
+        indicator table; the header shows it too when text stands above its first label."""
         texts = self.mend_cut_labels([row.text(" ") for row in lines])
         free: list[Row] = []
-        label_lines: list[tuple[Location, list[Slot]]] = []
-        last: list[Slot] = []
-        above: list[tuple[str, Location]] = []
+        items: list[tuple[Location, str, list[Slot]]] = []  # (where, text, slots): slots empty for a text line
         for row, text in zip(lines, texts, strict=True):
             if not text.strip():
                 continue
             lead, slots = self.find(text, row.where)
-            if not slots:
-                if not label_lines:
-                    # Before the first label: the year, or the first line of a centred value.
-                    free.append(Row((Cell(text.strip(), 0),), row.where, in_table=False))
-                    if not _YEAR_LINE.match(compact(text)):
-                        above.append((text.strip(), row.where))
+            if not slots and not any(item[2] for item in items):
+                # Before the first label: the year, or the first line of a centred value.
+                free.append(Row((Cell(text.strip(), 0),), row.where, in_table=False))
+                if _YEAR_LINE.match(compact(text)):
                     continue
-                self.continue_value(last, text.strip(), row.where, above)
+                centred = True
+            if lead or not slots:
+                items.append((row.where, lead if slots else text.strip(), []))
+            if slots:
+                items.append((row.where, text, slots))
+        label_lines = [(where, slots) for where, _, slots in items if slots]
+        if centred:
+            self.read_centred(items)
+        else:
+            self.read_top_aligned(items)
+        self.check_amounts(label_lines)
+        return free + [row for where, slots in label_lines for row in self.emit(where, slots)]
+
+    def read_top_aligned(self, items: list[tuple[Location, str, list[Slot]]]) -> None:
+        """Top-aligned cells: a line without a label goes on the value above it."""
+        last: list[Slot] = []
+        above: list[tuple[str, Location]] = []
+        for where, text, slots in items:
+            if not slots:
+                if last:
+                    self.continue_value(last, text, where, above)
+                elif not _YEAR_LINE.match(compact(text)):
+                    above.append((text, where))
                 continue
-            if lead:
-                self.continue_value(last, lead, row.where, above)
             if above:
                 self.place_above(slots, above)
                 above = []
-            label_lines.append((row.where, slots))
             last = slots
-        return free + [row for where, slots in label_lines for row in self.emit(where, slots)]
+
+    def read_centred(self, items: list[tuple[Location, str, list[Slot]]]) -> None:
+        """Centred cells: the lines between two label lines may end a value of the line above or
+        start one of the line below. Given where only one value can take them; otherwise kept
+        out and every value that could take them flagged."""
+        runs: list[tuple[list[Slot], list[tuple[str, Location]], list[Slot]]] = []
+        above: list[Slot] = []
+        run: list[tuple[str, Location]] = []
+        for where, text, slots in items:
+            if not slots:
+                if not _YEAR_LINE.match(compact(text)):
+                    run.append((text, where))
+                continue
+            if all(s.kind == "caption" for s in slots):
+                continue  # a caption centred in its cell stands among the lines of a text
+            if run:
+                runs.append((above, run, slots))
+            above, run = slots, []
+        if run:
+            runs.append((above, run, []))
+        for up, texts, down in runs:
+            blocks = [s for s in up if s.kind == "text_block"]
+            if blocks:
+                for text, where in texts:
+                    self.continue_value(up, text, where, [])
+                continue
+            first = texts[0][0]
+            # A value already in doubt may own these lines too.
+            takers = [s for s in up if s.can_take(first) or (s.doubted and s.kind == "field")]
+            takers += [s for s in down if s.kind in ("field", "budget")
+                       and (s.can_take(texts[-1][0]) or (s.doubted and s.kind == "field"))]
+            shown = "、".join(repr(t) for t, _ in texts)
+            if len(takers) == 1 and not takers[0].doubted:
+                taker = takers[0]
+                if taker in up:
+                    taker.pieces += [t for t, _ in texts]
+                else:
+                    taker.pieces[:0] = [t for t, _ in texts]
+                continue
+            for slot in takers:
+                slot.doubted = True
+                self.doubts.append(Doubt(
+                    f"{slot.label} {slot.value!r}: the line(s) {shown} between label lines (centred cells) may "
+                    "be part of this value or of another; kept out", slot.where, slot.field,
+                    "warning" if slot.pieces else "error"))
+
+    def check_amounts(self, label_lines: list[tuple[Location, list[Slot]]]) -> None:
+        """Amounts side by side on one line: which label each belongs to is not printed (the
+        empty amount labels of that line and of the lines around it may own some)."""
+        for n, (where, slots) in enumerate(label_lines):
+            for slot in slots:
+                value = slot.value
+                if slot.kind != "budget" or not value or _MONEY.match(compact(value)):
+                    continue
+                amounts = _MONEY_TOKEN.findall(value)
+                if len(amounts) < 2:
+                    continue
+                near = [s for _, line in label_lines[max(0, n - 1): n + 2] for s in line
+                        if s.kind == "budget" and not s.pieces]
+                for owner in [slot, *near]:
+                    self.doubts.append(Doubt(
+                        f"{owner.label}: {len(amounts)} amounts side by side ({value!r}); which is whose "
+                        "cannot be told: left empty", where, owner.field, "error"))
+                slot.pieces = []
 
     def continue_value(self, last: list[Slot], text: str, where: Location,
                        above: list[tuple[str, Location]]) -> None:
@@ -351,16 +435,6 @@ class HeaderReader:
                     texts.append(Cell(slot.value, len(cells) - 1))
                 continue
             value = slot.value
-            if slot.kind == "budget" and value and not _MONEY.match(compact(value)):
-                amounts = _MONEY_TOKEN.findall(value)
-                if len(amounts) >= 2:
-                    # Amounts side by side: which label each belongs to is not printed (the
-                    # empty labels of the line may own some). All left empty, flagged.
-                    for owner in [s for s in slots if s.kind == "budget" and (s is slot or not s.pieces)]:
-                        self.doubts.append(Doubt(
-                            f"{owner.label}: {len(amounts)} amounts on one line ({value!r}); which is whose "
-                            "cannot be told: left empty", where, owner.field, "error"))
-                    value = ""
             if value:
                 cells.append(Cell(value, len(cells)))
         rows = [Row(tuple(cells), where, in_table=True)]
@@ -427,6 +501,7 @@ class TableReader:
         # A column is never narrower than its header label, nor than a few characters.
         self.room = {"name": _MIN_ROOM, "target": _MIN_ROOM}
         self.stream = False
+        self.centred = False
         self.new_row_doubt = ""  # why the row about to start may not be one
 
     def strip_labels(self, text: str, following: str) -> tuple[list[str], str, str]:
@@ -480,15 +555,18 @@ class TableReader:
         texts = [row.text(" ") for row in lines]
         rests: list[str] = []
         labels_of: list[list[str]] = []
+        cut: set[int] = set()
         for i in range(len(texts)):
             if _is_table_header(texts[i], self.spec):
                 labels_of.append([])
                 rests.append("")
                 continue
             following = texts[i + 1] if i + 1 < len(texts) else ""
-            labels, rest, following = self.strip_labels(texts[i], following)
+            labels, rest, shortened = self.strip_labels(texts[i], following)
+            if shortened != following:
+                cut.add(i)  # a name cut over two lines: the line alone is no sign of centring
             if i + 1 < len(texts):
-                texts[i + 1] = following
+                texts[i + 1] = shortened
             labels_of.append(labels)
             rests.append(rest)
         for text in texts:
@@ -502,6 +580,15 @@ class TableReader:
         # Stream order (pdftotext without -layout) prints a wrapped name's lines before the
         # target; a target alone on its line shows it. Visual order shares a line between them.
         self.stream = any(_is_target(r) for r in rests if r)
+        # Top-aligned cells print the first row's level names on its line; vertically centred
+        # ones print each name on a middle line of its group (and a target between the lines of
+        # its name, like stream order): which rows a name covers is not printed.
+        level1 = set(self.spec.vocabulary.level1)
+        first = next((labels for labels, rest in zip(labels_of, rests, strict=True) if labels or rest), [])
+        label_only = any(labels and not rest and i not in cut
+                         for i, (labels, rest) in enumerate(zip(labels_of, rests, strict=True)))
+        self.centred = not level1.intersection(first) or label_only
+        self.stream = self.stream or self.centred
         out: list[Row] = []
         current: Indicator | None = None
 
@@ -652,6 +739,13 @@ class TableReader:
             self.doubts.append(Doubt(message, current.where, name))
 
     def emit(self, current: Indicator) -> Row:
+        if self.centred:
+            names = {1: set(self.spec.vocabulary.level1), 2: set(self.spec.vocabulary.parent)}
+            for level in (1, 2):
+                if not names[level].intersection(current.labels):
+                    self.doubt(current, f"the level-{level} names of this table are printed on a middle line of "
+                               "their group (centred cells): which group this row belongs to is not printed",
+                               f"level{level}")
         cells: list[Cell] = []
         for label in current.labels:
             hit = self.spec.vocabulary.lookup(label)

@@ -47,22 +47,43 @@ has its pdftotext file committed without an expected parse (``STREAM_EXPECTED`` 
 others). ``tests/test_flowing.py`` still measures it against the hand-checked parse: no
 indicator may be wrong without a flag.
 
+Vertically centred cells (``NAME.centred-plumber.txt``, ``-viewer``, ``-pdftotext``): the Word
+samples with every table cell centred vertically (a common setting of the budget systems'
+templates), converted by LibreOffice headless, then extracted as above. A value's lines stand
+above and below its label, a level name on a middle line of its group; what is on which side
+is not printed. These have no expected parse (no written rule says which of the many doubtful
+places a reader resolves); ``tests/test_flowing.py`` measures them against the hand-checked parse:
+no indicator may be wrong without a flag.
+
 Reproducible: the same PDFs give the same bytes (no timestamps in text).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pdfplumber
 import regex
+from docx import Document
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
+from docx.table import _Cell
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_samples import PDF_DIR, SAMPLES, TEXT_DIR, as_printed_in_layout, derive_expected, write_json  # noqa: E402
+from make_samples import (  # noqa: E402
+    DOCX_DIR,
+    PDF_DIR,
+    SAMPLES,
+    TEXT_DIR,
+    as_printed_in_layout,
+    derive_expected,
+    write_json,
+)
 
 from goalforms.parsers.labels import compact  # noqa: E402
 from goalforms.parsers.layouts import LAYOUTS  # noqa: E402
@@ -251,14 +272,37 @@ def expected_for(path: Path, text: str, truth: dict[str, Any], stream: bool) -> 
     return expected
 
 
+def centred_pdfs(folder: Path) -> list[Path]:
+    """The Word samples with every table cell centred vertically, as PDFs (LibreOffice, a
+    profile of our own)."""
+    docs = []
+    for source in sorted(DOCX_DIR.glob("*.docx")):
+        document = Document(str(source))
+        for table in document.tables:
+            for tr in table._tbl.tr_lst:
+                for tc in tr.tc_lst:
+                    _Cell(tc, table).vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        docs.append(folder / source.name)
+        document.save(str(docs[-1]))
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        sys.exit("make_flowing: LibreOffice (soffice) not found")
+    subprocess.run([soffice, f"-env:UserInstallation=file://{folder}/lo-profile", "--headless", "--norestore",
+                    "--convert-to", "pdf", "--outdir", str(folder), *map(str, docs)],
+                   check=True, capture_output=True, timeout=600)
+    return [folder / f"{doc.stem}.pdf" for doc in docs]
+
+
+PRODUCERS = (("plumber", plumber_text, False), ("viewer", viewer_text, False), ("pdftotext", pdftotext_text, True))
+
+
 def main() -> None:
     FLOW_DIR.mkdir(exist_ok=True)
     for old in FLOW_DIR.iterdir():
         old.unlink()
     for pdf in sorted(PDF_DIR.glob("*.pdf")):
         truth = json.loads((TEXT_DIR / f"{pdf.stem}.expected.json").read_text(encoding="utf-8"))
-        for producer, make, stream in (("plumber", plumber_text, False), ("viewer", viewer_text, False),
-                                       ("pdftotext", pdftotext_text, True)):
+        for producer, make, stream in PRODUCERS:
             path = FLOW_DIR / f"{pdf.stem}.{producer}.txt"
             text = make(pdf)
             path.write_bytes(text.encode("utf-8"))
@@ -266,6 +310,11 @@ def main() -> None:
                 continue
             write_json(FLOW_DIR / f"{pdf.stem}.{producer}.expected.json", expected_for(path, text, truth, stream))
         print(f"make_flowing: {pdf.stem}")
+    with tempfile.TemporaryDirectory(prefix="make-flowing-") as scratch:
+        for pdf in centred_pdfs(Path(scratch)):
+            for producer, make, _ in PRODUCERS:
+                (FLOW_DIR / f"{pdf.stem}.centred-{producer}.txt").write_bytes(make(pdf).encode("utf-8"))
+            print(f"make_flowing: {pdf.stem} (centred cells)")
 
 
 if __name__ == "__main__":

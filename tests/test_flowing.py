@@ -282,3 +282,24 @@ def test_centred_table_rows_without_their_level_names_are_flagged(tmp_path: Path
     for k in (0, 2):
         assert {f"indicators[{k}].level1", f"indicators[{k}].level2"} <= set(found)
     assert "indicators[3].level1" in found
+
+
+def test_names_and_labels_cut_over_two_lines(tmp_path: Path) -> None:
+    """A level name (生态环境成本指 + 标) and a header label (保证项目实施的制度、措 + 施：) cut by
+    the wrap: put back together, the rest of the next line kept."""
+    header = ["财政项目支出绩效目标表", "(2020年度)", "申报单位名称：上海市社会保险事业管理中心",
+              "项目名称： 社保档案资料管理费 项目类别： 其他经常性项目",
+              "保证项目实施的制度、措 《社保业务档案管理信息系统管理办法》以及相关管理规范、维护合同中明确的技术要",
+              "施： 求和义务。", "项目总预算(元)： 10,153,278 项目当年预算(元)： 10,153,278",
+              "同名项目上年预算额(元)： 3,379,848 同名项目上年预算执行数 3,379,848", "(元)：",
+              "2020年绩效目标", "一级目标 二级目标 三级目标 指标目标值", "产出目标 数量 库房上架数量 =100%"]
+    form = parse(tmp_path, header)["forms"][0]
+    assert form["header_extra"]["measures"] == (
+        "《社保业务档案管理信息系统管理办法》以及相关管理规范、维护合同中明确的技术要求和义务。")
+    assert form["budget"]["prior_year_spent"] == "3379848"
+    assert flags(form) == {}
+    table = HEADER_2024 + [TABLE_2024[0], "绩效指标 成本指标 生态环境成本指 在线帮办全程信息化流转无 =100.00(%)",
+                           "标 纸化率"]
+    form = parse(tmp_path, table)["forms"][0]
+    assert levels(form) == [("成本指标", "生态环境成本指标", "在线帮办全程信息化流转无纸化率", "=100.00(%)")]
+    assert flags(form) == {}

@@ -30,6 +30,8 @@ class Indicator:
     target: list[str] = field(default_factory=list)
     name_lines: list[str] = field(default_factory=list)  # the last line of each, to measure
     target_lines: list[str] = field(default_factory=list)
+    span: list[int] = field(default_factory=list)  # the table lines it was read from
+    placed: list[str] | None = None  # centred cells: the level names its place gives it
 
 
 def _is_target(text: str) -> bool:
@@ -160,19 +162,21 @@ class TableReader:
                          for i, (labels, rest) in enumerate(zip(labels_of, rests, strict=True)))
         self.centred = not level1.intersection(first) or label_only
         self.stream = self.stream or self.centred
-        out: list[Row] = []
+        built: list[Indicator | Row] = []
         current: Indicator | None = None
+        marks: list[tuple[float, str]] = []  # centred cells: (line, level name)
 
         def flush() -> None:
             if current is not None and (current.name or current.target or current.labels):
-                out.append(self.emit(current))
+                built.append(current)
 
-        for row, text, labels, rest in zip(lines, texts, labels_of, rests, strict=True):
+        for i, (row, text, labels, rest) in enumerate(zip(lines, texts, labels_of, rests, strict=True)):
             if _is_table_header(text, self.spec):
                 flush()
                 current = None
-                out.append(Row(tuple(Cell(t, i) for i, t in enumerate(text.split())), row.where, in_table=True))
+                built.append(Row(tuple(Cell(t, i) for i, t in enumerate(text.split())), row.where, in_table=True))
                 continue
+            marks += [(i + 0.5 if i in cut else i, label) for label in labels]
             if labels:
                 flush()
                 current = Indicator(row.where, labels)
@@ -187,18 +191,61 @@ class TableReader:
                 current = Indicator(row.where, [])
             if not current.name and not current.target:
                 self.start(current, pieces, sure, row.where)
+                current.span.append(i)
                 continue
             self.new_row_doubt = ""
             if self.continues(current, pieces, sure, rest, row.where):
+                current.span.append(i)
                 continue
             flush()
             current = Indicator(row.where, [])
             self.start(current, pieces, sure, row.where)
+            current.span.append(i)
             if self.new_row_doubt:
                 self.doubt(current, self.new_row_doubt, "level3", "raw")
             self.new_row_doubt = ""
         flush()
-        return out
+        opening = next(((labels, rest) for labels, rest in zip(labels_of, rests, strict=True) if labels or rest), None)
+        if self.centred and opening is not None and opening[1]:
+            # (A table opening with a line of level names only prints them where their groups
+            # start: stream order, where the rows below simply inherit them.)
+            self.place_centred([item for item in built if isinstance(item, Indicator)], marks)
+        return [item if isinstance(item, Row) else self.emit(item) for item in built]
+
+    def place_centred(self, rows: list[Indicator], marks: list[tuple[float, str]]) -> None:
+        """Centred cells: a level name stands in the middle of the lines of its group. From the
+        top, each group therefore ends as far below its name as it starts above it; the rows
+        whose middle falls within get the name (still flagged: the estimate rests on lines, not
+        on the page)."""
+        rows = [r for r in rows if r.span]
+        placed: dict[int, dict[int, str]] = {id(r): {} for r in rows}
+        for level in (1, 2):
+            names = [(line, name) for line, name in sorted(marks)
+                     if (hit := self.spec.vocabulary.lookup(name)) is not None and hit.level == level]
+            if not names or not rows:
+                continue
+            todo = list(rows)
+            start = min(todo[0].span)
+            for n, (line, name) in enumerate(names):
+                end = 2 * line - start
+                group = [r for r in todo if (min(r.span) + max(r.span)) / 2 <= end + 0.5]
+                if n == len(names) - 1:
+                    group = todo
+                for r in group:
+                    placed[id(r)][level] = name
+                todo = todo[len(group):]
+                if not todo:
+                    break
+                start = min(todo[0].span)
+        for r in rows:
+            got = placed[id(r)]
+            for label in r.labels:  # a name printed on the row's own line stands
+                hit = self.spec.vocabulary.lookup(label)
+                if hit is not None:
+                    got[hit.level] = label
+            if 1 in got and 2 in got and self.spec.vocabulary.parent.get(got[2]) not in (None, got[1]):
+                continue  # the estimate contradicts the vocabulary: leave the names as printed
+            r.placed = [got[level] for level in (1, 2) if level in got]
 
     def start(self, current: Indicator, pieces: list[str], sure: bool, where: Location) -> None:
         current.where = where
@@ -318,7 +365,7 @@ class TableReader:
                                "their group (centred cells): which group this row belongs to is not printed",
                                f"level{level}")
         cells: list[Cell] = []
-        for label in current.labels:
+        for label in current.placed if current.placed is not None else current.labels:
             hit = self.spec.vocabulary.lookup(label)
             column = 0 if hit is not None and hit.level == 1 else 1
             if label not in self.spec.side_labels:

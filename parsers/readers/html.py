@@ -51,7 +51,7 @@ _CHROME_TAGS = {"nav", "header", "footer", "aside", "menu"}
 _CHROME_WORDS = {"nav", "navbar", "navi", "navigation", "menu", "menubar", "submenu", "footer", "foot",
                  "breadcrumb", "breadcrumbs", "crumb", "crumbs", "sidebar", "topbar", "header", "share",
                  "toolbar", "copyright", "banner", "search", "login", "position", "location", "skip"}
-_CONTENT_WORDS = {"article", "content", "main", "title", "text", "detail", "body", "zw"}
+_CONTENT_WORDS = {"article", "content", "title", "text", "detail", "zw"}
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "search", "menu", "menubar"}
 _WORDS = re.compile(r"[A-Za-z]+")
 _BLOCKS = {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td",
@@ -109,16 +109,15 @@ def _chrome(element: Any) -> bool:
     words = {w.lower() for w in _WORDS.findall(named.replace("_", " ").replace("-", " "))}
     if tag in ("header", "footer") and any(_tag(a) in ("article", "main") for a in element.iterancestors()):
         return False  # an article's own header holds its title
-    if words & _CONTENT_WORDS:
-        return False  # "article-header", "content-nav-title": the content's own parts
-    if not (tag in _CHROME_TAGS or words & _CHROME_WORDS or (element.get("role") or "").lower() in _CHROME_ROLES):
+    named_chrome = bool(words & _CHROME_WORDS) and not words & _CONTENT_WORDS  # not "article-header"
+    if not (tag in _CHROME_TAGS or named_chrome or (element.get("role") or "").lower() in _CHROME_ROLES):
         return False
     return not any(_cell_has_text(td) for td in element.iter("td", "th"))
 
 
 def _cell_has_text(td: Any) -> bool:
-    # Menus built as tables hold links only; a form's cells hold text.
-    return any(_text_outside_links(td))
+    # Menus built as tables hold links and separators (" | ", "》") only; a form's cells hold words.
+    return any(any(char.isalnum() for char in part) for part in _text_outside_links(td))
 
 
 def _text_outside_links(element: Any) -> Any:
@@ -299,6 +298,8 @@ def read(path: Path) -> Grid:
 
     def on_table(table: Any) -> None:
         nonlocal tables
+        if not any(_cell_has_text(td) for td in table.iter("td", "th")):
+            return  # a banner, a menu of links, a spacer: page furniture, not a form
         free_rows()
         rows = _table_rows(table, tables + 1)
         if rows:

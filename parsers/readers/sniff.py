@@ -47,6 +47,8 @@ _WORD_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.do
 
 # How an HTML page starts once BOM, blanks, an XML declaration and comments are skipped.
 _HTML_START = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|table[\s>]|meta\s)", re.I)
+_FRAGMENT_START = re.compile(rb"<(p|div|h[1-6]|span|font|center|style|script|title|link|form|strong|b)[\s>/]", re.I)
+_CELL = re.compile(rb"<t[dhr][\s>]", re.I)
 _SKIPPABLE = re.compile(rb"\s+|<!--.*?-->|<\?xml[^>]*\?>", re.S)
 
 
@@ -119,8 +121,12 @@ def _text_start(head: bytes) -> bytes:
 
 def looks_like_html(head: bytes) -> bool:
     """An HTML page or fragment: <!DOCTYPE html>, <html>, <head>, <body>, <meta …> or <table>
-    first, in any case, after BOM, blanks, an XML declaration and comments."""
-    return bool(_HTML_START.match(_text_start(head)))
+    first, in any case, after BOM, blanks, an XML declaration and comments; or another common
+    tag first (copied page source: <p>, <div>, <h2> …) with table cells further on."""
+    start = _text_start(head)
+    if _HTML_START.match(start):
+        return True
+    return bool(_FRAGMENT_START.match(start) and _CELL.search(start))
 
 
 def sniff(path: Path) -> str:

@@ -13,6 +13,7 @@ from goalforms.errors import UnreadableFile, UnsupportedFormat
 from goalforms.pipeline import parse_file
 from goalforms.pipeline.importer import FAILED, import_paths
 from goalforms.schema.db import connect
+from tests.cfb import compound_file
 
 
 def _zero_page_pdf() -> bytes:
@@ -89,6 +90,6 @@ def test_broken_files_load_nothing(tmp_path: Path, db_url: str) -> None:
 
 def test_spreadsheets_are_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "form.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    path.write_bytes(compound_file("Workbook"))  # read by content: an OLE2 file with Excel's stream
     with pytest.raises(UnsupportedFormat, match="save the sheet as .docx or .pdf"):
         parse_file(path)

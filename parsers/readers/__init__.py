@@ -66,10 +66,25 @@ def worth_reading(path: Path) -> bool:
     return path.suffix.lower() in READERS or not path.suffix
 
 
+# Kinds whose files are never plain text: a file named so that sniffs as text is a damaged one
+# of that kind (a cut download, a wrong file), and that kind's reader says what is wrong with it.
+# Spreadsheet suffixes are not among them: budget systems export tab-separated text as .xls.
+_NEVER_TEXT = {"pdf", "docx", "scan", "odt", "ods", "xlsx", *legacy.KINDS} - {"rtf"}
+
+
 def reader_for(path: Path) -> Reader:
     """The reader for what ``path`` holds (by content); UnreadableFile / UnsupportedFormat saying
     what the file is when it cannot be read."""
-    return KINDS[sniff.sniff(path)]
+    claimed = SUFFIX_KINDS.get(path.suffix.lower())
+    try:
+        kind = sniff.sniff(path)
+    except sniff.Unidentified:
+        if claimed in _NEVER_TEXT:
+            return KINDS[claimed]  # e.g. a .docx zip without word/document.xml: the docx reader says so
+        raise
+    if kind == "txt" and claimed in _NEVER_TEXT:
+        return KINDS[claimed]
+    return KINDS[kind]
 
 
 def read(path: str | Path) -> Grid:

@@ -16,6 +16,11 @@ from pathlib import Path
 
 from goalforms.errors import UnreadableFile, UnsupportedFormat
 
+
+class Unidentified(UnreadableFile):
+    """Content that is none of the kinds we read and that we cannot name precisely (an unknown
+    zip, OLE2 or binary file): the caller may let the reader its name claims explain instead."""
+
 HEAD_BYTES = 8192
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -43,7 +48,9 @@ _ODF_KINDS = {
     "application/vnd.oasis.opendocument.spreadsheet-template": "ods",
 }
 
-_WORD_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+# Main content types python-docx refuses (templates, macro documents): LibreOffice converts them.
+_WORD_OTHER_MAINS = (b"wordprocessingml.template.main+xml", b"ms-word.document.macroEnabled.main+xml",
+                     b"ms-word.template.macroEnabledTemplate.main+xml")
 
 # How an HTML page starts once BOM, blanks, an XML declaration and comments are skipped.
 _HTML_START = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|table[\s>]|meta\s)", re.I)
@@ -66,16 +73,15 @@ def _zip_kind(path: Path) -> str:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise UnreadableFile(path, f"a broken zip archive (an Office file cut short?): {exc}") from None
     if "word/document.xml" in names:
-        # Templates and macro documents (.dotx, .docm, .dotm) have another main content type,
-        # which python-docx refuses: LibreOffice converts them.
-        return "docx" if _WORD_MAIN in types else "dotx"
+        return "dotx" if any(main in types for main in _WORD_OTHER_MAINS) else "docx"
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
     if "ppt/presentation.xml" in names:
         raise UnsupportedFormat(path, "a PowerPoint presentation; goalforms reads forms in Word, PDF, HTML, text and spreadsheets")
     if "[Content_Types].xml" in names:
-        raise UnsupportedFormat(path, "an Office Open XML package with no Word document or workbook in it")
-    raise UnsupportedFormat(path, "a zip archive, not an Office document (unpack it first)")
+        raise Unidentified(path, "an Office Open XML package with no Word document (word/document.xml) or workbook in it")
+    raise Unidentified(path, "a zip archive, not an Office document (no word/document.xml, xl/workbook.xml or "
+                             "ODF mimetype; unpack it first)")
 
 
 def _ole_kind(path: Path) -> str:
@@ -99,7 +105,7 @@ def _ole_kind(path: Path) -> str:
     if "powerpoint document" in streams:
         raise UnsupportedFormat(path, "a PowerPoint presentation; goalforms reads forms in Word, PDF, HTML, text and spreadsheets")
     shown = ", ".join(sorted(streams)[:8]) or "none"
-    raise UnsupportedFormat(path, f"an OLE2 compound file that is neither a Word nor an Excel document (streams: {shown})")
+    raise Unidentified(path, f"an OLE2 compound file that is neither a Word nor an Excel document (streams: {shown})")
 
 
 def _text_start(head: bytes) -> bytes:
@@ -133,8 +139,8 @@ def sniff(path: Path) -> str:
     """The kind of file ``path`` holds, by its content.
 
     Kinds: pdf, docx, xlsx, odt, ods, doc, xls, wps, rtf, scan, html, txt. Raises UnreadableFile
-    (missing, empty, broken container) or UnsupportedFormat (a known format we do not read, or
-    unknown binary data), each saying what the file is.
+    (missing, empty, broken container; :class:`Unidentified` for unknown zip, OLE2 or binary data)
+    or UnsupportedFormat (a known format we do not read), each saying what the file is.
     """
     try:
         with path.open("rb") as handle:
@@ -164,5 +170,5 @@ def sniff(path: Path) -> str:
             if head.startswith(magic):
                 raise UnsupportedFormat(path, what)
         shown = head[:4].hex(" ")
-        raise UnsupportedFormat(path, f"unknown binary data (starts with bytes {shown}), not a format goalforms reads")
+        raise Unidentified(path, f"binary file of no format goalforms reads (starts with bytes {shown})")
     return "txt"

@@ -75,7 +75,7 @@ _NEVER_TEXT = {"pdf", "docx", "scan", "odt", "ods", "xlsx", *legacy.KINDS} - {"r
 def reader_for(path: Path) -> Reader:
     """The reader for what ``path`` holds (by content); UnreadableFile / UnsupportedFormat saying
     what the file is when it cannot be read."""
-    claimed = SUFFIX_KINDS.get(path.suffix.lower())
+    claimed = SUFFIX_KINDS.get(path.suffix.lower(), "")
     try:
         kind = sniff.sniff(path)
     except sniff.Unidentified:

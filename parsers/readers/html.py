@@ -279,7 +279,7 @@ def read(path: Path) -> Grid:
     data = read_source(path)
     text = decode(data, path)
     if not text.strip(_SPACE + "\ufeff"):
-        raise UnreadableFile(path, "empty HTML page")
+        raise UnreadableFile(path, "empty file (only white space)")
     try:
         # Parsed from UTF-8 bytes with the encoding given: the page's own <meta> must not re-decode it.
         parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=False, remove_pis=True)

@@ -11,6 +11,8 @@ an archive from the web and from office tools:
   wrapped inside Chinese text, the phantom column-width row, one table per form;
 - ``samples/html/003_*.html`` a plain page: UTF-8 with a BOM and no charset declaration,
   ``<th>`` labels, ``<thead>``/``<tbody>``;
+- ``samples/html/003_*-word.mht`` Word's "Single File Web Page": a MIME archive holding the
+  page (GB2312-labelled, quoted-printable);
 - ``samples/html/004_*.html`` a CMS article (HTML5, ``<meta charset>``): ``<header>``/``<nav>``/
   ``<footer>``, every line of a cell in its own ``<p>`` (the habit seed 004 shows);
 - ``samples/odt/NNN_*.odt``   the Word samples converted by LibreOffice (headless, own profile);
@@ -31,6 +33,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import quopri
 import re
 import shutil
 import subprocess
@@ -284,8 +287,8 @@ def word_runs(value: str, size: float) -> str:
     return "".join(out)
 
 
-def word_page(blocks: list[Block]) -> str:
-    """Word 2010 "Save as Web Page" (filtered), UTF-8."""
+def word_page(blocks: list[Block], charset: str = "utf-8") -> str:
+    """Word 2010 "Save as Web Page" (filtered), UTF-8 unless told."""
     body: list[str] = []
     widths = {4: (166, 155, 166, 155), 6: (91, 94, 106, 163, 94, 94)}
     for block in blocks:
@@ -337,7 +340,7 @@ xmlns:m="http://schemas.microsoft.com/office/2004/12/omml"
 xmlns="http://www.w3.org/TR/REC-html40">
 
 <head>
-<meta http-equiv=Content-Type content="text/html; charset=utf-8">
+<meta http-equiv=Content-Type content="text/html; charset={charset}">
 <meta name=ProgId content=Word.Document>
 <meta name=Generator content="Microsoft Word 14">
 <meta name=Originator content="Microsoft Word 14">
@@ -506,6 +509,29 @@ xmlns="http://www.w3.org/TR/REC-html40">
 """
 
 
+MHT_BOUNDARY = "----=_NextPart_01DC7A3B.5E1F2C40"
+
+
+def word_mht(blocks: list[Block]) -> bytes:
+    """Word's "Single File Web Page" (.mht): a MIME archive, the page GB2312-labelled (GBK bytes)
+    in quoted-printable, then Word's file list; the preamble in the ANSI code page."""
+    page = quopri.encodestring(word_page(blocks, "gb2312").replace("\n", "\r\n").encode("gb18030"))
+    filelist = quopri.encodestring(b'<xml xmlns:o="urn:schemas-microsoft-com:office:office">\r\n'
+                                   b' <o:MainFile HRef="../form.htm"/>\r\n <o:File HRef="filelist.xml"/>\r\n</xml>')
+    head = ("MIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/related; boundary="{MHT_BOUNDARY}"\r\n\r\n'
+            "此文档为“单个文件网页”，也称为“Web 档案”文件。如果您看到此消息，但是您的浏览器或编辑器不支持“Web 档案”文件。"
+            "请下载支持“Web 档案”的浏览器。\r\n\r\n")
+    parts = [head.encode("gb18030")]
+    for location, kind, body in (("file:///C:/D2B1A9E0/form.htm", 'text/html; charset="gb2312"', page),
+                                 ("file:///C:/D2B1A9E0/form.files/filelist.xml", 'text/xml; charset="utf-8"', filelist)):
+        parts.append(f"--{MHT_BOUNDARY}\r\nContent-Location: {location}\r\n"
+                     f"Content-Transfer-Encoding: quoted-printable\r\nContent-Type: {kind}\r\n\r\n".encode("ascii"))
+        parts.append(body + b"\r\n\r\n")
+    parts.append(f"--{MHT_BOUNDARY}--\r\n".encode("ascii"))
+    return b"".join(parts)
+
+
 def fragment(blocks: list[Block]) -> str:
     """Page source copied into a text file: the tables and paragraphs, no <html>, no <head>."""
     page = plain_page(blocks)
@@ -611,6 +637,10 @@ def main() -> None:
                 path = folder / f"{stem}{suffix}"
                 path.write_bytes(encoded(dialect(blocks), encoding))
                 write_json(folder / f"{stem}.expected.json", derive_expected(truth, path, "html"))
+        if seed == "003":  # Word's single-file web page: the HTML reader takes the page out of it
+            path = HTML_DIR / f"{stem}-word.mht"
+            path.write_bytes(word_mht(blocks))
+            write_json(HTML_DIR / f"{stem}-word.expected.json", derive_expected(truth, path, "html"))
         docx = DOCX_DIR / f"{stem}.docx"
         if not docx.exists():
             sys.exit(f"make_html: {docx} missing: run samples/make_samples.py first")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import quopri
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,16 @@ FORM = "<table><tr><td>项目名称</td><td>朱镕基堃</td></tr></table>"  # �
 def test_charsets(tmp_path: Path, name: str, data: bytes) -> None:
     grid = _read(tmp_path, data)
     assert [c.text for c in grid.rows[0].cells] == ["项目名称", "朱镕基堃"], name
+
+
+def test_a_single_file_web_page_mht_is_read_with_its_mime_charset(tmp_path: Path) -> None:
+    page = quopri.encodestring(("<html><body>" + FORM + "</body></html>").encode("gbk"))
+    mht = (b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="NextPart"\r\n\r\n'
+           + "单个文件网页".encode("gbk") + b"\r\n\r\n--NextPart\r\nContent-Location: file:///C:/x/form.htm\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\nContent-Type: text/html; charset=\"gb2312\"\r\n\r\n"
+           + page + b"\r\n--NextPart--\r\n")
+    grid = _read(tmp_path, mht, "form.mht")
+    assert [c.text for c in grid.rows[0].cells] == ["项目名称", "朱镕基堃"] and grid.format == "html"
 
 
 def test_undecodable_bytes_are_refused_naming_the_offset(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ KINDS = [
     ("html", lambda: b"<meta http-equiv=Content-Type content=\"text/html; charset=gb2312\">"),
     ("html", lambda: codecs.BOM_UTF16_LE + "<html><body>".encode("utf-16-le")),
     ("html", lambda: "<p>项目</p>\n<table><tr><td>a</td></tr></table>".encode()),
+    ("html", lambda: b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b\r\n"),
     ("txt", lambda: TEXT.read_bytes()),
     ("txt", lambda: "<p>一段</p> <p>没有表格的文字</p>".encode()),  # a dump with tags, no cells
     ("txt", lambda: "BMW\t宝马".encode()),
@@ -92,7 +93,8 @@ REFUSED = [
     ("garbage", lambda: bytes(range(256)) * 4, Unidentified, "binary file of no format goalforms reads (starts with bytes 00 01 02 03)"),
     ("gif", lambda: b"GIF89a\x01\x00\x01\x00\x00\x00", UnsupportedFormat, "a GIF image"),
     ("rar", lambda: b"Rar!\x1a\x07\x00" + b"\x00" * 10, UnsupportedFormat, "a RAR archive"),
-    ("mhtml", lambda: b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=x\r\n", UnsupportedFormat, "MHTML"),
+    ("mhtml-without-page", lambda: b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=x\r\n\r\n--x\r\n"
+     b"Content-Type: image/png\r\n\r\nxx\r\n--x--\r\n", UnreadableFile, "MHTML web archive (.mht) with no HTML page"),
     ("empty", lambda: b"", UnreadableFile, "empty file"),
     ("blank", lambda: b" \n\t", UnreadableFile, "empty file"),
 ]

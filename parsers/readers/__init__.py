@@ -48,6 +48,8 @@ SUFFIX_KINDS: dict[str, str] = {
     ".txt": "txt",
     ".html": "html",
     ".htm": "html",
+    ".mht": "html",
+    ".mhtml": "html",
     ".docx": "docx",
     ".pdf": "pdf",
     **{suffix: kind for kind, suffixes in legacy.SUFFIXES.items() for suffix in suffixes},

@@ -62,8 +62,28 @@ _RUN = re.compile(r"[ \t\n\r\f\xa0]+")
 _MAX_SPAN = 1000
 
 
-def decode(data: bytes, path: Path) -> str:
-    """The page's text: BOM, else valid UTF-8, else the declared charset, else GB18030."""
+def is_mhtml(head: bytes) -> bool:
+    """An MHTML web archive (Word's / IE's "single file web page", .mht): MIME headers first."""
+    start = head.lstrip()[:2048].lower()
+    return b"mime-version:" in start and b"multipart/related" in start
+
+
+def _mhtml_page(data: bytes, path: Path) -> tuple[bytes, str | None]:
+    """The HTML page inside an MHTML archive (transfer encoding undone) and its MIME charset."""
+    import email
+
+    message = email.message_from_bytes(data)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload.strip():
+                return payload, part.get_content_charset()
+    raise UnreadableFile(path, "an MHTML web archive (.mht) with no HTML page in it")
+
+
+def decode(data: bytes, path: Path, declared_charset: str | None = None) -> str:
+    """The page's text: BOM, else valid UTF-8, else the declared charset (the MIME header's, or
+    the page's <meta>), else GB18030."""
     for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
@@ -77,9 +97,10 @@ def decode(data: bytes, path: Path) -> str:
     except UnicodeDecodeError as utf8_error:
         utf8_failed = utf8_error.start
     codec = "gb18030"
-    declared = _META_CHARSET.search(data[:_PRESCAN_BYTES])
-    if declared:
-        label = declared.group(1).decode("ascii").lower()
+    meta = _META_CHARSET.search(data[:_PRESCAN_BYTES])
+    label = declared_charset or (meta.group(1).decode("ascii") if meta else "")
+    if label:
+        label = label.lower()
         if label not in _GB_LABELS and label not in _LATIN_LABELS and label not in ("utf-8", "utf8"):
             try:
                 codec = codecs.lookup(label).name
@@ -181,10 +202,11 @@ def _tail_line(element: Any) -> int | None:
     return max(starts) + element.tail[:lead].count("\n")
 
 
-def _flow(element: Any, lines: _Lines, on_table: Any) -> None:
-    """Walk ``element``'s content in document order into ``lines``; data tables go to ``on_table``."""
+def _flow(element: Any, lines: _Lines, on_table: Any, in_cell: bool = False) -> None:
+    """Walk ``element``'s content in document order into ``lines``; data tables go to ``on_table``.
+    Inside a form's cell nothing is page furniture (a <div class=header> there is the form's)."""
     tag = _tag(element)
-    if tag and (tag in _SKIPPED or _hidden(element) or _chrome(element)):
+    if tag and (tag in _SKIPPED or _hidden(element) or (not in_cell and _chrome(element))):
         return
     if not tag:  # a comment or processing instruction: its content is not shown
         return
@@ -200,7 +222,7 @@ def _flow(element: Any, lines: _Lines, on_table: Any) -> None:
         lines.end()
     lines.add(element.text, element.sourceline)
     for child in element:
-        _flow(child, lines, on_table)
+        _flow(child, lines, on_table, in_cell)
         lines.add(child.tail, _tail_line(child))
     if block:
         lines.end()
@@ -210,7 +232,7 @@ def _cell_text(td: Any) -> str:
     lines = _Lines()
     lines.add(td.text, td.sourceline)
     for child in td:
-        _flow(child, lines, lambda table: None)  # no table inside an innermost table
+        _flow(child, lines, lambda table: None, in_cell=True)  # no table inside an innermost table
         lines.add(child.tail, _tail_line(child))
     lines.end()
     return "\n".join(text for text, _ in lines.lines)
@@ -277,7 +299,8 @@ def read(path: Path) -> Grid:
     from lxml import etree
 
     data = read_source(path)
-    text = decode(data, path)
+    page, charset = _mhtml_page(data, path) if is_mhtml(data[:4096]) else (data, None)
+    text = decode(page, path, charset)
     if not text.strip(_SPACE + "\ufeff"):
         raise UnreadableFile(path, "empty file (only white space)")
     try:

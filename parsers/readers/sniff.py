@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile, UnsupportedFormat
+from goalforms.parsers.readers.html import is_mhtml
 
 
 class Unidentified(UnreadableFile):
@@ -138,7 +139,7 @@ def looks_like_html(head: bytes) -> bool:
 def sniff(path: Path) -> str:
     """The kind of file ``path`` holds, by its content.
 
-    Kinds: pdf, docx, xlsx, odt, ods, doc, xls, wps, rtf, scan, html, txt. Raises UnreadableFile
+    Kinds: pdf, docx, dotx, xlsx, odt, ods, doc, xls, wps, rtf, scan, html (MHTML too), txt. Raises UnreadableFile
     (missing, empty, broken container; :class:`Unidentified` for unknown zip, OLE2 or binary data)
     or UnsupportedFormat (a known format we do not read), each saying what the file is.
     """
@@ -162,8 +163,8 @@ def sniff(path: Path) -> str:
             return "scan"
     if looks_like_html(head):
         return "html"
-    if head.lstrip().startswith(b"MIME-Version:") or b"Content-Type: multipart/related" in head[:2048]:
-        raise UnsupportedFormat(path, "an MHTML web archive (.mht); save the page as .htm or .docx")
+    if is_mhtml(head):
+        return "html"  # a web archive: the HTML reader takes the page out of it
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Binary (text never holds NUL): name what it is when we know, so nobody retries it.
         for magic, what in _KNOWN_BINARY:

@@ -237,6 +237,15 @@ def test_layout_tables_are_unwrapped_and_the_innermost_tables_read(tmp_path: Pat
         (False, None, "汇总表"), (True, 1, "a|b"), (False, None, "中间说明"), (True, 2, "c")]
 
 
+def test_a_small_table_inside_a_form_cell_is_read_as_lines_of_that_cell(tmp_path: Path) -> None:
+    grid = _read(tmp_path, """<table border=1>
+<tr><td>项目名称</td><td>某项目</td><td>项目类别</td><td>专项</td></tr>
+<tr><td>资金</td><td colspan=3><table><tr><td>财政拨款</td><td>100</td></tr></table></td></tr>
+</table>""")
+    assert _table(grid) == [[("项目名称", 0, 1, 1), ("某项目", 1, 1, 1), ("项目类别", 2, 1, 1), ("专项", 3, 1, 1)],
+                            [("资金", 0, 1, 1), ("财政拨款\n100", 1, 1, 3)]]
+
+
 def test_several_forms_on_one_page_parse_like_the_word_file() -> None:
     page = parse_file(SAMPLES / "html" / "004_dca627b1a6ea1aa7.html")
     word = parse_file(SAMPLES / "docx" / "004_dca627b1a6ea1aa7.docx")

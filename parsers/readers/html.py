@@ -13,8 +13,10 @@ free row per paragraph. Provenance: table and row, and the source line of every 
 - **The page around the forms** is dropped: ``<head>``, scripts, styles, forms' controls, hidden
   elements, ``<nav>``/``<header>``/``<footer>``/``<aside>`` and elements whose id or class names
   navigation, menus, breadcrumbs, footers, sidebars — unless they hold a table with text.
-- **Layout tables**: sites wrap their content in tables; only the innermost tables (those with
-  no table inside) are read as tables, the text of the wrappers' cells is read as free rows.
+- **Layout tables**: sites wrap their content in tables; the innermost tables (those with no
+  table inside) are read as tables, the text of the wrappers' cells as free rows. A table with
+  more text cells of its own than its nested tables have is a form whose cell holds a small
+  table: it is read as a table, the nested table's cells as lines of that cell (as from Word).
 - **Word's markup**: ``MsoNormal`` paragraphs, ``<o:p>``, ``mso-`` styles and conditional
   comments need nothing special (comments are skipped, the downlevel-revealed ones' content is
   kept, as a browser shows it); its phantom column-width row (``<tr height=0>``) is dropped.
@@ -136,18 +138,18 @@ def _chrome(element: Any) -> bool:
     return not any(_cell_has_text(td) for td in element.iter("td", "th"))
 
 
-def _cell_has_text(td: Any) -> bool:
+def _cell_has_text(td: Any, nested: bool = True) -> bool:
     # Menus built as tables hold links and separators (" | ", "》") only; a form's cells hold words.
-    return any(any(char.isalnum() for char in part) for part in _text_outside_links(td))
+    return any(any(char.isalnum() for char in part) for part in _text_outside_links(td, nested))
 
 
-def _text_outside_links(element: Any) -> Any:
-    if _tag(element) == "a":
+def _text_outside_links(element: Any, nested: bool = True) -> Any:
+    if _tag(element) == "a" or (not nested and _tag(element) == "table"):
         return
     if element.text and element.text.strip(_SPACE):
         yield element.text
     for child in element:
-        yield from _text_outside_links(child)
+        yield from _text_outside_links(child, nested)
         if child.tail and child.tail.strip(_SPACE):
             yield child.tail
 
@@ -189,8 +191,19 @@ class _Lines:
         self.parts, self.source_line = [], None
 
 
-def _has_table(element: Any) -> bool:
-    return any(True for _ in element.iterdescendants("table"))
+def _is_form_table(table: Any) -> bool:
+    """A table of the form, not a layout table wrapping the content.
+
+    A table with no table inside is one. A table holding tables is a layout table (sites wrap
+    their content in tables) unless more of its own cells hold text than the nested tables' cells
+    together: then it is a form whose cell holds a small table (read as that cell's lines)."""
+    inner = list(table.iterdescendants("table"))
+    if not inner:
+        return True
+    own = sum(_cell_has_text(td, nested=False) for tr in _own_rows(table) for td in tr if _tag(td) in ("td", "th"))
+    nested = sum(_cell_has_text(td, nested=False) for t in inner for tr in _own_rows(t) for td in tr
+                 if _tag(td) in ("td", "th"))
+    return own > nested
 
 
 def _tail_line(element: Any) -> int | None:
@@ -210,7 +223,7 @@ def _flow(element: Any, lines: _Lines, on_table: Any, in_cell: bool = False) -> 
         return
     if not tag:  # a comment or processing instruction: its content is not shown
         return
-    if tag == "table" and not _has_table(element):
+    if tag == "table" and not in_cell and _is_form_table(element):
         lines.end()
         on_table(element)
         return
@@ -232,7 +245,7 @@ def _cell_text(td: Any) -> str:
     lines = _Lines()
     lines.add(td.text, td.sourceline)
     for child in td:
-        _flow(child, lines, lambda table: None, in_cell=True)  # no table inside an innermost table
+        _flow(child, lines, lambda table: None, in_cell=True)  # a nested table: its cells are lines
         lines.add(child.tail, _tail_line(child))
     lines.end()
     return "\n".join(text for text, _ in lines.lines)

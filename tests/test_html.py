@@ -63,6 +63,12 @@ def test_provenance_is_table_row_and_source_line(tmp_path: Path) -> None:
     assert where == [(None, None, 1), (1, 1, 3), (1, 2, 4), (2, 1, 6)]
 
 
+def test_a_caption_is_a_free_row_before_its_table_and_hidden_rows_are_no_rows(tmp_path: Path) -> None:
+    grid = _read(tmp_path, "<table><caption>财政项目支出绩效目标表</caption><tr><td>a</td></tr>"
+                           "<tr style='display:none'><td>隐藏</td></tr><tr><td>b</td></tr></table>")
+    assert [(r.in_table, r.text()) for r in grid.rows] == [(False, "财政项目支出绩效目标表"), (True, "a"), (True, "b")]
+
+
 def test_headers_bodies_and_th_cells_are_rows_of_the_table(tmp_path: Path) -> None:
     grid = _read(tmp_path, "<table><thead><tr><th>一级指标</th><th>值</th></tr></thead>"
                            "<tbody><tr><td>a</td><td>1</td></tr></tbody><tfoot><tr><td>b</td><td>2</td></tr></tfoot></table>")

@@ -277,7 +277,8 @@ def _phantom(tr: Any, cells: list[Any]) -> bool:
 
 def _table_rows(table: Any, table_no: int) -> list[Row]:
     """The rows of one table, spans placed by the HTML table model (cells skip covered columns)."""
-    trs = [(tr, [td for td in tr if _tag(td) in ("td", "th") and not _hidden(td)]) for tr in _own_rows(table)]
+    trs = [(tr, [td for td in tr if _tag(td) in ("td", "th") and not _hidden(td)])
+           for tr in _own_rows(table) if not _hidden(tr)]
     trs = [(tr, cells) for tr, cells in trs if cells and not _phantom(tr, cells)]
     covered: dict[tuple[int, int], int] = {}  # (row, col) -> col_span of the merged cell covering it
     rows = []
@@ -336,6 +337,9 @@ def read(path: Path) -> Grid:
         nonlocal tables
         if not any(_cell_has_text(td) for td in table.iter("td", "th")):
             return  # a banner, a menu of links, a spacer: page furniture, not a form
+        free_rows()
+        for caption in table.findall("caption"):  # a table's caption is often the form's title
+            _flow(caption, lines, on_table)
         free_rows()
         rows = _table_rows(table, tables + 1)
         if rows:

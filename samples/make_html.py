@@ -14,7 +14,8 @@ an archive from the web and from office tools:
 - ``samples/html/003_*-word.mht`` Word's "Single File Web Page": a MIME archive holding the
   page (GB2312-labelled, quoted-printable);
 - ``samples/html/004_*.html`` a CMS article (HTML5, ``<meta charset>``): ``<header>``/``<nav>``/
-  ``<footer>``, every line of a cell in its own ``<p>`` (the habit seed 004 shows);
+  ``<footer>``, a publication line above the forms, every line of a cell in its own ``<p>``
+  (the habit seed 004 shows);
 - ``samples/odt/NNN_*.odt``   the Word samples converted by LibreOffice (headless, own profile);
 - ``samples/misnamed/``      an Excel-HTML export saved as ``.xls`` (budget systems do this),
   a ``.txt`` holding an HTML fragment in GB18030 without a declaration, Word's web page saved
@@ -451,6 +452,7 @@ def cms_page(blocks: list[Block]) -> str:
 <nav class="main-nav"><ul><li><a href="/">首页</a></li><li><a href="/xxgk/">信息公开</a></li><li><a href="/bsfw/">办事服务</a></li></ul></nav>
 <div class="breadcrumb">您的位置：<a href="/">首页</a> &gt; <a href="/xxgk/">信息公开</a> &gt; 财政预决算</div>
 <article class="article">
+<div class="article-info">发布时间：2026-01-08 10:30　来源：上海市社会保险事业管理中心　【字号：<a href="#">大</a> <a href="#">中</a> <a href="#">小</a>】</div>
 <div class="article-content" id="UCAP-CONTENT">
 {content}
 </div>

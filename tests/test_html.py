@@ -210,6 +210,8 @@ PAGE = """<!DOCTYPE html><html><head><title>站点标题</title>
 <div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; 财政</div>
 <div id="left-menu"><a href="/x">预算公开</a></div>
 <article><header><h1>某中心2026年度项目绩效目标汇总表</h1></header>
+<div class="article-info">发布时间：2026-01-08　来源：某中心　【字号：<a>大</a> <a>中</a> <a>小</a>】</div>
+<p>【打印】【关闭】</p>
 <div class="article-content"><table><tr><td>项目名称</td><td>某项目</td></tr></table></div></article>
 <div class="share">分享到：<a href="#">微信</a></div>
 <noscript>请启用脚本</noscript><div style="display: none">隐藏的统计</div>

@@ -12,7 +12,9 @@ free row per paragraph. Provenance: table and row, and the source line of every 
   GB18030, their superset: GBK pages labelled gb2312 are the rule); else GB18030.
 - **The page around the forms** is dropped: ``<head>``, scripts, styles, forms' controls, hidden
   elements, ``<nav>``/``<header>``/``<footer>``/``<aside>`` and elements whose id or class names
-  navigation, menus, breadcrumbs, footers, sidebars — unless they hold a table with text.
+  navigation, menus, breadcrumbs, footers, sidebars — unless they hold a table with text; and
+  free lines that are an article page's furniture by their words (发布时间…, 当前位置…, 【打印】…),
+  which would otherwise read as the collection title above the first form.
 - **Layout tables**: sites wrap their content in tables; the innermost tables (those with no
   table inside) are read as tables, the text of the wrappers' cells as free rows. A table with
   more text cells of its own than its nested tables have is a form whose cell holds a small
@@ -55,6 +57,11 @@ _CHROME_WORDS = {"nav", "navbar", "navi", "navigation", "menu", "menubar", "subm
                  "toolbar", "copyright", "banner", "search", "login", "position", "location", "skip"}
 _CONTENT_WORDS = {"article", "content", "title", "text", "detail", "zw"}
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "search", "menu", "menubar"}
+# Lines of an article page that are page furniture whatever their markup: the publication line,
+# the breadcrumb, the font-size/print/close links, share and hit counters. Free rows only.
+_CHROME_LINE = re.compile(r"^[【\[]?\s*(发布(时间|日期)|更新(时间|日期)|信息来源|来源[:：]|当前位置|您的位置|"
+                          r"您现在的位置|所在位置|字[号体][:：]|打印|关闭|分享到|浏览次数|点击(数|次数|量|率)[:：]|"
+                          r"阅读(次数|量)|扫一扫)")
 _WORDS = re.compile(r"[A-Za-z]+")
 _BLOCKS = {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td",
            "th", "table", "caption", "thead", "tbody", "tfoot", "blockquote", "pre", "section", "article",
@@ -330,6 +337,8 @@ def read(path: Path) -> Grid:
     def free_rows() -> None:
         lines.end()
         for line, source_line in lines.lines:
+            if _CHROME_LINE.match(line):
+                continue
             grid.rows.append(Row((Cell(line, 0),), Location(line=source_line), in_table=False))
         lines.lines.clear()
 

@@ -61,9 +61,9 @@ def test_bad_input_is_a_clear_error_naming_the_file(tmp_path: Path, data: bytes,
 
 
 def test_unsupported_format(tmp_path: Path) -> None:
-    path = tmp_path / "form.xls"
+    path = tmp_path / "form.numbers"
     path.write_bytes(b"whatever")
-    with pytest.raises(UnsupportedFormat, match=r"unsupported file type '\.xls'"):
+    with pytest.raises(UnsupportedFormat, match=r"unsupported file type '\.numbers'"):
         parse_file(path)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.grid import Grid
-from goalforms.parsers.readers import docx, legacy, pdf, scan, text
+from goalforms.parsers.readers import docx, legacy, pdf, scan, spreadsheet, text
 
 Reader = Callable[[Path], Grid]
 
@@ -24,14 +24,11 @@ READERS: dict[str, Reader] = {
     ".wps": legacy.read,
     ".rtf": legacy.read,
     **{suffix: scan.read for suffix in scan.IMAGE_SUFFIXES},
+    **{suffix: spreadsheet.read for suffix in (".xlsx", ".xlsm", ".xls", ".et", ".ods")},
 }
 
 # Formats we know but cannot read: the message says what to do instead.
-REFUSED: dict[str, str] = {
-    ".xls": "spreadsheets are not read yet; save the sheet as .docx or .pdf",
-    ".xlsx": "spreadsheets are not read yet; save the sheet as .docx or .pdf",
-    ".et": "WPS spreadsheets are not read yet; save the sheet as .docx or .pdf",
-}
+REFUSED: dict[str, str] = {}
 
 
 def reader_for(path: Path) -> Reader:

@@ -488,7 +488,8 @@ def _ods_cells(row: Any) -> list[tuple[int, _Value | None, tuple[int, int] | Non
 
 
 def spreadsheet_kind(data: bytes) -> str | None:
-    """"xlsx", "xls" or "ods" by the bytes; "encrypted" for a password-protected OOXML file."""
+    """"xlsx", "xls" or "ods" by the bytes; "encrypted" for a password-protected OOXML file,
+    "broken zip" for a zip archive that cannot be opened (cut short, damaged)."""
     if data[:8] == _OLE2:
         return "encrypted" if all(marker in data for marker in _ENCRYPTED_OOXML) else "xls"
     if data[:4] != b"PK\x03\x04":
@@ -501,7 +502,7 @@ def spreadsheet_kind(data: bytes) -> str | None:
             if "mimetype" in names and archive.read("mimetype").strip().startswith(_ODS_MIME):
                 return "ods"
     except (zipfile.BadZipFile, OSError, ValueError):
-        return None
+        return "broken zip"
     return None
 
 
@@ -514,6 +515,8 @@ def read(path: Path) -> Grid:
     kind = spreadsheet_kind(data)
     if kind == "encrypted":
         raise UnreadableFile(path, "encrypted workbook (password protected)")
+    if kind == "broken zip":
+        raise UnreadableFile(path, "broken workbook: the zip archive is damaged or cut short")
     if kind is None:
         raise UnreadableFile(path, "not a spreadsheet (neither an Excel/WPS workbook nor an OpenDocument spreadsheet)")
     try:

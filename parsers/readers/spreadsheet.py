@@ -271,20 +271,43 @@ def _read_xlsx(path: Path, data: bytes) -> list[_Sheet]:
     import openpyxl
 
     # From bytes: openpyxl refuses file names it does not know (.et, misnamed files).
-    # data_only: formulas by the value the saving application cached.
-    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=False)
+    # data_only: formulas by the value the saving application cached. read_only: the normal mode
+    # formats every merged cell's borders on load (~1 s for a 300-row form); merged ranges are
+    # read from the sheet's XML instead.
+    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
     sheets = []
-    for ws in book.worksheets:
-        sheet = _Sheet(ws.title, hidden=ws.sheet_state != "visible")
-        for row in ws.iter_rows():
-            for cell in row:
-                value = cell.value
-                if value is None or cell.__class__.__name__ == "MergedCell":
-                    continue
-                sheet.values[(cell.row - 1, cell.column - 1)] = _cell_value(value, cell.number_format)
-        sheet.merges = [(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1) for m in ws.merged_cells.ranges]
-        sheets.append(sheet)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for ws in book.worksheets:
+                sheet = _Sheet(ws.title, hidden=ws.sheet_state != "visible")
+                ws.reset_dimensions()  # exporters write wrong <dimension> refs: read every row there is
+                for row in ws.iter_rows():
+                    for cell in row:
+                        value = getattr(cell, "value", None)
+                        if value is None:
+                            continue
+                        sheet.values[(cell.row - 1, cell.column - 1)] = _cell_value(value, cell.number_format)
+                sheet.merges = _xlsx_merges(archive.read(ws._worksheet_path.lstrip("/")))
+                sheets.append(sheet)
+    finally:
+        book.close()
     return sheets
+
+
+def _xlsx_merges(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """The ``<mergeCell ref="A1:D1"/>`` ranges of a worksheet part, 0-based and inclusive."""
+    from lxml import etree
+    from openpyxl.utils.cell import range_boundaries
+
+    merges = []
+    for _, element in etree.iterparse(io.BytesIO(xml), tag="{*}mergeCell", resolve_entities=False, no_network=True):
+        ref = element.get("ref")
+        if ref and ":" in ref:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+            if None not in (min_col, min_row, max_col, max_row):
+                merges.append((min_row - 1, min_col - 1, max_row - 1, max_col - 1))  # type: ignore[operator]
+        element.clear()
+    return merges
 
 
 def _cell_value(value: Any, number_format: str | None) -> _Value:

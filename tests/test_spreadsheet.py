@@ -27,8 +27,9 @@ DATA = REPO / "tests" / "data"
 SAMPLE_002 = "002_24ec7dd97fefd2fa"
 
 
-def save(book: Workbook, path: Path, cached: dict[str, str] | None = None) -> Path:
-    """Save ``book``; ``cached`` writes formula results as Excel would (openpyxl writes none)."""
+def save(book: Workbook, path: Path, cached: dict[str, str] | None = None, merges: tuple[str, ...] = ()) -> Path:
+    """Save ``book``; ``cached`` writes formula results as Excel would (openpyxl writes none);
+    ``merges`` are written straight into the sheet's XML (openpyxl takes minutes for huge ones)."""
     buffer = io.BytesIO()
     book.save(buffer)
     out = io.BytesIO()
@@ -39,8 +40,17 @@ def save(book: Workbook, path: Path, cached: dict[str, str] | None = None) -> Pa
                 for ref, value in (cached or {}).items():
                     data = re.sub(rf'(<c r="{ref}"[^>]*><f>[^<]*</f>)<v\s*/?>(?:</v>)?'.encode(),
                                   rb"\g<1><v>" + value.encode() + b"</v>", data)
+                if merges:
+                    refs = "".join(f'<mergeCell ref="{ref}"/>' for ref in merges)
+                    data = data.replace(b"</sheetData>", f'</sheetData><mergeCells count="{len(merges)}">{refs}'
+                                        "</mergeCells>".encode(), 1)
             dst.writestr(info, data)
     path.write_bytes(out.getvalue())
+    return path
+
+
+def save_plain(book: Any, path: Path) -> Path:
+    book.save(path)
     return path
 
 
@@ -279,3 +289,39 @@ def test_cell_provenance() -> None:
     # An indicator row is named by its first filled cell: level 1 where a group starts, else
     # the level 2 or the level 3 label.
     assert [i.where for i in last.indicators][:4] == ["表11!B13", "表11!B14", "表11!C15", "表11!D16"]
+
+
+def test_a_rounded_number_names_its_field(tmp_path: Path) -> None:
+    """What the parse stage gets to flag: the field a doubted cell's value went to."""
+    import openpyxl
+
+    from goalforms.parsers.readers.spreadsheet import doubt_issues
+    from goalforms.pipeline.parse import parse_grid
+
+    book = openpyxl.load_workbook(SAMPLES / "xlsx" / f"{SAMPLE_002}.xlsx")
+    book["表1"]["E8"] = 1094910000.0001  # 其中：当年财政拨款, format #,##0.00
+    book["表11"]["E21"] = 0.904  # a target formatted 0%: prints 90%
+    grid = read(save_plain(book, tmp_path / "rounded.xlsx"))
+    parsed = parse_grid(grid)
+    first, last = parsed.forms[0], parsed.forms[-1]
+    assert first.budget["fiscal_appropriation"] == "1094910000"  # as printed …
+    found = [(code, where, field) for code, _, where, field in doubt_issues(grid.rows, first)]
+    assert found == [("rounded_number", "表1!B8", "budget.fiscal_appropriation")]  # … and flagged
+    index = next(i for i, ind in enumerate(last.indicators) if ind.where == "表11!D21")
+    assert last.indicators[index].raw == "90%"
+    found = [(code, where, field) for code, _, where, field in doubt_issues(grid.rows, last)]
+    assert found == [("rounded_number", "表11!D21", f"indicators[{index}].raw")]
+    assert {str(n.where) for n in grid.notes if n.code == "rounded_number"} == {"表1!E8", "表11!E21"}
+
+
+def test_merges_past_the_text_are_cut(tmp_path: Path) -> None:
+    """A range merged down to the sheet's end costs nothing: it stops at the last text."""
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws["A1"], ws["B1"], ws["B2"] = "绩效指标", "产出指标", "效益指标"
+    grid = read(save(book, tmp_path / "big.xlsx", merges=("A1:A1048576", "C1:XFD1")))
+    assert [[(c.text, c.row_span, c.col_span) for c in row.cells] for row in grid.rows] == [
+        [("绩效指标", 2, 1), ("产出指标", 1, 1)],
+        [("", 1, 1), ("效益指标", 1, 1)],
+    ]

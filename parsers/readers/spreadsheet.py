@@ -31,11 +31,16 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Note, Row
 from goalforms.parsers.readers.source import read_source
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from goalforms.pipeline.model import Form
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE2 file holding these streams instead of a zip.
@@ -74,25 +79,26 @@ def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:
     """The sheet's rows with merged ranges as spans (see the module docstring); a note for every
     number printed rounded."""
     filled = {pos: v for pos, v in sheet.values.items() if v.text.strip()}
-    origins = {(r0, c0): (r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in sheet.merges}
+    if not filled:
+        return []
+    last_row = max(r for r, _ in filled)
+    last_col = max(c for _, c in filled)
+    # Merged ranges past the last text (a whole column merged, formatting down to row 1048576)
+    # are cut there: nothing beyond it is printed, and the sheet stays small to walk.
+    merges = [(r0, c0, min(r1, last_row), min(c1, last_col)) for r0, c0, r1, c1 in sheet.merges
+              if r0 <= last_row and c0 <= last_col]
+    first_col = min([c for _, c in filled] + [c0 for _, c0, _, _ in merges])
+    origins = {(r0, c0): (r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in merges}
     covered: dict[tuple[int, int], tuple[int, int]] = {}
-    for r0, c0, r1, c1 in sheet.merges:
+    for r0, c0, r1, c1 in merges:
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 if (r, c) != (r0, c0):
                     covered[(r, c)] = (r0, c0)
-    positions = list(filled) + list(origins)
-    if not positions:
-        return []
-    merged_rows = {r for r0, _, r1, _ in sheet.merges for r in range(r0, r1 + 1)}
-    first_col = min(c for _, c in positions)
-    last_col = max([c for _, c in filled] + [c1 for _, _, _, c1 in sheet.merges])
-    last_row = max([r for r, _ in filled] + [r1 for _, _, r1, _ in sheet.merges])
-    first_row = min(r for r, _ in positions)
+    # Rows holding text or part of a merged range; blank spacer rows are left out.
+    used = {r for r, _ in filled} | {r for r0, _, r1, _ in merges for r in range(r0, r1 + 1)}
     rows: list[Row] = []
-    for r in range(first_row, last_row + 1):
-        if r not in merged_rows and not any((r, c) in filled for c in range(first_col, last_col + 1)):
-            continue  # a blank spacer row
+    for r in sorted(used):
         cells: list[Cell] = []
         c = first_col
         while c <= last_col:
@@ -562,3 +568,39 @@ def read(path: Path) -> Grid:
         reason = "no visible sheet holds any cell" + (f" (hidden sheets: {', '.join(map(str, hidden))})" if hidden else "")
         raise UnreadableFile(path, f"empty workbook: {reason}")
     return grid
+
+
+# ---------------------------------------------------------------- for the parse stage
+
+_PRINTED_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def doubt_issues(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str, str]]:
+    """``(code, message, where, field)`` for every value of ``form`` read from a cell whose number
+    holds more than it prints: ``rounded_number``, naming the field (``budget.current_year``,
+    ``indicators[3].raw``). Pure: the parse stage makes the issues."""
+    found: list[tuple[str, str, str, str]] = []
+    values = {"budget": form.budget, "header": form.header, "header_extra": form.extra}
+    for row in rows:
+        where = str(row.where)
+        for cell in row.cells:
+            if not cell.doubt:
+                continue
+            number = _PRINTED_NUMBER.search(cell.text)
+            printed = number.group().replace(",", "") if number else None
+            for name, source in form.sources.items():
+                section, key = name.split(".", 1)
+                value = values.get(section, {}).get(key)
+                if source != where or value is None or printed is None:
+                    continue
+                try:
+                    same = Decimal(str(value)) == Decimal(printed)
+                except InvalidOperation:
+                    same = str(value) == cell.text
+                if same:
+                    found.append(("rounded_number", f"{name}: {cell.doubt}", where, name))
+            for index, indicator in enumerate(form.indicators):
+                if indicator.where == where and indicator.raw == cell.text.strip():
+                    found.append(("rounded_number", f"indicators[{index}].raw: {cell.doubt}", where,
+                                  f"indicators[{index}].raw"))
+    return found

@@ -88,6 +88,8 @@ def form_book() -> Workbook:
     ws["C6"].number_format = ws["D6"].number_format = "0%"
     ws["B7"], ws["C7"] = "=100(%)", "≥95%"
     ws["B7"].data_type = "s"
+    ws["A8"] = "项目概况："
+    ws.merge_cells("B8:D8")
     return book
 
 
@@ -106,6 +108,9 @@ def test_merged_ranges_become_spans_as_in_word(form_grid: Grid) -> None:
     assert got["C2"] == ("1,094,910,000.00", 1, 2) and "D2" not in got
     # A title across the form is a free row, like a Word paragraph; the rest are table rows.
     assert [row.in_table for row in form_grid.rows[:3]] == [False, True, True]
+    # A label beside an empty merged value box is a table row too.
+    empty_box = next(row for row in form_grid.rows if row.where.cell == "A8")
+    assert empty_box.in_table and [(c.text, c.col_span) for c in empty_box.cells][:2] == [("项目概况：", 1), ("", 3)]
     assert form_grid.format == "xlsx"
 
 

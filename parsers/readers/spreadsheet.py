@@ -17,7 +17,8 @@ What the grid gets, as the docx reader does it:
   Real dates become ISO text (``2026-01-01``); formulas give their cached values.
 - Sheets are read in workbook order; hidden sheets are skipped and named in ``Grid.notes``.
 - A row whose only text is one cell at the sheet's left edge (a title, a caption line) is a free
-  row, as a paragraph of a Word file is; every other row is a table row.
+  row, as a paragraph of a Word file is, unless a blank merged cell (an empty value box) or a
+  merged cell from above shares the row; every other row is a table row.
 - Provenance: ``Location(sheet, cell)``, printed ``表1!C7`` (the row's first filled cell).
 """
 
@@ -122,8 +123,11 @@ def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:
         texts = [cell for cell in cells if not cell.blank]
         anchor = texts[0].col if texts else first_col
         where = Location(sheet=sheet.name, cell=f"{column_letters(anchor)}{r + 1}")
-        under_merge = any((r, c) in covered and covered[(r, c)][0] < r for c in range(first_col, last_col + 1))
-        free = len(texts) == 1 and texts[0].col == first_col and texts[0].row_span == 1 and not under_merge
+        # A blank merged cell beside the text (an empty value box) or a merged cell from above
+        # make it a table row even with one text.
+        boxed = any((r, c) in covered and covered[(r, c)][0] < r for c in range(first_col, last_col + 1)) or \
+            any(cell.blank and (cell.row_span > 1 or cell.col_span > 1) for cell in cells)
+        free = len(texts) == 1 and texts[0].col == first_col and texts[0].row_span == 1 and not boxed
         rows.append(Row((texts[0],) if free else tuple(cells), where, in_table=not free))
         notes.extend(Note("rounded_number", cell.doubt, Location(sheet=sheet.name, cell=f"{column_letters(cell.col)}{r + 1}"))
                      for cell in cells if cell.doubt)
@@ -238,6 +242,8 @@ def format_number(value: float | int | Decimal, code: str | None) -> _Value:
     """The text a number prints with format ``code``; a doubt when the value holds more."""
     exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)) if isinstance(value, float)
                                                            else str(value))
+    if not exact.is_finite():
+        return _Value(str(value))
     negative = exact < 0
     fmt = parse_number_format(code, negative)
     if fmt.general:

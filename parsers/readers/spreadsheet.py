@@ -183,9 +183,6 @@ def _literal(part: str) -> str:
             i += 2
         elif ch in "_*" and i + 1 < len(part):
             i += 2  # _x pads with the width of x, *x fills: no printed character
-        elif ch in "%":
-            out.append(ch)
-            i += 1
         else:
             out.append(ch)
             i += 1

@@ -23,6 +23,9 @@ from goalforms.parsers.readers.spreadsheet import format_number, parse_number_fo
 from goalforms.pipeline import parse_file
 from tests.conftest import REPO, SAMPLES
 
+# encrypted.xlsx: a one-cell openpyxl workbook encrypted (password "secret", agile encryption) with
+# msoffcrypto-tool's OfficeFile.encrypt, made once and committed (LibreOffice's command line
+# cannot set a password, and the tests need no extra dependency).
 DATA = REPO / "tests" / "data"
 SAMPLE_002 = "002_24ec7dd97fefd2fa"
 

@@ -333,3 +333,14 @@ def test_merges_past_the_text_are_cut(tmp_path: Path) -> None:
         [("绩效指标", 2, 1), ("产出指标", 1, 1)],
         [("", 1, 1), ("效益指标", 1, 1)],
     ]
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods"])
+def test_hidden_rows_and_columns_are_skipped_and_noted(suffix: str) -> None:
+    """A hidden code column between a label and its value would be read as the value: what the
+    sheet does not print is not read (the .xls and .ods are LibreOffice's of the .xlsx)."""
+    grid = read(DATA / f"hidden_rows_columns.{suffix}")
+    assert [[c.text for c in row.cells] for row in grid.rows] == [
+        ["财政项目支出绩效目标表"], ["项目名称：", "社保档案资料管理费"], ["项目类别：", "特定目标类"]]
+    assert [(n.code, str(n.where)) for n in grid.notes] == [("hidden_cells", "表1!B2")]
+    assert "B2, B3, A4, C4" in grid.notes[0].message

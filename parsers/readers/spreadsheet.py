@@ -15,7 +15,8 @@ What the grid gets, as the docx reader does it:
   15 significant digits); a number that holds more than it prints (1094910000.0001 shown as
   1,094,910,000.00) prints as shown, and the cell carries a ``doubt`` and the grid a note.
   Real dates become ISO text (``2026-01-01``); formulas give their cached values.
-- Sheets are read in workbook order; hidden sheets are skipped and named in ``Grid.notes``.
+- Sheets are read in workbook order; hidden sheets, rows and columns (what the sheet does not
+  print) are skipped, and named in ``Grid.notes`` when they hold text.
 - A row whose only text is one cell at the sheet's left edge (a title, a caption line) is a free
   row, as a paragraph of a Word file is, unless a blank merged cell (an empty value box) or a
   merged cell from above shares the row; every other row is a table row.
@@ -64,6 +65,9 @@ class _Sheet:
     hidden: bool = False
     values: dict[tuple[int, int], _Value] = field(default_factory=dict)  # (row, col), 0-based
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1 inclusive
+    # Hidden (or filtered-out) rows and columns: not printed, so not read (and noted).
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
 
 
 def column_letters(col: int) -> str:
@@ -80,6 +84,13 @@ def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:
     """The sheet's rows with merged ranges as spans (see the module docstring); a note for every
     number printed rounded."""
     filled = {pos: v for pos, v in sheet.values.items() if v.text.strip()}
+    hidden = sorted(pos for pos in filled if pos[0] in sheet.hidden_rows or pos[1] in sheet.hidden_cols)
+    if hidden:
+        refs = ", ".join(f"{column_letters(c)}{r + 1}" for r, c in hidden[:5]) + (", …" if len(hidden) > 5 else "")
+        notes.append(Note("hidden_cells", f"{len(hidden)} filled cells in hidden rows or columns of sheet "
+                          f"{sheet.name!r} were not read: {refs}",
+                          Location(sheet=sheet.name, cell=f"{column_letters(hidden[0][1])}{hidden[0][0] + 1}")))
+        filled = {pos: v for pos, v in filled.items() if pos not in set(hidden)}
     if not filled:
         return []
     last_row = max(r for r, _ in filled)
@@ -97,7 +108,7 @@ def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:
                 if (r, c) != (r0, c0):
                     covered[(r, c)] = (r0, c0)
     # Rows holding text or part of a merged range; blank spacer rows are left out.
-    used = {r for r, _ in filled} | {r for r0, _, r1, _ in merges for r in range(r0, r1 + 1)}
+    used = ({r for r, _ in filled} | {r for r0, _, r1, _ in merges for r in range(r0, r1 + 1)}) - sheet.hidden_rows
     rows: list[Row] = []
     for r in sorted(used):
         cells: list[Cell] = []
@@ -116,6 +127,8 @@ def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:
                     c += col_span
                 else:
                     c += 1
+            elif c in sheet.hidden_cols:
+                c += 1
             else:
                 value = sheet.values.get((r, c), _Value(""))
                 cells.append(Cell(value.text, c, doubt=value.doubt))
@@ -296,27 +309,37 @@ def _read_xlsx(path: Path, data: bytes) -> list[_Sheet]:
                         if value is None:
                             continue
                         sheet.values[(cell.row - 1, cell.column - 1)] = _cell_value(value, cell.number_format)
-                sheet.merges = _xlsx_merges(archive.read(ws._worksheet_path.lstrip("/")))
+                _xlsx_structure(archive.read(ws._worksheet_path.lstrip("/")), sheet)
                 sheets.append(sheet)
     finally:
         book.close()
     return sheets
 
 
-def _xlsx_merges(xml: bytes) -> list[tuple[int, int, int, int]]:
-    """The ``<mergeCell ref="A1:D1"/>`` ranges of a worksheet part, 0-based and inclusive."""
+def _xlsx_structure(xml: bytes, sheet: _Sheet) -> None:
+    """Merged ranges (``<mergeCell ref="A1:D1"/>``) and hidden rows and columns of a worksheet part."""
     from lxml import etree
     from openpyxl.utils.cell import range_boundaries
 
-    merges = []
-    for _, element in etree.iterparse(io.BytesIO(xml), tag="{*}mergeCell", resolve_entities=False, no_network=True):
-        ref = element.get("ref")
-        if ref and ":" in ref:
-            min_col, min_row, max_col, max_row = range_boundaries(ref)
-            if None not in (min_col, min_row, max_col, max_row):
-                merges.append((min_row - 1, min_col - 1, max_row - 1, max_col - 1))  # type: ignore[operator]
+    tags = ("{*}mergeCell", "{*}row", "{*}col")
+    last_row = 0
+    for _, element in etree.iterparse(io.BytesIO(xml), tag=tags, resolve_entities=False, no_network=True):
+        name = etree.QName(element).localname
+        if name == "row":
+            last_row = int(element.get("r") or last_row + 1)
+            if element.get("hidden") in ("1", "true"):
+                sheet.hidden_rows.add(last_row - 1)
+        elif name == "col":
+            if element.get("hidden") in ("1", "true"):
+                first, last = int(element.get("min", "1")), int(element.get("max", "1"))
+                sheet.hidden_cols.update(range(first - 1, min(last, first + _MAX_REPEAT)))
+        else:
+            ref = element.get("ref")
+            if ref and ":" in ref:
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
+                if None not in (min_col, min_row, max_col, max_row):
+                    sheet.merges.append((min_row - 1, min_col - 1, max_row - 1, max_col - 1))  # type: ignore[operator]
         element.clear()
-    return merges
 
 
 def _cell_value(value: Any, number_format: str | None) -> _Value:
@@ -352,6 +375,8 @@ def _read_xls(path: Path, data: bytes) -> list[_Sheet]:
                 if value is not None:
                     sheet.values[(r, c)] = value
         sheet.merges = [(rlo, clo, rhi - 1, chi - 1) for rlo, rhi, clo, chi in ws.merged_cells]
+        sheet.hidden_rows = {r for r, info in ws.rowinfo_map.items() if info.hidden}
+        sheet.hidden_cols = {c for c, info in ws.colinfo_map.items() if info.hidden}
         sheets.append(sheet)
     return sheets
 
@@ -387,6 +412,7 @@ _O = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _X = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _S = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 _ROW_GROUPS = {f"{_T}table-header-rows", f"{_T}table-row-group", f"{_T}table-rows"}
+_COLUMN_GROUPS = {f"{_T}table-header-columns", f"{_T}table-column-group", f"{_T}table-columns"}
 _SHOWN_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+")
 # Past the last filled row LibreOffice writes one row repeated to the sheet's end: not expanded.
 _MAX_REPEAT = 10_000
@@ -469,9 +495,17 @@ def _read_ods(path: Path, data: bytes) -> list[_Sheet]:
         if table.getparent() is None or table.getparent().tag != f"{_O}spreadsheet":
             continue  # tables inside cells or charts
         sheet = _Sheet(table.get(f"{_T}name", ""), hidden=table.get(f"{_T}style-name") in hidden_styles)
+        c = 0
+        for column in _ods_columns(table):
+            repeat = int(column.get(f"{_T}number-columns-repeated", "1"))
+            if column.get(f"{_T}visibility", "visible") != "visible":
+                sheet.hidden_cols.update(range(c, c + min(repeat, _MAX_REPEAT)))
+            c += repeat
         r = 0
         for row in _ods_rows(table):
             repeat = int(row.get(f"{_T}number-rows-repeated", "1"))
+            if row.get(f"{_T}visibility", "visible") != "visible":  # collapse, filter
+                sheet.hidden_rows.update(range(r, r + min(repeat, _MAX_REPEAT)))
             cells = _ods_cells(row)
             if not cells:
                 r += repeat
@@ -495,6 +529,16 @@ def _ods_rows(element: Any) -> list[Any]:
         elif child.tag in _ROW_GROUPS:
             rows.extend(_ods_rows(child))
     return rows
+
+
+def _ods_columns(element: Any) -> list[Any]:
+    columns = []
+    for child in element:
+        if child.tag == f"{_T}table-column":
+            columns.append(child)
+        elif child.tag in _COLUMN_GROUPS:
+            columns.extend(_ods_columns(child))
+    return columns
 
 
 def _ods_cells(row: Any) -> list[tuple[int, _Value | None, tuple[int, int] | None]]:

@@ -218,6 +218,9 @@ def test_wps_et_is_read_by_its_content(tmp_path: Path) -> None:
     path = tmp_path / "form.et"
     path.write_bytes((SAMPLES / "xlsx" / f"{SAMPLE_002}.xlsx").read_bytes())
     assert read(path).format == "xlsx"
+    macro = tmp_path / "form.xlsm"  # a macro-enabled workbook is the same package
+    macro.write_bytes(path.read_bytes())
+    assert len(parse_file(macro).forms) == 11
 
 
 def _xls_with_filepass() -> bytes:

@@ -13,7 +13,7 @@ import pytest
 
 from goalforms.errors import UnreadableFile, UnsupportedFormat
 from goalforms.parsers import readers
-from goalforms.parsers.readers import docx, html, legacy, pdf, scan, text
+from goalforms.parsers.readers import docx, html, legacy, pdf, scan, spreadsheet, text
 from goalforms.parsers.readers.sniff import Unidentified, looks_like_html, sniff
 from goalforms.pipeline import parse_file
 from tests.cfb import compound_file
@@ -152,8 +152,9 @@ def test_misnamed_files_go_to_the_reader_of_what_they_are(tmp_path: Path, name: 
     assert readers.reader_for(_write(tmp_path, name, make())) is reader
 
 
-def test_spreadsheets_are_refused_until_their_reader_is_merged(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFormat, match="spreadsheets .* are not read yet"):
+def test_spreadsheets_go_to_the_spreadsheet_reader(tmp_path: Path) -> None:
+    assert readers.reader_for(_write(tmp_path, "form.et", compound_file("Workbook"))) is spreadsheet.read
+    with pytest.raises(UnreadableFile):  # an OLE2 file with an empty Workbook stream
         parse_file(_write(tmp_path, "form.et", compound_file("Workbook")))
 
 

@@ -17,17 +17,12 @@ from pathlib import Path
 
 from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.grid import Grid
-from goalforms.parsers.readers import docx, html, legacy, pdf, scan, sniff, text
+from goalforms.parsers.readers import docx, html, legacy, pdf, scan, sniff, spreadsheet, text
 
 Reader = Callable[[Path], Grid]
 
 
-def _spreadsheets_not_read_yet(path: Path) -> Grid:
-    raise UnsupportedFormat(path, "spreadsheets (.xlsx, .xls, .ods, .et) are not read yet; save the sheet as .docx or .pdf")
-
-
-# The spreadsheet reader (parsers/readers/spreadsheet.py) plugs in here.
-SPREADSHEET: Reader = _spreadsheets_not_read_yet
+SPREADSHEET: Reader = spreadsheet.read
 
 # Kind (as sniff() names it) -> reader.
 KINDS: dict[str, Reader] = {
@@ -54,6 +49,7 @@ SUFFIX_KINDS: dict[str, str] = {
     ".pdf": "pdf",
     **{suffix: kind for kind, suffixes in legacy.SUFFIXES.items() for suffix in suffixes},
     ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
     ".xls": "xls",
     ".et": "xls",
     ".ods": "ods",

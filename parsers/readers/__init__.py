@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.readers import docx, html, legacy, pdf, scan, sniff, spreadsheet, text
 

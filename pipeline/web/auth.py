@@ -37,9 +37,11 @@ def _address(request: Request) -> str | None:
 
 
 def _refused(seconds: int) -> str:
-    return (f"too many failed logins for this name or from this address: try again in {seconds} s"
-            if seconds < 120 else f"too many failed logins for this name or from this address: "
-            f"locked for {-(-seconds // 60)} more minutes")
+    why = "too many failed logins for this name or from this address"
+    if seconds < 60:
+        return f"{why}: try again in {seconds} s"
+    minutes = -(-seconds // 60)
+    return f"{why}: locked for {minutes} more minute{'s' if minutes != 1 else ''}"
 
 
 @router.get("/login", name="login_page")

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from goalforms.schema.clerk_models import LoginThrottle
@@ -96,7 +98,14 @@ class Throttle:
         now = self.clock()
         with Session(self.engine) as session, session.begin():
             rows: list[tuple[LoginThrottle, Policy]] = []
-            for key, policy in self._keys(name, address):
+            keys = self._keys(name, address)
+            # Write before reading: the insert takes SQLite's write lock, and on PostgreSQL makes the
+            # row exist so that FOR UPDATE locks it; concurrent attempts then queue here one by one
+            # instead of all reading the same count.
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(LoginThrottle).values(
+                [{"key": key, "failures": 0, "last_failure_at": now} for key, _ in keys]).on_conflict_do_nothing())
+            for key, policy in keys:
                 row = session.scalar(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
                 if row is not None and now - as_utc(row.last_failure_at) > dt.timedelta(seconds=policy.forget_seconds):
                     row.failures, row.blocked_until = 0, None
@@ -104,13 +113,13 @@ class Throttle:
                     wait = math.ceil((as_utc(row.blocked_until) - now).total_seconds())
                     log.warning("login refused without checking: %s is blocked for %d more s", key, wait)
                     raise Refused(wait)
-                rows.append((row or LoginThrottle(key=key, failures=0), policy))
+                if row is not None:
+                    rows.append((row, policy))
             for row, policy in rows:
                 row.failures += 1
                 row.last_failure_at = now
                 blocked = policy.wait(row.failures)
                 row.blocked_until = now + dt.timedelta(seconds=blocked) if blocked else None
-                session.add(row)
         return Attempt([key for key, _ in self._keys(name, address)])
 
     def failed(self, attempt: Attempt) -> None:

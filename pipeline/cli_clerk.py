@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 import sys
 from dataclasses import astuple, fields
 from enum import StrEnum
@@ -113,9 +114,27 @@ def serve(
                         secure_cookies=not local, behind_proxy=behind_proxy,
                         proxies=tuple(proxy_address or ("127.0.0.1", "::1")))
     sys.stderr.write(f"goalforms web app on http://{host}:{port}/ (Ctrl-C stops it)\n")
+    _log_logins()
     # uvicorn's own proxy-header handling is off: the app does it, only when told (--behind-proxy).
     uvicorn.run(create_app(engine, secret, settings), host=host, port=port, log_level="warning",
                 proxy_headers=False)
+
+
+class _ToStderr(logging.Handler):
+    """Log lines on standard error (looked up when written: tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def _log_logins() -> None:
+    """Failed logins, back-offs and locks (goalforms.web.login) on standard error, with the time."""
+    logger = logging.getLogger("goalforms.web")
+    if not logger.handlers:
+        handler = _ToStderr()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def issues(

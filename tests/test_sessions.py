@@ -311,6 +311,11 @@ def test_throttling_is_kept_in_the_database_for_every_server_process(site: Site)
     assert attempt(site.client(app=other_worker), "alice").status_code == 429
     with Session(site.engine) as session:
         assert session.get(LoginThrottle, "account:alice").failures == 5  # type: ignore[union-attr]
+    attempt(site.client("198.51.100.1"), "mallory", "guess")
+    site.clock.advance(hours=2)  # failures are forgotten an hour after the last one, and their rows go
+    assert attempt(site.client("198.51.100.2"), "bob").status_code == 303
+    with Session(site.engine) as session:
+        assert set(session.scalars(select(LoginThrottle.key))) == {"address:198.51.100.2"}
 
 
 def test_concurrent_guesses_gain_nothing(site: Site) -> None:
@@ -403,6 +408,27 @@ def attempt_via(client: TestClient, name: str, forwarded_for: str) -> Any:
     page = client.get("/login", headers=headers)
     return client.post("/login", data={"name": name, "password": "password1", "csrf_token": token(page.text)},
                        headers=headers, follow_redirects=False)
+
+
+# --- the schema ------------------------------------------------------------------------------------
+
+
+def test_the_migration_adds_and_removes_its_tables(site: Site) -> None:
+    from alembic import command
+
+    from goalforms.schema.db import alembic_config
+
+    tables = {"web_sessions", "login_throttle", "user_units"}
+    cfg = alembic_config(site.url)
+    with site.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0004")
+    names = set(inspect(site.engine).get_table_names())
+    assert not tables & names and "users" in names
+    site.engine.dispose()
+    upgraded = connect(site.url)
+    assert tables <= set(inspect(upgraded).get_table_names())
+    upgraded.dispose()
 
 
 # --- the schema on PostgreSQL ---------------------------------------------------------------------

@@ -275,3 +275,7 @@ def test_user_units_are_added_removed_and_listed(site: Site) -> None:
     listed = run("user", "list").output
     assert "dora\tclerk" in listed and "anna\tclerk\t" in listed and f"units: {UNIT_A}" in listed
     assert run("user", "units", "nobody", "--add", UNIT_A).exit_code == 1
+    for words in (["user", "units"], ["user", "remove"], ["issues"], ["corrections", "apply"]):
+        shown = runner.invoke(cli(), [*words, "--help"])
+        assert shown.exit_code == 0 and "--db" in shown.output, words
+    assert "--user" in runner.invoke(cli(), ["corrections", "export", "--help"]).output

@@ -74,4 +74,5 @@ def end(session: Session, token: object) -> None:
 def purge_expired(session: Session, lifetimes: Lifetimes, now: dt.datetime) -> None:
     """Delete expired sessions (at login: keeps the table small); not committed."""
     session.execute(delete(WebSession).where(or_(WebSession.last_seen_at < now - lifetimes.idle,
-                                                 WebSession.created_at < now - lifetimes.absolute)))
+                                                 WebSession.created_at < now - lifetimes.absolute))
+                    .execution_options(synchronize_session=False))  # SQLite gives back naive datetimes

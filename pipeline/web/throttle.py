@@ -149,9 +149,8 @@ class Throttle:
                 row.failures = max(0, row.failures - 1)
                 if self.address.wait(row.failures) == 0:
                     row.blocked_until = None
-
-    def forget_old(self) -> None:
-        """Delete keys whose failures are all forgotten (keeps the table small)."""
-        oldest = self.clock() - dt.timedelta(seconds=max(self.account.forget_seconds, self.address.forget_seconds))
-        with Session(self.engine) as session, session.begin():
-            session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < oldest))
+            # Keys whose failures are all forgotten go (keeps the table small).
+            oldest = self.clock() - dt.timedelta(seconds=max(self.account.forget_seconds,
+                                                             self.address.forget_seconds))
+            session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < oldest)
+                            .execution_options(synchronize_session=False))  # SQLite's naive datetimes

@@ -279,3 +279,31 @@ def test_user_units_are_added_removed_and_listed(site: Site) -> None:
         shown = runner.invoke(cli(), [*words, "--help"])
         assert shown.exit_code == 0 and "--db" in shown.output, words
     assert "--user" in runner.invoke(cli(), ["corrections", "export", "--help"]).output
+
+
+def test_a_change_of_units_applies_at_the_next_request(site: Site) -> None:
+    anna = site.client()
+    login(anna, "anna")
+    assert form_page(anna, site.damaged, 3).status_code == 404
+    assert CliRunner().invoke(cli(), ["user", "units", "anna", "--add", UNIT_B, "--db", site.url]).exit_code == 0
+    assert form_page(anna, site.damaged, 3).status_code == 200  # no new login needed: read on every request
+    assert CliRunner().invoke(cli(), ["user", "units", "anna", "--remove", UNIT_B, "--db", site.url]).exit_code == 0
+    assert form_page(anna, site.damaged, 3).status_code == 404
+
+
+def test_a_saved_cookie_records_no_correction_after_logout_or_a_password_change(site: Site) -> None:
+    for end in ("logout", "passwd"):
+        client = site.client()
+        csrf = login(client, "anna")
+        saved = TestClient(site.app, base_url="http://127.0.0.1", cookies=dict(client.cookies))
+        if end == "logout":
+            client.post("/logout", data={"csrf_token": csrf})
+        else:
+            result = CliRunner().invoke(cli(), ["user", "passwd", "anna", "--db", site.url], input="anna's password\n")
+            assert result.exit_code == 0, result.output
+        assert form_page(saved, site.seed, 3).url.path == "/login"
+        response = saved.post("/form/save", data={"csrf_token": csrf, "path": str(site.seed.resolve()), "n": "3",
+                                                  "v:indicators[1].raw": "=1%", "o:indicators[1].raw": ""},
+                              follow_redirects=False)
+        assert response.status_code == 303 and "/login" in response.headers["location"], end
+    assert correction_count(site) == 0

@@ -26,6 +26,7 @@ from goalforms.pipeline.corrections import SET, Change
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import create_app
 from goalforms.schema.db import connect
+from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_corrections import SEED_003, SEED_2026, copy_samples, reimport, rows
 from tests.test_web import _unescape, edit, form_page, login
@@ -307,3 +308,30 @@ def test_a_saved_cookie_records_no_correction_after_logout_or_a_password_change(
                               follow_redirects=False)
         assert response.status_code == 303 and "/login" in response.headers["location"], end
     assert correction_count(site) == 0
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    yield from pg.session_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
+    yield from pg.fresh_database(pg_server)
+
+
+def test_the_scope_on_postgresql(site: Site, pg_url: str) -> None:
+    engine = connect(pg_url)
+    try:
+        reimport(engine, [site.seed, site.damaged])
+        with Session(engine) as session, session.begin():
+            anna = users.add_user(session, "anna", "clerk", "anna's password", [UNIT_A])
+            scope = Scope.for_user(session, anna)
+            for path in (site.seed, site.damaged):
+                corr.record(session, str(path.resolve()), 3, [Change(SET, "header.goal", "改过的目标")], "alice")
+            assert {i.org_unit for i in corr.open_issues(session, scope=scope)} == {UNIT_A}
+            assert [c["path"] for c in corr.export_corrections(session, scope=scope)] == [str(site.seed.resolve())]
+            assert corr.find_form(session, str(site.damaged.resolve()), 3, scope) is None
+            assert corr.find_form(session, str(site.seed.resolve()), 3, scope) is not None
+    finally:
+        engine.dispose()

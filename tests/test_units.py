@@ -335,3 +335,24 @@ def test_the_scope_on_postgresql(site: Site, pg_url: str) -> None:
             assert corr.find_form(session, str(site.seed.resolve()), 3, scope) is not None
     finally:
         engine.dispose()
+
+
+def test_every_route_that_shows_or_changes_forms_goes_through_the_scope(site: Site) -> None:
+    """A new page cannot forget the units: every route but logging in and out and the account's
+    own pages depends on the Scope."""
+    from goalforms.pipeline.web.app import scope_of
+    from tests.test_web import _routes
+
+    def calls(dependant: Any) -> Iterator[Any]:
+        for inner in dependant.dependencies:
+            yield inner.call
+            yield from calls(inner)
+
+    own = {"/login", "/logout", "/account", "/account/password"}
+    checked = []
+    for route in _routes(site.app.routes):
+        if not hasattr(route, "dependant") or route.path in own:
+            continue
+        assert scope_of in set(calls(route.dependant)), route.path
+        checked.append(route.path)
+    assert {"/", "/corrections", "/form", "/form/save", "/form/undo", "/source/page"} <= set(checked)

@@ -393,3 +393,25 @@ def test_serve_listens_on_this_machine_only_by_default_and_keeps_its_secret_besi
     assert load_secret(secret) == load_secret(secret) == secret.read_text(encoding="utf-8").strip()
     result = CliRunner().invoke(cli, ["serve", "--db", str(database), "--host", "0.0.0.0", "--port", "8123"])
     assert "warning: listening on 0.0.0.0 without TLS" in result.output and started["port"] == 8123
+
+
+@pytest.mark.parametrize("sample", ["xlsx/003_cca29bee0b231de8.xlsx", "html/003_cca29bee0b231de8.html"])
+def test_the_source_beside_the_form_for_spreadsheets_and_html(tmp_path: Path, sample: str) -> None:
+    """Grid formats show the tables the reader found, each row keyed by its location (a sheet's
+    cell for spreadsheets), so flagged rows are marked beside the form."""
+    engine = connect(f"sqlite:///{tmp_path / 'grid.db'}")
+    path = Path(shutil.copy(SAMPLES / sample, tmp_path))
+    reimport(engine, [path])
+    with Session(engine) as session, session.begin():
+        users.add_user(session, "alice", "clerk", "alice's password")
+    client = TestClient(create_app(engine, "s" * 48), base_url="http://127.0.0.1")
+    login(client)
+    page = form_page(client, path, 3)  # the form whose cells lost their right part: flagged rows
+    assert page.status_code == 200 and "no source view" not in page.text
+    if path.suffix == ".xlsx":
+        assert re.search(r"<caption>sheet [^<]+</caption>", page.text)
+        assert re.search(r'<tr data-loc="[^"]+![A-Z]+\d+" class="flag"', page.text)
+    else:
+        assert re.search(r"<caption>table \d+</caption>", page.text)
+        assert re.search(r'<tr data-loc="line \d+" class="flag"', page.text)
+    engine.dispose()

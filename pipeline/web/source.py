@@ -26,8 +26,8 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from goalforms.errors import GoalformsError
+from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid, Row
-from goalforms.parsers.readers import docx as docx_reader
 from goalforms.parsers.readers import pdf as pdf_reader
 from goalforms.parsers.readers.text import decode
 from goalforms.pipeline.scope import Scope
@@ -80,7 +80,7 @@ class TableRow:
 class Block:
     """A paragraph (one cell, no table) or a table of the Word file."""
 
-    table: int | None
+    table: int | str | None  # a table's number, or a sheet's name
     rows: list[TableRow]
 
 
@@ -122,6 +122,10 @@ def _file(document: models.SourceDocument) -> tuple[Path, bytes, str | None]:
     return path, data, notice
 
 
+# Formats whose source is shown as the grid of tables the reader found (Word, HTML, spreadsheets).
+_GRID_FORMATS = ("docx", "odt", "html", "xlsx", "xls", "ods")
+
+
 def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[str, list[Flag]],
                keys: set[str]) -> Pane:
     """The source pane of one form. ``flags``: messages by location key; ``keys``: the locations of
@@ -134,9 +138,9 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
-        elif document.format == "docx":
-            pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), "docx"), form.source_location,
-                           next_start, flags)
+        elif document.format in _GRID_FORMATS:
+            pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
+                           form.source_location, next_start, flags)
         elif document.format in ("pdf", "scan"):
             pane = _pages(path, data, document.format, form, next_start, flags, keys)
         else:
@@ -172,7 +176,7 @@ def _number(pattern: re.Pattern[str], where: str | None) -> int | None:
 @lru_cache(maxsize=16)
 def _grid(path: str, sha256: str, kind: str) -> Grid:
     """The file's grid, read again (cached by content: a changed file is read anew)."""
-    reader = docx_reader.read if kind == "docx" else pdf_reader.read
+    reader = pdf_reader.read if kind in ("pdf", "scan") else readers.read
     return reader(Path(path))
 
 
@@ -180,9 +184,9 @@ def _blocks(grid: Grid, start: str | None, end: str | None, flags: dict[str, lis
     rows = _between(grid.rows, start, end)
     blocks: list[Block] = []
     for row in rows:
-        key = str(row.where)
+        key = loc_key(str(row.where)) or str(row.where)  # the key issues are filed under (HTML rows have lines)
         view = TableRow(key, [(cell.text, cell.col_span) for cell in row.cells], flags.get(key, []))
-        table = row.where.table
+        table = row.where.table if row.where.table is not None else row.where.sheet
         if table is not None and blocks and blocks[-1].table == table:
             blocks[-1].rows.append(view)
         else:

@@ -9,6 +9,8 @@ knows nothing of formats: only the form, its layout's labels (from the layout's 
 Codes (docs/contract.md lists them with their meanings):
 
 - ``glued_label`` (error): a header value holds a label of the layout (``经常性专项业务费项目类别特定目标类``).
+- ``glued_value`` (error): a short header value holds a date, an amount or another field's value.
+- ``missing_field`` (error): a header value every form fills is null (lost).
 - ``budget_mismatch`` (error): amounts that must reconcile do not (parts vs 年度资金申请总额, total < year).
 - ``implausible_amount`` (error): an amount ≥ 1000× every other amount of the form (two amounts glued).
 - ``date_order`` (error): plan_end before plan_start.
@@ -24,6 +26,7 @@ Codes (docs/contract.md lists them with their meanings):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
@@ -38,6 +41,11 @@ from goalforms.pipeline.model import Form, Issue
 
 # Header fields holding a short value (a name, a category): a label inside one is never right.
 # Prose (goal, header_extra) may quote a label in a sentence, so it is not checked.
+# Fields every form of the seeds fills (2020 marks them required, 项目名称*); a null is a lost value.
+# 绩效类型 and 是否含有政府购买服务 are left blank on real forms.
+_REQUIRED = ("project_name", "unit", "department", "project_category", "project_nature")
+# A date or an amount inside a name or a category: a neighbouring cell's value glued on.
+_GLUED_FIGURE = regex.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d{2}(?!\d)")
 _SHORT_FIELDS = ("project_name", "unit", "department", "project_category", "project_nature", "performance_type")
 # Two amounts run together make one ≥ 1000× its neighbours; genuine spreads on these forms
 # (a multi-year total against one year's appropriation) stay well below that.
@@ -48,11 +56,13 @@ _SPARSE_MIN_ROWS = 4
 # A target printed at the end of a 三级 name: an operator and a number (unit optional), or a
 # bare percentage.
 _TRAILING_TARGET = regex.compile(
-    r"(?:(?:[=＝≥≤＞＜≧≦]|>=?|<=?)\s*[-+]?\d+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?\s*[%％])"
-    r"\s*(?:[%％]|[(（][^()（）]{0,8}[)）])?\s*$"
+    r"(?:(?:[=＝≥≤＞＜≧≦]|>=?|<=?)\s*[-+]?\d+(?:\.\d+)?\s*(?:[%％]|[(（][^()（）]{0,8}[)）]|[^\d\s()（）]{1,3})?"
+    r"|(?<![\d.])\d+(?:\.\d+)?\s*[%％])\s*$"
 )
-# A 三级 name's usual endings; a target ending so, without a figure, reads like a name.
-_NAME_ENDING = regex.compile(r"(?:率|满意度|知晓度|认可度|及时性|规范性|合理性|健全性|有效性|完整性|数量|人数|次数)$")
+# A 三级 name's usual endings; a target ending so, without a figure, reads like a name — unless
+# it reads like a verdict (提高…, 不低于…): 效率 and 提高知晓度 are targets.
+_NAME_ENDING = regex.compile(r"(?:(?<!效)率|满意度|知晓度|认可度|及时性|规范性|合理性|健全性|有效性|完整性|数量|人数|次数)$")
+_VERDICT_START = regex.compile(r"^(?:提高|提升|达到|确保|保证|保持|不低于|不高于|高于|低于|逐步|有效|明显|进一步|增强|加强|降低|减少)")
 _MIN_NAME_LIKE = 5
 _SPECIFIC_CAPTION = 6
 
@@ -88,16 +98,38 @@ def _where(form: Form, field: str) -> str:
 
 def check_header(form: Form, spec: LayoutSpec) -> list[Issue]:
     issues = []
+    flagged = {i.field for i in form.issues}
     for name in _SHORT_FIELDS:
         value = form.header.get(name)
+        field = f"header.{name}"
         if not isinstance(value, str):
+            if value is None and name in _REQUIRED and name in spec.fields and field not in flagged:
+                issues.append(Issue("missing_field", "error",
+                                    f"{field} is empty: the form always fills it, so its value was probably lost",
+                                    _where(form, field), field))
             continue
         text = compact(value)
         found = [label for label in _labels(spec) if label in text]
         if found:
-            field = f"header.{name}"
             issues.append(Issue("glued_label", "error",
                                 f"{field} {value!r} holds the label {found[0]!r}: a neighbouring cell was glued into it",
+                                _where(form, field), field))
+            continue
+        glued = _GLUED_FIGURE.search(text)
+        other = None if name == "project_name" else next(
+            (f"header.{k}" for k in _SHORT_FIELDS
+             if k != name and isinstance(v := form.header.get(k), str) and len(compact(v)) >= 4
+             and compact(v) in text and compact(v) != text), None)
+        if glued or other:
+            what = f"the figure {glued.group()!r}" if glued else f"the value of {other}"
+            issues.append(Issue("glued_value", "error",
+                                f"{field} {value!r} holds {what}: a neighbouring cell was glued into it",
+                                _where(form, field), field))
+    for name in ("plan_start", "plan_end"):
+        field = f"header.{name}"
+        if name in spec.fields and form.header.get(name) is None and field not in flagged:
+            issues.append(Issue("missing_field", "error",
+                                f"{field} is empty: the form always fills it, so its value was probably lost",
                                 _where(form, field), field))
     return issues
 
@@ -186,7 +218,8 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
             issues.append(Issue("target_is_label", "error",
                                 f"the target {indicator.raw!r} of {indicator.level3!r} is a level label or a table "
                                 "header: the row's cells were shifted", indicator.where, field))
-        elif (indicator.kind == "qualitative" and len(raw) >= _MIN_NAME_LIKE and _NAME_ENDING.search(raw)):
+        elif (indicator.kind == "qualitative" and len(raw) >= _MIN_NAME_LIKE and _NAME_ENDING.search(raw)
+              and not _VERDICT_START.match(raw)):
             issues.append(Issue("target_looks_like_name", "warning",
                                 f"the target {indicator.raw!r} of {indicator.level3!r} reads like a 三级 name, not a "
                                 "target value", indicator.where, field))
@@ -208,29 +241,46 @@ def check_form(form: Form, spec: LayoutSpec) -> Form:
     return form
 
 
-def _titles() -> list[str]:
-    return [title for parser in LAYOUTS.values() for title in parser.spec.titles]
+# What may follow a title on its line: nothing, or the form's year (``(2026 年度)``).
+_AFTER_TITLE = regex.compile(r"^(?:[(（]?\d{4}年度?[)）]?)?$")
+
+
+def _glued_title(text: str) -> str | None:
+    """The layout title a line ends with (or ends with before the year), if any."""
+    for parser in LAYOUTS.values():
+        for title in parser.spec.titles:
+            at = text.rfind(title)
+            if at >= 0 and _AFTER_TITLE.match(text[at + len(title) :]):
+                return title
+    return None
+
+
+def _is_header_label(row: Row) -> bool:
+    return any(parser.spec.match_label(cell.text) is not None for parser in LAYOUTS.values() for cell in row.filled)
 
 
 def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]) -> None:
-    """Flag a layout's title seen inside a line that did not start a form (e.g. a title glued to
-    the previous line after a form feed): a form may have been lost or run into its neighbour.
-    The issue goes to the form the line lies in (or the first form, if above all of them)."""
+    """Flag a layout's title ending a line that did not start a form (e.g. glued to the previous
+    line after a form feed): a form may have been lost or run into its neighbour. The issue goes
+    to the form the line lies in. Above the first form, a title-like line is the collection title
+    (…申报表汇总表 does not end on the title) unless header labels follow it before the first
+    form: then a form was lost there, and the first form gets the issue."""
     if not forms:
         return
     started = {id(row) for row in starts}
-    titles = _titles()
     form_index = -1
-    for row in rows:
+    for i, row in enumerate(rows):
         if id(row) in started:
             form_index += 1
             continue
-        text = compact(row.text(""))
-        title = next((t for t in titles if t in text), None)
+        title = _glued_title(compact(row.text("")))
         if title is None:
             continue
-        form = forms[max(form_index, 0)]
-        form.issues.append(Issue("unparsed_form_title", "error",
-                                 f"the title {title!r} stands in a line that did not start a form: a form may have "
-                                 "been lost or joined to this one", str(row.where), None))
-
+        if form_index < 0:
+            before_first = itertools.takewhile(lambda r: id(r) not in started, rows[i + 1 :])
+            if not any(_is_header_label(r) for r in before_first):
+                continue
+        forms[max(form_index, 0)].issues.append(
+            Issue("unparsed_form_title", "error",
+                  f"the title {title!r} ends a line that did not start a form: a form may have been lost or "
+                  "joined to this one", str(row.where), None))

@@ -17,7 +17,7 @@ from goalforms.pipeline.model import Form
 from goalforms.pipeline.plausibility import check_form
 
 PLAUSIBILITY_CODES = {
-    "glued_label", "budget_mismatch", "implausible_amount", "date_order", "implausible_date", "year_mismatch",
+    "glued_label", "glued_value", "missing_field", "budget_mismatch", "implausible_amount", "date_order", "implausible_date", "year_mismatch",
     "unparsed_form_title", "no_indicators", "sparse_targets", "target_is_label", "target_looks_like_name",
     "glued_target",
 }
@@ -123,6 +123,22 @@ CASES = [
                  {("glued_label", "error", "header.unit")}, id="date-label-glued-to-unit"),
     pytest.param("2020", _set("header", "project_category", "延续性项目是否含有政府购买服务"),
                  {("glued_label", "error", "header.project_category")}, id="2020-label-glued"),
+    # Values of neighbouring cells glued on (a date, an amount, another field's value).
+    pytest.param("2024", _set("header", "unit", "上海市社会保险事业管理中心2026-01-01"),
+                 {("glued_value", "error", "header.unit")}, id="date-glued-to-unit"),
+    pytest.param("2024", _set("header", "project_category", "116,822.00特定目标类"),
+                 {("glued_value", "error", "header.project_category")}, id="amount-glued-to-category"),
+    pytest.param("2024", _set("header", "project_nature", "经常性专项业务费上海市人力资源和社会保障局"),
+                 {("glued_value", "error", "header.project_nature")}, id="department-glued-to-nature"),
+    pytest.param("2024", _set("header", "project_name", "上海市社会保险事业管理中心运行保障经费"), set(),
+                 id="a-name-may-hold-the-unit"),
+    pytest.param("2024", _set("header", "project_name", "征地养老管理信息系统(2024年运维)"), set(), id="a-name-with-a-year"),
+    # A value every form fills, lost.
+    pytest.param("2024", _set("header", "project_name", None),
+                 {("missing_field", "error", "header.project_name")}, id="lost-project-name"),
+    pytest.param("2024", _set("header", "plan_start", None),
+                 {("missing_field", "error", "header.plan_start")}, id="lost-plan-start"),
+    pytest.param("2020", _set("header", "performance_type", None), set(), id="performance-type-may-be-blank"),
     # Names that merely contain label words are right.
     pytest.param("2024", _set("header", "project_name", "信息化建设项目(项目管理系统)"), set(), id="name-with-项目"),
     pytest.param("2024", _set("header", "project_name", "项目资金绩效监控服务"), set(), id="name-with-a-caption-word"),
@@ -160,7 +176,10 @@ CASES = [
                  {("glued_target", "error", "indicators[8].level3")}, id="target-glued-to-name"),
     pytest.param("2020", _indicator(5, level3="服务对象满意度 90%"),
                  {("glued_target", "error", "indicators[5].level3")}, id="percentage-glued-to-name"),
+    pytest.param("2020", _indicator(2, level3="医学专家面检≥15次"),
+                 {("glued_target", "error", "indicators[2].level3")}, id="target-with-unit-glued-to-name"),
     pytest.param("2024", _indicator(0, level3="V3.0社保业务经办流程无纸化率"), set(), id="name-starting-with-digits"),
+    pytest.param("2024", _indicator(0, level3="不间断运行时间(7天*24小时)"), set(), id="name-ending-in-brackets"),
     pytest.param("2024", _indicator(2, raw="质量指标", kind="qualitative"),
                  {("target_is_label", "error", "indicators[2].raw")}, id="target-is-a-level-label"),
     pytest.param("2024", _indicator(2, raw="社会效益指标 =100(%)", kind="text"),
@@ -173,6 +192,8 @@ CASES = [
     pytest.param("2024", _indicator(5, raw="服装制作计划完成率", kind="qualitative"),
                  {("target_looks_like_name", "warning", "indicators[5].raw")}, id="target-like-a-name"),
     pytest.param("2024", _indicator(5, raw="不高于同类市场价", kind="qualitative"), set(), id="qualitative-target"),
+    pytest.param("2024", _indicator(5, raw="有效提高工作效率", kind="qualitative"), set(), id="verdict-ending-in-效率"),
+    pytest.param("2024", _indicator(5, raw="提高群众政策知晓度", kind="qualitative"), set(), id="verdict-ending-in-知晓度"),
     pytest.param("2024", _all_targets_missing(3),
                  {("sparse_targets", "error", "indicators")}, id="target-column-mostly-empty"),
     pytest.param("2024", _all_targets_missing(6), set(), id="a-few-missing-targets"),
@@ -224,6 +245,25 @@ def test_title_glued_after_a_form_feed_is_flagged(tmp_path: Path) -> None:
     # Two properly separated forms: no such issue.
     forms = _parse(tmp_path, first + "\n" + second)
     assert len(forms) == 2 and all(_new(f) == set() for f in forms)
+
+
+def test_collection_titles_are_not_lost_forms(tmp_path: Path) -> None:
+    form = FORM_2024.format(**MONEY_2024)
+    for collection in ("上海市社会保险事业管理中心 2026 年度财政项目支出绩效目标申报表",
+                       "2026年度财政项目支出绩效目标申报表汇总表"):
+        (parsed,) = _parse(tmp_path, collection + "\n\n" + form)
+        assert _new(parsed) == set(), collection
+
+
+def test_a_form_lost_above_the_first_is_flagged(tmp_path: Path) -> None:
+    lost = FORM_2024.format(**MONEY_2024).replace("机关事业单位运行保障经费", "社会保险服务费")
+    form = FORM_2024.format(**MONEY_2024)
+    # The first form's title glued to the collection title: only the second form is recognised.
+    text = "2026 年度项目绩效目标汇总表\f" + lost + "\n" + form
+    (parsed,) = _parse(tmp_path, text)
+    assert parsed.header["project_name"] == "机关事业单位运行保障经费"
+    assert [(i.code, i.where) for i in parsed.issues if i.code == "unparsed_form_title"] == [
+        ("unparsed_form_title", "line 1")]
 
 
 def test_file_whose_forms_lack_indicators(tmp_path: Path) -> None:

@@ -305,6 +305,12 @@ PLACEMENTS = [
                  [("成本指标", "经济成本指标"), ("产出指标", "数量指标"), ("产出指标", "数量指标"), ("产出指标", "数量指标"),
                   ("产出指标", "数量指标"), ("产出指标", "质量指标")],
                  [3, 4, 5], id="centred-level1-label-rows-carrying-the-inference-are-flagged"),
+    # The same, with a second level-2 label before the level-1 label: that row names its level 1
+    # through its own label; the rows inheriting below it still carry the inference.
+    pytest.param("\t成本指标\t经济成本指标\t甲\t=1\n\t\t数量指标\t乙\t=2\n\t\t\t丙\t=3\n\t\t质量指标\t丁\t=4\n"
+                 "\t\t\t戊\t=5\n\t产出指标\t\t己\t=6",
+                 [("成本指标", "经济成本指标")] + [("产出指标", "数量指标")] * 2 + [("产出指标", "质量指标")] * 3,
+                 [3, 4, 6], id="centred-level1-label-with-two-level2-groups"),
     # A centred level-2 label whose level 1 changes: the rows above it that only inherited may
     # belong to its group: flagged, not silently kept where they are.
     pytest.param("\t成本指标\t经济成本指标\t甲\t=1\n\t\t\t乙\t=2\n\t\t数量指标\t丙\t=3\n\t产出指标\t\t丁\t=4",

@@ -229,7 +229,10 @@ def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entr
             row.notes.append("no level label above this row")
         if len(row.notes) == notes_before:
             # Nothing inferred on this row itself: it may still carry an inferred level down.
-            carried = [why for own, why in ((own1, why1), (own2, why2)) if own is None and why is not None]
+            # A level 1 that the row's own level-2 label names through the vocabulary is not carried.
+            named = own2 is not None and parent.get(own2) == level1
+            carried = [why for why, printed in ((why1, own1 is not None or named), (why2, own2 is not None))
+                       if why is not None and not printed]
             if carried:
                 row.notes.append("; ".join(carried) + ", and carried down to this row")
         resolved.append((row, level1, level2))

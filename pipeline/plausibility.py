@@ -39,13 +39,13 @@ from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.pipeline.model import Form, Issue
 
-# Header fields holding a short value (a name, a category): a label inside one is never right.
-# Prose (goal, header_extra) may quote a label in a sentence, so it is not checked.
 # Fields every form of the seeds fills (2020 marks them required, 项目名称*); a null is a lost value.
 # 绩效类型 and 是否含有政府购买服务 are left blank on real forms.
 _REQUIRED = ("project_name", "unit", "department", "project_category", "project_nature")
 # A date or an amount inside a name or a category: a neighbouring cell's value glued on.
 _GLUED_FIGURE = regex.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d{2}(?!\d)")
+# Header fields holding a short value (a name, a category): a label inside one is never right.
+# Prose (goal, header_extra) may quote a label in a sentence, so it is not checked.
 _SHORT_FIELDS = ("project_name", "unit", "department", "project_category", "project_nature", "performance_type")
 # Two amounts run together make one ≥ 1000× its neighbours; genuine spreads on these forms
 # (a multi-year total against one year's appropriation) stay well below that.
@@ -167,6 +167,9 @@ def check_budget(form: Form) -> list[Issue]:
 
 def check_dates(form: Form) -> list[Issue]:
     issues = []
+    if form.year is None:
+        issues.append(Issue("missing_field", "error", "the form's year (…年度 under the title) was not found",
+                            form.where, "year"))
     start, end = form.header.get("plan_start"), form.header.get("plan_end")
     if isinstance(start, str) and isinstance(end, str) and end < start:
         issues.append(Issue("date_order", "error", f"header.plan_end {end} is before header.plan_start {start}",

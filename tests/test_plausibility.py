@@ -139,6 +139,7 @@ CASES = [
     pytest.param("2024", _set("header", "plan_start", None),
                  {("missing_field", "error", "header.plan_start")}, id="lost-plan-start"),
     pytest.param("2020", _set("header", "performance_type", None), set(), id="performance-type-may-be-blank"),
+    pytest.param("2020", lambda f: setattr(f, "year", None), {("missing_field", "error", "year")}, id="lost-year"),
     # Names that merely contain label words are right.
     pytest.param("2024", _set("header", "project_name", "信息化建设项目(项目管理系统)"), set(), id="name-with-项目"),
     pytest.param("2024", _set("header", "project_name", "项目资金绩效监控服务"), set(), id="name-with-a-caption-word"),

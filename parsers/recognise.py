@@ -36,7 +36,7 @@ class FormSegment:
 
 def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     """Split a grid into form segments; return the collection title and the segments."""
-    rows = _split_flowing_titles(grid.rows)
+    rows = document_rows(grid)
     starts: list[tuple[int, str]] = []
     for i, row in enumerate(rows):
         text = row.text("")
@@ -73,6 +73,11 @@ def _title_pattern() -> regex.Pattern[str]:
 
 
 _TITLE_IN_TEXT = _title_pattern()
+
+
+def document_rows(grid: Grid) -> list[Row]:
+    """The rows recognise splits into forms: the grid's, with titles inside flowing lines split off."""
+    return _split_flowing_titles(grid.rows)
 
 
 def _split_flowing_titles(rows: list[Row]) -> list[Row]:

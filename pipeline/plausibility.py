@@ -270,17 +270,17 @@ def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]
     form: then a form was lost there, and the first form gets the issue."""
     if not forms:
         return
-    started = {id(row) for row in starts}
+    started = set(starts)  # rows compare by value: recognise may have rebuilt them (split titles)
     form_index = -1
     for i, row in enumerate(rows):
-        if id(row) in started:
+        if row in started:
             form_index += 1
             continue
         title = _glued_title(compact(row.text("")))
         if title is None:
             continue
         if form_index < 0:
-            before_first = itertools.takewhile(lambda r: id(r) not in started, rows[i + 1 :])
+            before_first = itertools.takewhile(lambda r: r not in started, rows[i + 1 :])
             if not any(_is_header_label(r) for r in before_first):
                 continue
         forms[max(form_index, 0)].issues.append(

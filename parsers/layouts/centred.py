@@ -1,0 +1,630 @@
+"""Vertically centred tables in ``pdftotext -layout`` dumps: rebuild each table row from all its lines.
+
+The real 申报表 (and many 2020 forms) centre every cell vertically. In a layout dump a tall row
+then spans several lines: the tallest cell fills them, a shorter cell sits on the middle line —
+or on a line of its own between two lines of the tall cell when the two heights differ by an odd
+number of lines — and a merged label (一级/二级, 项目资金(元)) sits in the middle of its whole group.
+Nothing in the dump marks where a row ends, so rows are rebuilt from the evidence there is:
+
+- **cells first**: the pieces of one column are joined into a cell while the line above filled
+  its column (it was still going); a target-shaped piece (``=100%``) starts a target of its own;
+- **centres**: the cells of one row overlap in lines (the shorter one lies inside the taller);
+  the name and target cells are paired by overlap, closest centres first;
+- **header rows**: a value belongs to the label on its left whose centre line it surrounds: the
+  pieces on the label's lines, then pairs of pieces symmetric about it;
+- **merged labels**: the rows are cut into consecutive groups, one per label, so that each label
+  stands at the centre of its group (at the top of its part when the group runs over a page break,
+  as LibreOffice prints it); a boundary that another cut would fit nearly as well is reported.
+
+The output rows look like a top-aligned table (a merged label on the first row of its group), so
+the layout parser reads them as it reads any dump. Placements that were inferred without a clear
+margin come back as :class:`Placement` records for the parser to flag (``ambiguous_placement``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import regex
+
+from goalforms.parsers.grid import Cell, Location, Row
+from goalforms.parsers.labels import compact, is_separator
+from goalforms.parsers.layouts.spec import LayoutSpec
+from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_table_header
+from goalforms.parsers.layouts.continuation import display_width, joiner
+
+_YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
+_ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
+_SLACK = 3  # columns: a centred label starts a little left or right of its column
+_MARGIN = 0.75  # lines: a group cut that fits within this of the best one is ambiguous
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An inferred placement the parser must flag: ``field`` is relative to the indicator at
+    ``where`` (``level1``, ``level2``, ``level3``, ``raw``) or absolute (``header.project_name``)."""
+
+    where: Location
+    field: str
+    message: str
+
+
+@dataclass
+class Piece:
+    line: int  # index in the form's rows
+    col: int
+    text: str
+    page: int
+
+    @property
+    def end(self) -> int:
+        return self.col + display_width(self.text)
+
+
+@dataclass
+class Stack:
+    """Pieces of one cell, top to bottom."""
+
+    pieces: list[Piece] = field(default_factory=list)
+
+    @property
+    def top(self) -> int:
+        return self.pieces[0].line
+
+    @property
+    def bottom(self) -> int:
+        return self.pieces[-1].line
+
+    @property
+    def centre(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def col(self) -> int:
+        return min(p.col for p in self.pieces)
+
+    @property
+    def text(self) -> str:
+        out = ""
+        for piece in self.pieces:
+            out += joiner(out, piece.text) + piece.text
+        return out
+
+
+def _pieces(row: Row, index: int) -> list[Piece]:
+    return [Piece(index, c.col, c.text, row.where.page or 1) for c in row.filled]
+
+
+def _overlaps(a: Piece, b: Piece) -> bool:
+    return a.col < b.end + _SLACK and b.col < a.end + _SLACK
+
+
+# ---------------------------------------------------------------- is this dump centred?
+
+
+def looks_centred(rows: list[Row], spec: LayoutSpec) -> bool:
+    """Evidence that the form's cells are vertically centred: the first indicator row carries no
+    level-1 label (a top-aligned dump prints the merged label on its group's first line), or a
+    header label whose value stands on the lines above and below it and not on its own line."""
+    table_at = find_table_header(rows, spec)
+    if table_at is not None:
+        first = next((r for r in rows[table_at + 1 :] if not r.blank and not is_table_header(r, spec)), None)
+        if first is not None:
+            texts = [c for c in first.filled if compact(c.text) not in spec.side_labels]
+            hits = [spec.vocabulary.lookup(c.text) for c in texts]
+            if texts and not any(h is not None and h.level == 1 for h in hits):
+                return True
+    end = table_at if table_at is not None else len(rows)
+    for i in range(2, end - 1):
+        above, row, below = rows[i - 1], rows[i], rows[i + 1]
+        labels = [c for c in row.filled if (hit := spec.match_label(c.text)) is not None and not hit.rest
+                  and hit.kind in ("field", "budget")]
+        if not labels or above.blank or below.blank:
+            continue
+        if any(spec.match_label(c.text) for c in above.filled + below.filled):
+            continue
+        for label in labels:
+            right = [c.col for c in row.filled if c.col > label.col]
+            stop = min(right, default=10**6)
+            if any(c.col > label.col for c in row.filled if c.col < stop):
+                continue  # the value is on the label's own line
+            if (any(label.col < c.col < stop - _SLACK for c in above.filled)
+                    and any(label.col < c.col < stop - _SLACK for c in below.filled)):
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- header zone
+
+
+def _label_tail(spec: LayoutSpec, head: str, tail: str) -> bool:
+    """``tail`` is the wrapped end of the label ``head`` (``其中：财政资`` + ``金``, ``…执行数`` + ``(元)：``)."""
+    hit = spec.match_label(head + tail)
+    return hit is not None and not hit.rest and spec.match_label(tail) is None
+
+
+def _label_head(spec: LayoutSpec, text: str) -> bool:
+    """A label cut by its line end: a proper prefix of a label spelling (three characters at least)."""
+    key = compact(text).rstrip("*")
+    if len(key) < 3:
+        return False
+    spellings = list(spec.fields.values()) + list(spec.budget.values()) + list(spec.text_blocks.values())
+    names = [compact(s) for group in spellings for s in group] + [compact(c) for c in spec.captions]
+    return any(name.startswith(key) and name != key for name in names)
+
+
+def _rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
+                    placements: list[Placement]) -> list[Row]:
+    """Header rows ``rows[start:end]`` with every value cell joined from its lines onto its label's row."""
+    lines = {i: _pieces(rows[i], i) for i in range(start, end)}
+    # Labels, with their wrapped lines (a label's tail is centred under its head).
+    labels: list[Stack] = []
+    used: set[int] = set()  # id() of pieces taken into a label
+    for i in range(start, end):
+        for piece in lines[i]:
+            if id(piece) in used:
+                continue
+            hit = spec.match_label(piece.text)
+            if hit is None and not _label_head(spec, piece.text):
+                continue
+            stack = Stack([piece])
+            used.add(id(piece))
+            for j in range(i + 1, min(i + 3, end)):
+                tail = next((p for p in lines[j] if id(p) not in used and _overlaps(p, piece)
+                             and _label_tail(spec, stack.text, p.text)), None)
+                if tail is not None:
+                    stack.pieces.append(tail)
+                    used.add(id(tail))
+                    break
+            if spec.match_label(stack.text) is not None:
+                labels.append(stack)
+            else:
+                for p in stack.pieces:
+                    used.discard(id(p))
+    values: dict[int, Stack] = {}  # id(label stack) -> its value
+    claimed: dict[int, int] = {}  # id(piece) -> id(label stack)
+
+    def region(label: Stack) -> tuple[int, int]:
+        """Columns of the label's value: from the label's end to the next label on its lines."""
+        ends = [p.end for p in label.pieces]
+        nxt = [other.col for other in labels if other is not label and other.col > label.col
+               and other.top <= label.bottom and other.bottom >= label.top]
+        return min(ends) - _SLACK, min(nxt, default=10**6) - _SLACK
+
+    active = []
+    for label in labels:
+        hit = spec.match_label(label.text)
+        if hit is None or hit.rest or hit.kind in ("caption", "text_block"):
+            continue
+        active.append(label)
+        values[id(label)] = Stack()
+    regions = {id(label): region(label) for label in active}
+
+    def free(line: int, label: Stack) -> list[Piece]:
+        lo, hi = regions[id(label)]
+        return [p for p in lines.get(line, []) if id(p) not in used and id(p) not in claimed and lo <= p.col < hi]
+
+    for label in active:  # the pieces on the label's own lines
+        for i in range(label.top, label.bottom + 1):
+            for piece in free(i, label):
+                claimed[id(piece)] = id(label)
+                values[id(label)].pieces.append(piece)
+    # Then pairs of pieces symmetric about each label's centre, all labels one step at a time.
+    growing = list(active)
+    step = 1
+    while growing:
+        pending: dict[int, tuple[Stack, list[Piece]]] = {}
+        for label in growing:
+            above, below = free(label.top - step, label), free(label.bottom + step, label)
+            if above and below:
+                pending[id(label)] = (label, above + below)
+        still: list[Stack] = []
+        while pending:
+            wanted: dict[int, list[int]] = {}
+            for key, (_label, offer) in pending.items():
+                for piece in offer:
+                    wanted.setdefault(id(piece), []).append(key)
+            contested = {key: sum(len(wanted[id(p)]) > 1 for p in offer) for key, (_l, offer) in pending.items()}
+            # A label whose pieces nobody else wants takes them; else a piece two labels want goes
+            # to the one with fewer disputed pieces (the other cannot be a whole symmetric cell).
+            takers = [key for key in pending if contested[key] == 0] or [
+                key for key, (_l, offer) in pending.items()
+                if all(contested[key] < contested[r] for p in offer for r in wanted[id(p)] if r != key)]
+            if not takers:
+                for label, _offer in pending.values():
+                    placements.append(Placement(rows[label.top].where, _field_of(spec, label),
+                                                f"a line of {compact(label.text)}'s value could belong to the row beside it"))
+                break
+            for key in takers:
+                label, offer = pending.pop(key)
+                for piece in offer:
+                    claimed[id(piece)] = id(label)
+                    values[id(label)].pieces.append(piece)
+                still.append(label)
+            # Labels that lost a piece to a taker are complete.
+            pending = {key: item for key, item in pending.items() if not any(id(p) in claimed for p in item[1])}
+        growing = still
+        step += 1
+
+    # Output: one row per line; a label (with its value) on its first line; claimed pieces leave
+    # their lines; captions are dropped (a merged side caption in the middle of a goal text would
+    # end the text block).
+    out: list[Row] = []
+    for i in range(start, end):
+        cells: list[Cell] = []
+        for label in labels:
+            if label.top != i:
+                continue
+            hit = spec.match_label(label.text)
+            if hit is not None and hit.kind == "caption":
+                continue
+            cells.append(Cell(label.text, label.col))
+            value = values.get(id(label))
+            if value is not None and value.pieces:
+                value.pieces.sort(key=lambda p: (p.line, p.col))
+                cells.append(Cell(value.text, max(value.col, label.col + 1)))
+        for piece in lines[i]:
+            if id(piece) not in used and id(piece) not in claimed:
+                cells.append(Cell(piece.text, piece.col))
+        if cells:
+            cells.sort(key=lambda c: c.col)
+            out.append(Row(tuple(cells), rows[i].where, in_table=rows[i].in_table, soft=True))
+    return out
+
+
+def _field_of(spec: LayoutSpec, label: Stack) -> str:
+    hit = spec.match_label(label.text)
+    if hit is None:
+        return "header"
+    return f"{'budget' if hit.kind == 'budget' else 'header'}.{hit.name}"
+
+
+# ---------------------------------------------------------------- indicator table
+
+
+@dataclass
+class Label:
+    level: int | None  # None: a text in the level columns the vocabulary does not know
+    name: str
+    pieces: list[Piece]
+
+    @property
+    def centre(self) -> float:
+        return (self.pieces[0].line + self.pieces[-1].line) / 2
+
+    @property
+    def page(self) -> int:
+        return self.pieces[0].page
+
+    @property
+    def col(self) -> int:
+        return self.pieces[0].col
+
+
+@dataclass
+class TableRow:
+    name: Stack | None
+    target: Stack | None
+
+    @property
+    def top(self) -> int:
+        return min(s.top for s in (self.name, self.target) if s is not None)
+
+    @property
+    def bottom(self) -> int:
+        return max(s.bottom for s in (self.name, self.target) if s is not None)
+
+    @property
+    def centre(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+def _columns(texts: dict[int, list[Piece]]) -> dict[int, tuple[int, int]]:
+    """For every line, the (name, target) columns of the nearest line on its page holding both."""
+    both = {i: (ps[0].col, ps[-1].col) for i, ps in texts.items() if len(ps) >= 2}
+    out: dict[int, tuple[int, int]] = {}
+    for i, ps in texts.items():
+        if not ps:
+            continue
+        same_page = [j for j in both if texts[j][0].page == ps[0].page] or list(both)
+        if same_page:
+            out[i] = both[min(same_page, key=lambda j: (abs(j - i), j))]
+    return out
+
+
+def _stacks(pieces: list[Piece], room: int, others: dict[int, Piece], other_room: int,
+            starts_new: Callable[[Piece], bool] | None = None,
+            other_starts_new: Callable[[Piece], bool] | None = None) -> list[Stack]:
+    """Pieces of one column (in line order) joined into cells: a piece goes on the cell above when
+    the cell's last line filled the column (it was still going) and is at most three lines up (a
+    shorter cell of the row may print on lines between) or just across a page break. When both
+    lines also hold a piece of the other column (``others``: line -> piece), that one must have
+    filled its column too, and the lower one must not start a cell of its own (a target-shaped
+    text): two full rows one under the other are two rows."""
+    stacks: list[Stack] = []
+    for piece in pieces:
+        last = stacks[-1].pieces[-1] if stacks else None
+        going = (
+            last is not None
+            and display_width(last.text) >= room - 2
+            and (piece.line - last.line <= 3 or piece.page != last.page)
+            and not (starts_new is not None and starts_new(piece))
+        )
+        if going and last is not None and last.line in others and piece.line in others:
+            # Strictly full (no slack): two short complete rows one under the other are common.
+            going = (display_width(last.text) >= room - 1
+                     and display_width(others[last.line].text) >= other_room - 1) and not (
+                other_starts_new is not None and other_starts_new(others[piece.line]))
+        if going:
+            stacks[-1].pieces.append(piece)
+        else:
+            stacks.append(Stack([piece]))
+    return stacks
+
+
+def _room(pieces: list[Piece], floor: int = 0) -> int:
+    wide = [display_width(p.text) for p in pieces if _ALL_WIDE.match(p.text)]
+    return max([floor, *wide])
+
+
+def _split(names: list[Stack], targets: list[Stack]) -> list[Stack]:
+    """A name joined over lines that hold two different target cells is two names: in a centred
+    row the target lies within its name's lines, so the cut goes between the two targets."""
+    out: list[Stack] = []
+    for stack in names:
+        inside = [t for t in targets if t.top <= stack.bottom and stack.top <= t.bottom]
+        while len(stack.pieces) > 1 and len(inside) >= 2:
+            cut = inside[0].bottom
+            head = [p for p in stack.pieces if p.line <= cut]
+            if not head or len(head) == len(stack.pieces):
+                break
+            out.append(Stack(head))
+            stack = Stack(stack.pieces[len(head):])
+            inside = inside[1:]
+        out.append(stack)
+    return out
+
+
+def _pair(names: list[Stack], targets: list[Stack]) -> list[TableRow]:
+    """Each name with the target whose lines overlap its own, closest centres first."""
+    rows = [TableRow(n, None) for n in names]
+    free = list(targets)
+    candidates = sorted(
+        ((abs(n.centre - t.centre), k, m) for k, n in enumerate(names) for m, t in enumerate(targets)
+         if t.top <= n.bottom and n.top <= t.bottom),
+        key=lambda item: item[0],
+    )
+    taken: set[int] = set()
+    for _distance, k, m in candidates:
+        if rows[k].target is None and m not in taken:
+            rows[k].target = targets[m]
+            taken.add(m)
+    rows += [TableRow(None, t) for m, t in enumerate(free) if m not in taken]
+    rows.sort(key=lambda r: (r.top, r.centre))
+    return rows
+
+
+def _heights(lines: list[int], between: set[int]) -> dict[int, float]:
+    """A height for every line of the table, in lines of text: a line that pdftotext inserted
+    between two lines of a taller cell (a shorter cell centred between them) stands half a line
+    below the one above it, and the next line half a line below it."""
+    y: dict[int, float] = {}
+    previous = None
+    for line in sorted(lines):
+        if previous is None:
+            y[line] = 0.0
+        else:
+            y[line] = y[previous] + (0.5 if line in between or previous in between else 1.0)
+        previous = line
+    return y
+
+
+def _group_cost(rows: list[TableRow], first: int, last: int, label: Label, y: dict[int, float],
+                page_ends: set[int] | None = None) -> float:
+    """How badly ``label`` fits as the label of rows[first..last]: it must lie inside them, at their
+    centre — or, when they run over a page break, at the top of their part on its page."""
+    top, bottom = y[rows[first].top], y[rows[last].bottom]
+    centre = (y[label.pieces[0].line] + y[label.pieces[-1].line]) / 2
+    if not top - 1 <= centre <= bottom + 1:
+        return float("inf")
+    pages = {piece.page for r in rows[first : last + 1] for s in (r.name, r.target) if s for piece in s.pieces}
+    if len(pages) > 1:
+        # A merged cell cut by a page break prints its label at the top of its first part.
+        if label.page != min(pages):
+            return float("inf")
+        return abs(y[rows[first].top] - centre) + 0.1
+    fit = abs((top + bottom) / 2 - centre)
+    if page_ends is not None and rows[last].bottom in page_ends:
+        # Rows just above a page break may be laid out top-aligned (LibreOffice does so when a
+        # merged cell of their row group runs on to the next page).
+        fit = min(fit, abs(top - centre) + 0.3)
+    return fit
+
+
+def _cut(rows: list[TableRow], labels: list[Label], y: dict[int, float], page_ends: set[int]) -> tuple[list[int], list[int]]:
+    """Cut ``rows`` into consecutive groups, one per label in order (a group's first row index),
+    with the least total misfit; and the groups whose cut another one fits nearly as well."""
+    table = rows
+    n, m = len(table), len(labels)
+    if m == 0 or n == 0 or m > n:
+        return [], list(range(m))
+    inf = float("inf")
+    # best[k][j]: least cost of labels[:k] covering rows[:j]
+    best = [[inf] * (n + 1) for _ in range(m + 1)]
+    back = [[0] * (n + 1) for _ in range(m + 1)]
+    best[0][0] = 0.0
+    for k in range(1, m + 1):
+        for j in range(k, n + 1):
+            for i in range(k - 1, j):
+                if best[k - 1][i] == inf:
+                    continue
+                cost = best[k - 1][i] + _group_cost(table, i, j - 1, labels[k - 1], y, page_ends)
+                if cost < best[k][j]:
+                    best[k][j], back[k][j] = cost, i
+    if best[m][n] == inf:
+        return [], list(range(m))
+    starts = [0] * m
+    j = n
+    for k in range(m, 0, -1):
+        starts[k - 1] = back[k][j]
+        j = back[k][j]
+    # A cut between groups k-1 and k that moves one row either way and costs little more.
+    doubtful = []
+    for k in range(1, m):
+        stop = starts[k + 1] if k + 1 < m else n
+        for shift in (-1, 1):
+            s = starts[k] + shift
+            if not starts[k - 1] < s < stop:
+                continue
+            old = (_group_cost(table, starts[k - 1], starts[k] - 1, labels[k - 1], y, page_ends)
+                   + _group_cost(table, starts[k], stop - 1, labels[k], y, page_ends))
+            new = (_group_cost(table, starts[k - 1], s - 1, labels[k - 1], y, page_ends)
+                   + _group_cost(table, s, stop - 1, labels[k], y, page_ends))
+            if new - old < _MARGIN:
+                doubtful.append(k)
+    return starts, doubtful
+
+
+def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: list[Placement]) -> list[Row]:
+    vocab = spec.vocabulary
+    kept: list[Row] = []  # table header repeats and blank lines pass through untouched
+    labels: list[Label] = []
+    fragments: list[Piece] = []
+    texts: dict[int, list[Piece]] = {}
+    for i in range(start, len(rows)):
+        row = rows[i]
+        if row.blank or is_table_header(row, spec):
+            continue
+        texts[i] = []
+        for piece in _pieces(row, i):
+            if is_separator(piece.text) or compact(piece.text) in spec.side_labels:
+                continue
+            if vocab.is_wrap_fragment(piece.text):
+                fragments.append(piece)
+                continue
+            hit = vocab.lookup(piece.text)
+            if hit is not None and (compact(piece.text) == hit.name or len(texts[i]) == 0):
+                labels.append(Label(hit.level, hit.name, [piece]))
+                continue
+            texts[i].append(piece)
+    # A label's wrapped tail (``标`` under ``生态环境成本指``) moves its centre down; only a label
+    # cut by its line end takes one.
+    for fragment in fragments:
+        owner = min((lab for lab in labels if 0 < fragment.line - lab.pieces[-1].line <= 2
+                     and compact("".join(p.text for p in lab.pieces)) != lab.name
+                     and _overlaps(fragment, lab.pieces[-1])),
+                    key=lambda lab: fragment.line - lab.pieces[-1].line, default=None)
+        if owner is not None:
+            owner.pieces.append(fragment)
+    # Name or target: by column, against the nearest line that holds both.
+    columns = _columns(texts)
+    names: list[Piece] = []
+    targets: list[Piece] = []
+    for i, ps in texts.items():
+        if not ps:
+            continue
+        name_col, target_col = columns.get(i, (ps[0].col, 10**6))
+        if len(ps) >= 2:
+            # Texts standing left of the names are labels the vocabulary does not know.
+            while len(ps) > 2 and ps[0].col < name_col - _SLACK:
+                labels.append(Label(None, ps[0].text, [ps.pop(0)]))
+            names.append(ps[0])
+            targets.extend(ps[1:2] if len(ps) == 2 else [])
+            if len(ps) > 2:
+                names[-1] = Piece(i, ps[0].col, "".join(p.text for p in ps[:-1]), ps[0].page)
+                targets.append(ps[-1])
+            continue
+        piece = ps[0]
+        if TARGET_SHAPE.match(piece.text) or abs(piece.col - target_col) < abs(piece.col - name_col):
+            targets.append(piece)
+        else:
+            names.append(piece)
+    # A target cell is at least as wide as its column's header label.
+    header = rows[start - 1]
+    target_floor = max((display_width(c.text) for c in header.filled if spec.table_column(c.text) == ("target", False)),
+                       default=0)
+    name_room, target_room = _room(names), _room(targets, target_floor)
+    name_at = {p.line: p for p in names}
+    target_at = {p.line: p for p in targets}
+    def target_shaped(piece: Piece) -> bool:
+        return bool(TARGET_SHAPE.match(piece.text))
+
+    name_stacks = _stacks(names, name_room, target_at, target_room, other_starts_new=target_shaped)
+    target_stacks = _stacks(targets, target_room, name_at, name_room, starts_new=target_shaped)
+    name_stacks = _split(name_stacks, target_stacks)
+    table = _pair(name_stacks, target_stacks)
+    between = {i for i, ps in texts.items() if not ps}  # only labels: centred between two lines
+    for stack in [*name_stacks, *target_stacks, *(Stack(lab.pieces) for lab in labels)]:
+        for a, b in zip(stack.pieces, stack.pieces[1:], strict=False):
+            if b.line - a.line == 2:
+                between.add(a.line + 1)
+    y = _heights(list(texts), between)
+    # The last row of each page: its bottom line.
+    page_ends = {table[k].bottom for k in range(len(table))
+                 if k + 1 == len(table) or rows[table[k + 1].top].where.page != rows[table[k].bottom].where.page}
+
+    # Merged labels: one group of rows per label, level by level.
+    first_of: dict[int, list[Label]] = {}
+    for level in (1, 2):
+        of_level = sorted((lab for lab in labels if lab.level == level), key=lambda lab: lab.centre)
+        starts, doubtful = _cut(table, of_level, y, page_ends)
+        if len(starts) != len(of_level):
+            # No cut puts every label inside its rows: place each on its nearest row, flagged.
+            for lab in of_level:
+                k = min(range(len(table)), key=lambda r: abs(table[r].centre - lab.centre)) if table else None
+                if k is None:
+                    continue
+                first_of.setdefault(k, []).append(lab)
+                placements.append(Placement(rows[table[k].top].where, f"level{level}",
+                                            f"level-{level} label {lab.name} placed on its nearest row"))
+            continue
+        for k, (s, lab) in enumerate(zip(starts, of_level, strict=True)):
+            first_of.setdefault(s, []).append(lab)
+            if k in doubtful:
+                for r in (s - 1, s):
+                    placements.append(Placement(rows[table[r].top].where, f"level{level}",
+                                                f"the rows of level-{level} label {lab.name} end or start "
+                                                "here by its centred position; the neighbouring cut fits nearly as well"))
+    for lab in labels:
+        if lab.level is None:  # unknown labels stay on the row they stand beside
+            k = min(range(len(table)), key=lambda r: abs(table[r].centre - lab.centre)) if table else None
+            if k is not None:
+                first_of.setdefault(k, []).append(lab)
+
+    out = list(kept)
+    for k, trow in enumerate(table):
+        cells = [Cell(lab.name if lab.level is not None else lab.pieces[0].text, lab.col)
+                 for lab in sorted(first_of.get(k, []), key=lambda lab: (lab.level or 3, lab.col))]
+        cols = [c.col for c in cells]
+        base = max(cols, default=0) + 1
+        if trow.name is not None:
+            cells.append(Cell(trow.name.text, max(trow.name.col, base)))
+            base = cells[-1].col + 1
+        if trow.target is not None:
+            cells.append(Cell(trow.target.text, max(trow.target.col, base)))
+        where = rows[trow.top].where
+        out.append(Row(tuple(cells), where, in_table=True, soft=True))
+    return out
+
+
+# ---------------------------------------------------------------- the form
+
+
+def rebuild_centred(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Placement]]:
+    """The form's rows with every centred table row rebuilt from its lines, and the placements
+    that were inferred without a clear margin."""
+    placements: list[Placement] = []
+    table_at = find_table_header(rows, spec)
+    end = table_at if table_at is not None else len(rows)
+    start = 1
+    for i in range(1, min(end, 6)):
+        if _YEAR.search(rows[i].text()):
+            start = i + 1
+            break
+    out = list(rows[:start])
+    out += _rebuild_header(rows, start, end, spec, placements)
+    if table_at is not None:
+        out.append(rows[table_at])
+        out += _rebuild_table(rows, table_at + 1, spec, placements)
+    return out, placements

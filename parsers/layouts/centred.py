@@ -25,19 +25,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import compact, is_separator
+from goalforms.parsers.layouts.continuation import display_width, joiner
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_table_header
-from goalforms.parsers.layouts.continuation import display_width, joiner
 
 _YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
+_TOP = 0.0  # lines: charged for a label at the top of its rows next to a page break (LibreOffice does that)
 _SLACK = 3  # columns: a centred label starts a little left or right of its column
-_MARGIN = 0.75  # lines: a group cut that fits within this of the best one is ambiguous
+_MARGIN = 0.5  # lines: a group cut that fits less than this worse than the best one is ambiguous
 
 
 @dataclass(frozen=True)
@@ -211,41 +213,27 @@ def _rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
                 claimed[id(piece)] = id(label)
                 values[id(label)].pieces.append(piece)
     # Then pairs of pieces symmetric about each label's centre, all labels one step at a time.
-    growing = list(active)
-    step = 1
-    while growing:
-        pending: dict[int, tuple[Stack, list[Piece]]] = {}
-        for label in growing:
-            above, below = free(label.top - step, label), free(label.bottom + step, label)
-            if above and below:
-                pending[id(label)] = (label, above + below)
-        still: list[Stack] = []
-        while pending:
-            wanted: dict[int, list[int]] = {}
-            for key, (_label, offer) in pending.items():
-                for piece in offer:
-                    wanted.setdefault(id(piece), []).append(key)
-            contested = {key: sum(len(wanted[id(p)]) > 1 for p in offer) for key, (_l, offer) in pending.items()}
-            # A label whose pieces nobody else wants takes them; else a piece two labels want goes
-            # to the one with fewer disputed pieces (the other cannot be a whole symmetric cell).
-            takers = [key for key in pending if contested[key] == 0] or [
-                key for key, (_l, offer) in pending.items()
-                if all(contested[key] < contested[r] for p in offer for r in wanted[id(p)] if r != key)]
-            if not takers:
-                for label, _offer in pending.values():
-                    placements.append(Placement(rows[label.top].where, _field_of(spec, label),
-                                                f"a line of {compact(label.text)}'s value could belong to the row beside it"))
+    # Then, top to bottom, the lines above each label that are still free (the row above took
+    # as many lines below its label as it had above it), and as many lines below it.
+    for label in sorted(active, key=lambda lab: (lab.top, lab.col)):
+        above: list[Piece] = []
+        while found := free(label.top - len(above) - 1, label):
+            above += found
+            if len(found) > 1:
                 break
-            for key in takers:
-                label, offer = pending.pop(key)
-                for piece in offer:
-                    claimed[id(piece)] = id(label)
-                    values[id(label)].pieces.append(piece)
-                still.append(label)
-            # Labels that lost a piece to a taker are complete.
-            pending = {key: item for key, item in pending.items() if not any(id(p) in claimed for p in item[1])}
-        growing = still
-        step += 1
+        below: list[Piece] = []
+        lines_above = len({p.line for p in above})
+        for step in range(1, lines_above + 1):
+            found = free(label.bottom + step, label)
+            if not found:
+                placements.append(Placement(rows[label.top].where, _field_of(spec, label),
+                                            f"{compact(label.text)}: its value has {lines_above} lines above the label "
+                                            f"and only {step - 1} below; which lines are its own is a guess"))
+                break
+            below += found
+        for piece in above + below:
+            claimed[id(piece)] = id(label)
+            values[id(label)].pieces.append(piece)
 
     # Output: one row per line; a label (with its value) on its first line; claimed pieces leave
     # their lines; captions are dropped (a merged side caption in the middle of a goal text would
@@ -304,14 +292,16 @@ class Label:
 
 @dataclass
 class TableRow:
+    """A rebuilt indicator row: its name and target cells (read only once paired)."""
+
     name: Stack | None
     target: Stack | None
 
-    @property
+    @cached_property
     def top(self) -> int:
         return min(s.top for s in (self.name, self.target) if s is not None)
 
-    @property
+    @cached_property
     def bottom(self) -> int:
         return max(s.bottom for s in (self.name, self.target) if s is not None)
 
@@ -319,9 +309,16 @@ class TableRow:
     def centre(self) -> float:
         return (self.top + self.bottom) / 2
 
+    @cached_property
+    def pages(self) -> tuple[int, int]:
+        """First and last page of the row's lines (a tall row may be cut by a page break)."""
+        found = [p.page for s in (self.name, self.target) if s is not None for p in s.pieces]
+        return min(found), max(found)
+
 
 def _columns(texts: dict[int, list[Piece]]) -> dict[int, tuple[int, int]]:
-    """For every line, the (name, target) columns of the nearest line on its page holding both."""
+    """For every line, the (name, target) columns of the nearest line on its page holding both
+    (pdftotext lays each page out afresh, so columns move from page to page)."""
     both = {i: (ps[0].col, ps[-1].col) for i, ps in texts.items() if len(ps) >= 2}
     out: dict[int, tuple[int, int]] = {}
     for i, ps in texts.items():
@@ -331,6 +328,12 @@ def _columns(texts: dict[int, list[Piece]]) -> dict[int, tuple[int, int]]:
         if same_page:
             out[i] = both[min(same_page, key=lambda j: (abs(j - i), j))]
     return out
+
+
+def _nearest(columns: dict[int, tuple[int, int]], line: int, default: tuple[int, int]) -> tuple[int, int]:
+    if not columns:
+        return default
+    return columns[min(columns, key=lambda j: (abs(j - line), j))]
 
 
 def _stacks(pieces: list[Piece], room: int, others: dict[int, Piece], other_room: int,
@@ -388,19 +391,17 @@ def _split(names: list[Stack], targets: list[Stack]) -> list[Stack]:
 
 def _pair(names: list[Stack], targets: list[Stack]) -> list[TableRow]:
     """Each name with the target whose lines overlap its own, closest centres first."""
-    rows = [TableRow(n, None) for n in names]
-    free = list(targets)
+    chosen: dict[int, int] = {}  # name index -> target index
     candidates = sorted(
         ((abs(n.centre - t.centre), k, m) for k, n in enumerate(names) for m, t in enumerate(targets)
          if t.top <= n.bottom and n.top <= t.bottom),
         key=lambda item: item[0],
     )
-    taken: set[int] = set()
     for _distance, k, m in candidates:
-        if rows[k].target is None and m not in taken:
-            rows[k].target = targets[m]
-            taken.add(m)
-    rows += [TableRow(None, t) for m, t in enumerate(free) if m not in taken]
+        if k not in chosen and m not in chosen.values():
+            chosen[k] = m
+    rows = [TableRow(n, targets[chosen[k]] if k in chosen else None) for k, n in enumerate(names)]
+    rows += [TableRow(None, t) for m, t in enumerate(targets) if m not in chosen.values()]
     rows.sort(key=lambda r: (r.top, r.centre))
     return rows
 
@@ -428,17 +429,17 @@ def _group_cost(rows: list[TableRow], first: int, last: int, label: Label, y: di
     centre = (y[label.pieces[0].line] + y[label.pieces[-1].line]) / 2
     if not top - 1 <= centre <= bottom + 1:
         return float("inf")
-    pages = {piece.page for r in rows[first : last + 1] for s in (r.name, r.target) if s for piece in s.pieces}
-    if len(pages) > 1:
+    first_page, last_page = rows[first].pages[0], rows[last].pages[1]
+    if first_page != last_page:
         # A merged cell cut by a page break prints its label at the top of its first part.
-        if label.page != min(pages):
+        if label.page != first_page:
             return float("inf")
-        return abs(y[rows[first].top] - centre) + 0.1
+        return abs(y[rows[first].top] - centre) + _TOP
     fit = abs((top + bottom) / 2 - centre)
     if page_ends is not None and rows[last].bottom in page_ends:
         # Rows just above a page break may be laid out top-aligned (LibreOffice does so when a
         # merged cell of their row group runs on to the next page).
-        fit = min(fit, abs(top - centre) + 0.3)
+        fit = min(fit, abs(top - centre) + _TOP)
     return fit
 
 
@@ -450,6 +451,7 @@ def _cut(rows: list[TableRow], labels: list[Label], y: dict[int, float], page_en
     if m == 0 or n == 0 or m > n:
         return [], list(range(m))
     inf = float("inf")
+    centres = [(y[lab.pieces[0].line] + y[lab.pieces[-1].line]) / 2 for lab in labels]
     # best[k][j]: least cost of labels[:k] covering rows[:j]
     best = [[inf] * (n + 1) for _ in range(m + 1)]
     back = [[0] * (n + 1) for _ in range(m + 1)]
@@ -457,6 +459,8 @@ def _cut(rows: list[TableRow], labels: list[Label], y: dict[int, float], page_en
     for k in range(1, m + 1):
         for j in range(k, n + 1):
             for i in range(k - 1, j):
+                if y[table[i].top] - 1 > centres[k - 1]:
+                    break  # the label would stand above its rows
                 if best[k - 1][i] == inf:
                     continue
                 cost = best[k - 1][i] + _group_cost(table, i, j - 1, labels[k - 1], y, page_ends)
@@ -481,16 +485,16 @@ def _cut(rows: list[TableRow], labels: list[Label], y: dict[int, float], page_en
                    + _group_cost(table, starts[k], stop - 1, labels[k], y, page_ends))
             new = (_group_cost(table, starts[k - 1], s - 1, labels[k - 1], y, page_ends)
                    + _group_cost(table, s, stop - 1, labels[k], y, page_ends))
-            if new - old < _MARGIN:
+            if new - old < _MARGIN - 1e-9:
                 doubtful.append(k)
     return starts, doubtful
 
 
 def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: list[Placement]) -> list[Row]:
     vocab = spec.vocabulary
-    kept: list[Row] = []  # table header repeats and blank lines pass through untouched
     labels: list[Label] = []
     fragments: list[Piece] = []
+    cut: list[tuple[Piece, int, str]] = []
     texts: dict[int, list[Piece]] = {}
     for i in range(start, len(rows)):
         row = rows[i]
@@ -504,10 +508,21 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
                 fragments.append(piece)
                 continue
             hit = vocab.lookup(piece.text)
-            if hit is not None and (compact(piece.text) == hit.name or len(texts[i]) == 0):
+            if hit is not None and compact(piece.text) == hit.name:
                 labels.append(Label(hit.level, hit.name, [piece]))
-                continue
-            texts[i].append(piece)
+            elif hit is not None:
+                cut.append((piece, hit.level, hit.name))
+            else:
+                texts[i].append(piece)
+    # A cut name (``服务对象满意度`` for 服务对象满意度指标) is a label only where it stands left of the
+    # names; in the name column it is a 三级 name.
+    columns = _columns(texts)
+    for piece, level, name in cut:
+        name_col = columns.get(piece.line, _nearest(columns, piece.line, (10**6, 10**6)))[0]
+        if piece.col < name_col - _SLACK:
+            labels.append(Label(level, name, [piece]))
+        else:
+            texts[piece.line] = sorted([*texts[piece.line], piece], key=lambda p: p.col)
     # A label's wrapped tail (``标`` under ``生态环境成本指``) moves its centre down; only a label
     # cut by its line end takes one.
     for fragment in fragments:
@@ -592,7 +607,7 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
             if k is not None:
                 first_of.setdefault(k, []).append(lab)
 
-    out = list(kept)
+    out: list[Row] = []
     for k, trow in enumerate(table):
         cells = [Cell(lab.name if lab.level is not None else lab.pieces[0].text, lab.col)
                  for lab in sorted(first_of.get(k, []), key=lambda lab: (lab.level or 3, lab.col))]

@@ -38,6 +38,7 @@ from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_
 _YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
 _TOP = 0.0  # lines: charged for a label at the top of its rows next to a page break (LibreOffice does that)
+_FAR = 1.0  # lines: a label this far from its rows' centre (or top, at a page break) is a guess
 _SLACK = 3  # columns: a centred label starts a little left or right of its column
 _MARGIN = 0.5  # lines: a group cut that fits less than this worse than the best one is ambiguous
 
@@ -106,18 +107,53 @@ def _overlaps(a: Piece, b: Piece) -> bool:
 
 
 def looks_centred(rows: list[Row], spec: LayoutSpec) -> bool:
-    """Evidence that the form's cells are vertically centred: the first indicator row carries no
-    level-1 label (a top-aligned dump prints the merged label on its group's first line), or a
-    header label whose value stands on the lines above and below it and not on its own line."""
+    """Evidence that the form's cells are vertically centred, which a top-aligned dump (every
+    short cell and merged label on its row's or group's first line) cannot show:
+
+    - a header value standing on the lines above and below its label, not on the label's line;
+    - a level label alone on its line between two lines of names (centred between two rows);
+    - a target-shaped text alone on its line between two lines of names (a two-line name's target).
+
+    Weaker signs (the first indicator row without a level-1 label) are not used: misreading a
+    top-aligned dump as centred would misplace its rows.
+    """
     table_at = find_table_header(rows, spec)
-    if table_at is not None:
-        first = next((r for r in rows[table_at + 1 :] if not r.blank and not is_table_header(r, spec)), None)
-        if first is not None:
-            texts = [c for c in first.filled if compact(c.text) not in spec.side_labels]
-            hits = [spec.vocabulary.lookup(c.text) for c in texts]
-            if texts and not any(h is not None and h.level == 1 for h in hits):
-                return True
     end = table_at if table_at is not None else len(rows)
+    signs = _header_sandwich(rows, end, spec)
+    if table_at is not None:
+        body = [r for r in rows[table_at + 1 :] if not r.blank and not is_table_header(r, spec)]
+        signs += _table_sandwiches(body, spec)
+    return signs >= 1
+
+
+def _is_text(cell: Cell, spec: LayoutSpec) -> bool:
+    return (spec.vocabulary.lookup(cell.text) is None and not spec.vocabulary.is_wrap_fragment(cell.text)
+            and compact(cell.text) not in spec.side_labels and not is_separator(cell.text))
+
+
+def _table_sandwiches(body: list[Row], spec: LayoutSpec) -> int:
+    """Lines holding only a level label or only a target-shaped text, between two lines whose
+    first text stands further left (names)."""
+    found = 0
+    for above, row, below in zip(body, body[1:], body[2:], strict=False):
+        cells = [c for c in row.filled if compact(c.text) not in spec.side_labels]
+        if len(cells) != 1 or row.where.page != above.where.page or row.where.page != below.where.page:
+            continue
+        cell = cells[0]
+        names = [next((c for c in r.filled if _is_text(c, spec)), None) for r in (above, below)]
+        if any(n is None for n in names):
+            continue
+        label = spec.vocabulary.lookup(cell.text)
+        if label is not None and compact(cell.text) == label.name and all(n.col > cell.col for n in names if n):
+            found += 1
+        elif TARGET_SHAPE.match(cell.text) and all(n.col + _SLACK < cell.col for n in names if n):
+            found += 1
+    return found
+
+
+def _header_sandwich(rows: list[Row], end: int, spec: LayoutSpec) -> int:
+    """Header labels whose value stands on the lines above and below them and not on their line."""
+    found = 0
     for i in range(2, end - 1):
         above, row, below = rows[i - 1], rows[i], rows[i + 1]
         labels = [c for c in row.filled if (hit := spec.match_label(c.text)) is not None and not hit.rest
@@ -133,8 +169,8 @@ def looks_centred(rows: list[Row], spec: LayoutSpec) -> bool:
                 continue  # the value is on the label's own line
             if (any(label.col < c.col < stop - _SLACK for c in above.filled)
                     and any(label.col < c.col < stop - _SLACK for c in below.filled)):
-                return True
-    return False
+                found += 1
+    return found
 
 
 # ---------------------------------------------------------------- header zone
@@ -146,13 +182,18 @@ def _label_tail(spec: LayoutSpec, head: str, tail: str) -> bool:
     return hit is not None and not hit.rest and spec.match_label(tail) is None
 
 
+_LABEL_NAMES: dict[str, list[str]] = {}  # layout id -> every label spelling, compacted
+
+
 def _label_head(spec: LayoutSpec, text: str) -> bool:
     """A label cut by its line end: a proper prefix of a label spelling (three characters at least)."""
     key = compact(text).rstrip("*")
     if len(key) < 3:
         return False
-    spellings = list(spec.fields.values()) + list(spec.budget.values()) + list(spec.text_blocks.values())
-    names = [compact(s) for group in spellings for s in group] + [compact(c) for c in spec.captions]
+    names = _LABEL_NAMES.get(spec.id)
+    if names is None:
+        spellings = [*spec.fields.values(), *spec.budget.values(), *spec.text_blocks.values(), spec.captions]
+        names = _LABEL_NAMES[spec.id] = [compact(s) for group in spellings for s in group]
     return any(name.startswith(key) and name != key for name in names)
 
 
@@ -212,17 +253,16 @@ def _rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
             for piece in free(i, label):
                 claimed[id(piece)] = id(label)
                 values[id(label)].pieces.append(piece)
-    # Then pairs of pieces symmetric about each label's centre, all labels one step at a time.
     # Then, top to bottom, the lines above each label that are still free (the row above took
-    # as many lines below its label as it had above it), and as many lines below it.
+    # as many lines below its label as it had above it), and as many lines below it: a centred
+    # value has as many lines above its label's line as below it.
     for label in sorted(active, key=lambda lab: (lab.top, lab.col)):
         above: list[Piece] = []
-        while found := free(label.top - len(above) - 1, label):
+        lines_above = 0
+        while found := free(label.top - lines_above - 1, label):
             above += found
-            if len(found) > 1:
-                break
+            lines_above += 1
         below: list[Piece] = []
-        lines_above = len({p.line for p in above})
         for step in range(1, lines_above + 1):
             found = free(label.bottom + step, label)
             if not found:
@@ -596,6 +636,12 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
             continue
         for k, (s, lab) in enumerate(zip(starts, of_level, strict=True)):
             first_of.setdefault(s, []).append(lab)
+            stop = starts[k + 1] if k + 1 < len(starts) else len(table)
+            if _group_cost(table, s, stop - 1, lab, y, page_ends) >= _FAR:
+                for r in range(s, stop):
+                    placements.append(Placement(rows[table[r].top].where, f"level{level}",
+                                                f"level-{level} label {lab.name} stands far from the centre of the "
+                                                "rows given to it; its rows are a guess"))
             if k in doubtful:
                 for r in (s - 1, s):
                     placements.append(Placement(rows[table[r].top].where, f"level{level}",

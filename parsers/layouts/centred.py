@@ -62,7 +62,8 @@ class Piece:
 
     @property
     def end(self) -> int:
-        return self.col + display_width(self.text)
+        # Columns of a dump count characters, wide or not.
+        return self.col + len(self.text)
 
 
 @dataclass
@@ -376,34 +377,70 @@ def _nearest(columns: dict[int, tuple[int, int]], line: int, default: tuple[int,
     return columns[min(columns, key=lambda j: (abs(j - line), j))]
 
 
-def _stacks(pieces: list[Piece], room: int, others: dict[int, Piece], other_room: int,
-            starts_new: Callable[[Piece], bool] | None = None,
-            other_starts_new: Callable[[Piece], bool] | None = None) -> list[Stack]:
-    """Pieces of one column (in line order) joined into cells: a piece goes on the cell above when
-    the cell's last line filled the column (it was still going) and is at most three lines up (a
-    shorter cell of the row may print on lines between) or just across a page break. When both
-    lines also hold a piece of the other column (``others``: line -> piece), that one must have
-    filled its column too, and the lower one must not start a cell of its own (a target-shaped
-    text): two full rows one under the other are two rows."""
+@dataclass
+class Column:
+    """One column's pieces (names or targets) with what is known of the other column."""
+
+    pieces: list[Piece]
+    room: int
+    starts_new: Callable[[Piece], bool]
+
+
+def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = None) -> list[Stack]:
+    """The pieces of ``column`` (in line order) joined into cells. A piece goes on the cell above:
+
+    - never when it starts a cell of its own (a target-shaped text) or stands more than two lines
+      below it on the same page (only a shorter cell of the row, on a line between, may part two
+      lines of one cell);
+    - when both lines also hold a piece of the other column, only if both pieces strictly filled
+      their columns and the lower other piece starts nothing (two short rows one under another);
+    - when a whole cell of the other column stands between the two lines (a target centred
+      between the two lines of its name), always;
+    - when the cell is already centred on a whole cell of the other column that lies within it
+      (its row is complete), never — unless the other column prints nothing more before the page
+      ends (rows next to a page break are printed top-aligned);
+    - otherwise when its last line filled the column (it was still going).
+    """
+    others = {p.line: p for p in other.pieces}
     stacks: list[Stack] = []
-    for piece in pieces:
-        last = stacks[-1].pieces[-1] if stacks else None
-        going = (
-            last is not None
-            and display_width(last.text) >= room - 2
-            and (piece.line - last.line <= 3 or piece.page != last.page)
-            and not (starts_new is not None and starts_new(piece))
-        )
-        if going and last is not None and last.line in others and piece.line in others:
-            # Strictly full (no slack): two short complete rows one under the other are common.
-            going = (display_width(last.text) >= room - 1
-                     and display_width(others[last.line].text) >= other_room - 1) and not (
-                other_starts_new is not None and other_starts_new(others[piece.line]))
+    for piece in column.pieces:
+        current = stacks[-1] if stacks else None
+        last = current.pieces[-1] if current else None
+        if current is None or last is None or column.starts_new(piece) or (
+                piece.page == last.page and piece.line - last.line > 2):
+            stacks.append(Stack([piece]))
+            continue
+        if last.line in others and piece.line in others:
+            going = (_filled(last.text, column.room, 1) and _filled(others[last.line].text, other.room, 1)
+                     and not other.starts_new(others[piece.line]))
+        elif other_stacks is not None and any(last.line < o.top and o.bottom < piece.line for o in other_stacks):
+            going = True
+        elif other_stacks is not None and _centred_on(current, other_stacks, last, other.pieces):
+            going = False
+        else:
+            going = _filled(last.text, column.room, 2)
         if going:
-            stacks[-1].pieces.append(piece)
+            current.pieces.append(piece)
         else:
             stacks.append(Stack([piece]))
     return stacks
+
+
+def _centred_on(stack: Stack, other_stacks: list[Stack], last: Piece, other_pieces: list[Piece]) -> bool:
+    """``stack`` (up to ``last``) has a whole cell of the other column at its centre, and the other
+    column goes on below it on the same page."""
+    top, bottom = stack.pieces[0].line, last.line
+    centred = any(top <= o.top and o.bottom <= bottom and abs((o.top + o.bottom) - (top + bottom)) <= 0
+                  for o in other_stacks)
+    return centred and any(p.line > bottom and p.page == last.page for p in other_pieces)
+
+
+def _filled(text: str, room: int, slack: int) -> bool:
+    """The line may have filled its column (it was still going). Widths are in half-ideographs;
+    Latin letters, digits and signs print a little wider than half an ideograph, a third of a
+    unit more each."""
+    ascii_chars = sum(1 for ch in text if ch.isascii() and not ch.isspace())
+    return display_width(text) + ascii_chars // 3 >= room - slack
 
 
 def _room(pieces: list[Piece], floor: int = 0) -> int:
@@ -412,8 +449,9 @@ def _room(pieces: list[Piece], floor: int = 0) -> int:
 
 
 def _split(names: list[Stack], targets: list[Stack]) -> list[Stack]:
-    """A name joined over lines that hold two different target cells is two names: in a centred
-    row the target lies within its name's lines, so the cut goes between the two targets."""
+    """A cell joined over lines that hold two different cells of the other column is two cells
+    (``names`` and ``targets`` stand for either column): in a centred row the shorter cell lies
+    within the taller one's lines, so the cut goes between the two."""
     out: list[Stack] = []
     for stack in names:
         inside = [t for t in targets if t.top <= stack.bottom and stack.top <= t.bottom]
@@ -600,13 +638,17 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
     target_floor = max((display_width(c.text) for c in header.filled if spec.table_column(c.text) == ("target", False)),
                        default=0)
     name_room, target_room = _room(names), _room(targets, target_floor)
-    name_at = {p.line: p for p in names}
-    target_at = {p.line: p for p in targets}
     def target_shaped(piece: Piece) -> bool:
         return bool(TARGET_SHAPE.match(piece.text))
 
-    name_stacks = _stacks(names, name_room, target_at, target_room, other_starts_new=target_shaped)
-    target_stacks = _stacks(targets, target_room, name_at, name_room, starts_new=target_shaped)
+    name_column = Column(names, name_room, lambda p: False)
+    target_column = Column(targets, target_room, target_shaped)
+    # Targets by width first; then each column again with the other's cells as evidence.
+    target_stacks = _stacks(target_column, name_column)
+    name_stacks = _stacks(name_column, target_column, target_stacks)
+    target_stacks = _stacks(target_column, name_column, name_stacks)
+    name_stacks = _stacks(name_column, target_column, target_stacks)
+    target_stacks = _split(target_stacks, name_stacks)
     name_stacks = _split(name_stacks, target_stacks)
     table = _pair(name_stacks, target_stacks)
     between = {i for i, ps in texts.items() if not ps}  # only labels: centred between two lines

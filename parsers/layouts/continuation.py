@@ -6,6 +6,11 @@ it holds no label (a new row of the header starts with a label, a new indicator 
 label or a 三级 name and its target), all its texts stand under cells of that row, and — in the
 indicator table — it adds to the target column only when the target above filled its column (a
 new row brings a target of its own).
+
+That is how a table whose cells are top-aligned (Word's default) prints. When the form shows it
+was laid out with vertically centred cells (the real 申报表: a value or a merged label on a line
+between two lines of its row), the rows are rebuilt by ``parsers/layouts/centred.py`` instead:
+see :func:`rebuild_rows`.
 """
 
 from __future__ import annotations

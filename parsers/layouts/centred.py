@@ -38,6 +38,7 @@ from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_
 _YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
 _TOP = 0.0  # lines: charged for a label at the top of its rows next to a page break (LibreOffice does that)
+_EXACT = 0.5  # lines: the misfit of a label that stands at its rows' centre (rounding)
 _FAR = 1.0  # lines: a label this far from its rows' centre (or top, at a page break) is a guess
 _SLACK = 3  # columns: a centred label starts a little left or right of its column
 _MARGIN = 0.5  # lines: a group cut that fits less than this worse than the best one is ambiguous
@@ -115,8 +116,8 @@ def looks_centred(rows: list[Row], spec: LayoutSpec) -> bool:
     - a level label alone on its line between two lines of names (centred between two rows);
     - a target-shaped text alone on its line between two lines of names (a two-line name's target).
 
-    Weaker signs (the first indicator row without a level-1 label) are not used: misreading a
-    top-aligned dump as centred would misplace its rows.
+    A weaker sign (the first indicator row without a level-1 label, see :func:`maybe_centred`)
+    is not enough by itself: misreading a top-aligned dump as centred would misplace its rows.
     """
     table_at = find_table_header(rows, spec)
     end = table_at if table_at is not None else len(rows)
@@ -127,27 +128,42 @@ def looks_centred(rows: list[Row], spec: LayoutSpec) -> bool:
     return signs >= 1
 
 
+def maybe_centred(rows: list[Row], spec: LayoutSpec) -> bool:
+    """The weak sign: the first indicator row carries no level-1 label, which a top-aligned dump
+    prints on its group's first line. With one-line rows only, nothing else tells the two apart."""
+    table_at = find_table_header(rows, spec)
+    if table_at is None:
+        return False
+    first = next((r for r in rows[table_at + 1 :] if not r.blank and not is_table_header(r, spec)), None)
+    if first is None:
+        return False
+    texts = [c for c in first.filled if compact(c.text) not in spec.side_labels]
+    hits = [spec.vocabulary.lookup(c.text) for c in texts]
+    return bool(texts) and not any(h is not None and h.level == 1 for h in hits)
+
+
 def _is_text(cell: Cell, spec: LayoutSpec) -> bool:
     return (spec.vocabulary.lookup(cell.text) is None and not spec.vocabulary.is_wrap_fragment(cell.text)
             and compact(cell.text) not in spec.side_labels and not is_separator(cell.text))
 
 
 def _table_sandwiches(body: list[Row], spec: LayoutSpec) -> int:
-    """Lines holding only a level label or only a target-shaped text, between two lines whose
-    first text stands further left (names)."""
+    """Lines holding no name — only level labels, or only a target-shaped text (with or without
+    labels) — between two lines whose first text (a name) stands left of it."""
     found = 0
     for above, row, below in zip(body, body[1:], body[2:], strict=False):
+        if row.where.page != above.where.page or row.where.page != below.where.page:
+            continue
         cells = [c for c in row.filled if compact(c.text) not in spec.side_labels]
-        if len(cells) != 1 or row.where.page != above.where.page or row.where.page != below.where.page:
-            continue
-        cell = cells[0]
+        texts = [c for c in cells if _is_text(c, spec)]
+        labels = [c for c in cells if (hit := spec.vocabulary.lookup(c.text)) is not None and compact(c.text) == hit.name]
         names = [next((c for c in r.filled if _is_text(c, spec)), None) for r in (above, below)]
-        if any(n is None for n in names):
+        if not cells or any(n is None for n in names) or len(labels) + len(texts) != len(cells):
             continue
-        label = spec.vocabulary.lookup(cell.text)
-        if label is not None and compact(cell.text) == label.name and all(n.col > cell.col for n in names if n):
+        if not texts and all(n.col > max(c.col for c in labels) for n in names if n):
             found += 1
-        elif TARGET_SHAPE.match(cell.text) and all(n.col + _SLACK < cell.col for n in names if n):
+        elif len(texts) == 1 and TARGET_SHAPE.match(texts[0].text) and all(
+                n.col + _SLACK < texts[0].col for n in names if n):
             found += 1
     return found
 
@@ -568,7 +584,8 @@ def _cut(rows: list[TableRow], labels: list[Label], y: dict[int, float], page_en
     return starts, doubtful
 
 
-def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: list[Placement]) -> list[Row]:
+def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: list[Placement],
+                   misfits: list[float]) -> list[Row]:
     vocab = spec.vocabulary
     labels: list[Label] = []
     fragments: list[Piece] = []
@@ -667,6 +684,7 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
         of_level = sorted((lab for lab in labels if lab.level == level), key=lambda lab: lab.centre)
         starts, doubtful = _cut(table, of_level, y, page_ends)
         if len(starts) != len(of_level):
+            misfits.append(float("inf"))
             # No cut puts every label inside its rows: place each on its nearest row, flagged.
             for lab in of_level:
                 k = min(range(len(table)), key=lambda r: abs(table[r].centre - lab.centre)) if table else None
@@ -679,7 +697,8 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
         for k, (s, lab) in enumerate(zip(starts, of_level, strict=True)):
             first_of.setdefault(s, []).append(lab)
             stop = starts[k + 1] if k + 1 < len(starts) else len(table)
-            if _group_cost(table, s, stop - 1, lab, y, page_ends) >= _FAR:
+            misfits.append(_group_cost(table, s, stop - 1, lab, y, page_ends))
+            if misfits[-1] >= _FAR:
                 for r in range(s, stop):
                     placements.append(Placement(rows[table[r].top].where, f"level{level}",
                                                 f"level-{level} label {lab.name} stands far from the centre of the "
@@ -717,7 +736,23 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
 def rebuild_centred(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Placement]]:
     """The form's rows with every centred table row rebuilt from its lines, and the placements
     that were inferred without a clear margin."""
+    out, placements, _misfits = _rebuild(rows, spec)
+    return out, placements
+
+
+def rebuild_if_exact(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Placement]] | None:
+    """For a form that only may be centred: its rebuilt rows if every merged label stands at the
+    centre of a group of rows and nothing was in doubt (no top-aligned reading explains that),
+    else None."""
+    out, placements, misfits = _rebuild(rows, spec)
+    if placements or not misfits or max(misfits) > _EXACT:
+        return None
+    return out, placements
+
+
+def _rebuild(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Placement], list[float]]:
     placements: list[Placement] = []
+    misfits: list[float] = []  # of every merged label against its group of rows
     table_at = find_table_header(rows, spec)
     end = table_at if table_at is not None else len(rows)
     start = 1
@@ -729,5 +764,5 @@ def rebuild_centred(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[
     out += _rebuild_header(rows, start, end, spec, placements)
     if table_at is not None:
         out.append(rows[table_at])
-        out += _rebuild_table(rows, table_at + 1, spec, placements)
-    return out, placements
+        out += _rebuild_table(rows, table_at + 1, spec, placements, misfits)
+    return out, placements, misfits

@@ -99,11 +99,22 @@ def rebuild_rows(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Pla
     """The rows of one form with the wrapped lines of a space-aligned dump put back into their
     table rows, and the placements inferred without certainty (to be flagged). A dump of
     vertically centred cells is rebuilt from all the lines of each row
-    (``parsers/layouts/centred.py``); a top-aligned one joins continuation lines to the row above."""
-    from goalforms.parsers.layouts.centred import looks_centred, rebuild_centred
+    (``parsers/layouts/centred.py``); a top-aligned one joins continuation lines to the row above.
+    A form that may be either (one-line rows only, first row without its level-1 label) is read
+    as centred only where that explains every merged label exactly."""
+    from goalforms.parsers.layouts.centred import (
+        looks_centred,
+        maybe_centred,
+        rebuild_centred,
+        rebuild_if_exact,
+    )
 
-    if any(row.soft for row in rows) and looks_centred(rows, spec):
-        return rebuild_centred(rows, spec)
+    if any(row.soft for row in rows):
+        if looks_centred(rows, spec):
+            return rebuild_centred(rows, spec)
+        # Only one-line rows: centred if every merged label sits exactly at its group's centre.
+        if maybe_centred(rows, spec) and (rebuilt := rebuild_if_exact(rows, spec)) is not None:
+            return rebuilt
     return join_continuations(rows, spec), []
 
 

@@ -228,3 +228,64 @@ def test_centring_is_recognised_per_form(folder: str, centred: bool) -> None:
         _title, segments = recognise(readers.read(sample))
         for segment in segments:
             assert looks_centred(segment.rows, LAYOUTS[segment.layout].spec) is centred, f"{sample.name}"
+
+
+HEAD_ONE_LINE = """\
+                        财政项目支出绩效目标申报表
+                                   (2024 年度)
+ 项目名称     征地养老费支出           项目性质     经常性项目            项目类别             特定目标类
+ 主管部门     上海市闵行区人力资源和社会保障局(汇总)        实施单位     上海市闵行区社会保障服务中心
+计划开始日期    2024-01-01                     计划完成日期      2024-12-31
+            项目资金总额                       年度资金申请总额      1,094,910,000.00
+           其中：财政资金                      其中：当年财政拨款     1,094,910,000.00
+项目资金(元)
+                                         上年结转资金      0.00
+            其他资金                          其他资金       0.00
+                       项目总目标                       年度总体目标
+项目绩效目标                              落实市、区级文件要求，规范征地养老各类保障待遇。
+            一级指标           二级指标           三级指标              年度(/项目)指标值
+"""
+
+# Only one-line rows: nothing but the labels' positions tells centred from top-aligned. Here
+# every label sits exactly at the centre of its group, and the first row has no level-1 label.
+TABLE_ONE_LINE_CENTRED = """\
+                               数量指标   征地养老资金应发实发率     =23000.00(人)
+              产出指标             质量指标   征地养老资金发放准确率     =100.00(%)
+                               时效指标   征地养老资金发放及时率     与政策规定一致
+                                      补贴对象覆盖率         =100.00(%)
+ 绩效指标                                 征地养老待遇提升情况      提升
+              效益指标         社会效益指标     社会保障制度完善情况      完善
+                                      有责投诉数           =0.00(起)
+                                      群体性事件发生数        =0.00(件)
+             满意度指标       服务对象满意度指标    受补对象满意度         ≥85.00(%)
+"""
+
+# The same rows top-aligned, the first level-1 label misspelt (not in the vocabulary): the
+# labels do not sit at their groups' centres, so the dump is read as top-aligned.
+TABLE_ONE_LINE_TOP = """\
+              产出类指标            数量指标   征地养老资金应发实发率     =23000.00(人)
+                                      征地养老资金发放准确率     =100.00(%)
+                                      征地养老资金发放及时率     与政策规定一致
+              效益指标         社会效益指标     补贴对象覆盖率         =100.00(%)
+                                      征地养老待遇提升情况      提升
+                                      社会保障制度完善情况      完善
+"""
+
+
+def test_one_line_rows_with_labels_at_their_centres(tmp_path: Path) -> None:
+    form = _parse(tmp_path, HEAD_ONE_LINE + TABLE_ONE_LINE_CENTRED)
+    social = (BENEFIT, "社会效益指标")
+    assert [(r[0], r[1]) for r in _rows(form)] == [
+        (OUTPUT, "数量指标"), (OUTPUT, "质量指标"), (OUTPUT, "时效指标"),
+        social, social, social, social, social, SATISFACTION,
+    ]
+    assert form["issues"] == []
+    assert form["header"]["goal"] == "落实市、区级文件要求，规范征地养老各类保障待遇。"
+
+
+def test_one_line_rows_top_aligned_stay_top_aligned(tmp_path: Path) -> None:
+    form = _parse(tmp_path, HEAD_ONE_LINE + TABLE_ONE_LINE_TOP)
+    # Read as centred, 效益指标 (the only known level-1 label, near the middle) would take every row.
+    assert [(r[0], r[1]) for r in _rows(form)] == [(OUTPUT, "数量指标")] * 3 + [(BENEFIT, "社会效益指标")] * 3
+    # The misspelt label's row is flagged by the table reader (its level 1 is inferred).
+    assert "indicators[0]" in _flags(form)

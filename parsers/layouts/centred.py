@@ -137,9 +137,11 @@ def maybe_centred(rows: list[Row], spec: LayoutSpec) -> bool:
     first = next((r for r in rows[table_at + 1 :] if not r.blank and not is_table_header(r, spec)), None)
     if first is None:
         return False
-    texts = [c for c in first.filled if compact(c.text) not in spec.side_labels]
-    hits = [spec.vocabulary.lookup(c.text) for c in texts]
-    return bool(texts) and not any(h is not None and h.level == 1 for h in hits)
+    cells = [c for c in first.filled if compact(c.text) not in spec.side_labels]
+    hits = [spec.vocabulary.lookup(c.text) for c in cells]
+    texts = [c for c in cells if _is_text(c, spec)]
+    # A third text is a label the vocabulary does not know, printed on the first line.
+    return 0 < len(texts) <= 2 and not any(h is not None and h.level == 1 for h in hits)
 
 
 def _is_text(cell: Cell, spec: LayoutSpec) -> bool:
@@ -710,6 +712,7 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
                                                 "here by its centred position; the neighbouring cut fits nearly as well"))
     for lab in labels:
         if lab.level is None:  # unknown labels stay on the row they stand beside
+            misfits.append(float("inf"))  # where its group is, nothing says
             k = min(range(len(table)), key=lambda r: abs(table[r].centre - lab.centre)) if table else None
             if k is not None:
                 first_of.setdefault(k, []).append(lab)

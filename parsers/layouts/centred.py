@@ -37,6 +37,7 @@ from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_
 
 _YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
+_HANGING = regex.compile(r"[”’」』》）)，。、；：！？]$")
 _TOP = 0.0  # lines: charged for a label at the top of its rows next to a page break (LibreOffice does that)
 _EXACT = 0.5  # lines: the misfit of a label that stands at its rows' centre (rounding)
 _FAR = 1.0  # lines: a label this far from its rows' centre (or top, at a page break) is a guess
@@ -400,18 +401,22 @@ class Column:
     """One column's pieces (names or targets) with what is known of the other column."""
 
     pieces: list[Piece]
-    room: int
+    room: int  # the column's width: its widest line, at least its header label
     starts_new: Callable[[Piece], bool]
+    floor: int = 0  # its header label's width
 
 
-def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = None) -> list[Stack]:
+def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = None,
+            doubts: set[int] | None = None) -> list[Stack]:
     """The pieces of ``column`` (in line order) joined into cells. A piece goes on the cell above:
 
     - never when it starts a cell of its own (a target-shaped text) or stands more than two lines
       below it on the same page (only a shorter cell of the row, on a line between, may part two
       lines of one cell);
-    - when both lines also hold a piece of the other column, only if both pieces strictly filled
-      their columns and the lower other piece starts nothing (two short rows one under another);
+    - when both lines also hold a piece of the other column, only if both pieces filled their
+      columns and the lower other piece starts nothing (two short rows one under another); when
+      they only nearly filled them (widths on the page are not exactly those of the dump), the
+      join is a guess and its line goes into ``doubts``;
     - when a whole cell of the other column stands between the two lines (a target centred
       between the two lines of its name), always;
     - when the cell is already centred on a whole cell of the other column that lies within it
@@ -429,8 +434,15 @@ def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = No
             stacks.append(Stack([piece]))
             continue
         if last.line in others and piece.line in others:
-            going = (_filled(last.text, column.room, 1) and _filled(others[last.line].text, other.room, 1)
+            beside = others[last.line].text
+            going = (_filled(last.text, column.room, 1) and _filled(beside, other.room, 1)
                      and not other.starts_new(others[piece.line]))
+            if (not going and not other.starts_new(others[piece.line])
+                    and column.room > column.floor and other.room > other.floor
+                    and _filled(last.text, column.room, 2) and _filled(beside, other.room, 2)):
+                going = True
+                if doubts is not None:
+                    doubts.add(piece.line)
         elif other_stacks is not None and any(last.line < o.top and o.bottom < piece.line for o in other_stacks):
             going = True
         elif other_stacks is not None and _centred_on(current, other_stacks, last, other.pieces):
@@ -462,7 +474,10 @@ def _filled(text: str, room: int, slack: int) -> bool:
 
 
 def _room(pieces: list[Piece], floor: int = 0) -> int:
-    wide = [display_width(p.text) for p in pieces if _ALL_WIDE.match(p.text)]
+    """The width of a column: its widest line of wide characters. A closing punctuation mark may
+    hang past the column's edge (the line ``提供社保帮办所需的“云桌面”`` is one mark wider than
+    the column), so it is not counted."""
+    wide = [display_width(_HANGING.sub("", p.text)) for p in pieces if _ALL_WIDE.match(p.text)]
     return max([floor, *wide])
 
 
@@ -661,15 +676,24 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
         return bool(TARGET_SHAPE.match(piece.text))
 
     name_column = Column(names, name_room, lambda p: False)
-    target_column = Column(targets, target_room, target_shaped)
+    # A target column no wider than its header label may never have wrapped: its widest target
+    # says nothing about when a line is full.
+    target_column = Column(targets, target_room, target_shaped, target_floor)
     # Targets by width first; then each column again with the other's cells as evidence.
+    doubts: set[int] = set()  # lines joined to the line above on nearly full widths
     target_stacks = _stacks(target_column, name_column)
     name_stacks = _stacks(name_column, target_column, target_stacks)
     target_stacks = _stacks(target_column, name_column, name_stacks)
-    name_stacks = _stacks(name_column, target_column, target_stacks)
+    name_stacks = _stacks(name_column, target_column, target_stacks, doubts)
     target_stacks = _split(target_stacks, name_stacks)
     name_stacks = _split(name_stacks, target_stacks)
     table = _pair(name_stacks, target_stacks)
+    for trow in table:
+        if any(p.line in doubts for s in (trow.name, trow.target) if s for p in s.pieces[1:]):
+            for part in ("level3", "raw"):
+                placements.append(Placement(rows[trow.top].where, part,
+                                            "two lines with a name and a target each were read as one row: both "
+                                            "nearly fill their columns, so they may be two rows"))
     between = {i for i, ps in texts.items() if not ps}  # only labels: centred between two lines
     for stack in [*name_stacks, *target_stacks, *(Stack(lab.pieces) for lab in labels)]:
         for a, b in zip(stack.pieces, stack.pieces[1:], strict=False):

@@ -404,6 +404,10 @@ class Column:
     room: int  # the column's width: its widest line, at least its header label
     starts_new: Callable[[Piece], bool]
     floor: int = 0  # its header label's width
+    # Certain from the lines around them: pieces that are whole cells, and pairs of lines
+    # (upper, lower) that are one cell (see :func:`_between`).
+    whole: set[int] = field(default_factory=set)
+    bound: set[tuple[int, int]] = field(default_factory=set)
 
 
 def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = None,
@@ -430,10 +434,12 @@ def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = No
         current = stacks[-1] if stacks else None
         last = current.pieces[-1] if current else None
         if current is None or last is None or column.starts_new(piece) or (
-                piece.page == last.page and piece.line - last.line > 2):
+                piece.page == last.page and piece.line - last.line > 2) or {piece.line, last.line} & column.whole:
             stacks.append(Stack([piece]))
             continue
-        if last.line in others and piece.line in others:
+        if (last.line, piece.line) in column.bound:
+            going = True
+        elif last.line in others and piece.line in others:
             beside = others[last.line].text
             going = (_filled(last.text, column.room, 1) and _filled(beside, other.room, 1)
                      and not other.starts_new(others[piece.line]))
@@ -454,6 +460,22 @@ def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = No
         else:
             stacks.append(Stack([piece]))
     return stacks
+
+
+def _between(column: Column, other: Column) -> None:
+    """Lines where a piece of ``other`` stands alone between two lines of ``column`` (and not
+    beside them): rows are bands of lines, so that piece is a whole cell centred between two lines
+    of one cell of ``column`` — unless the two columns interleave (a cell of ``other`` one line
+    taller or shorter than its neighbour: the line two up or down holds a piece of ``other``
+    alone too)."""
+    mine = {p.line for p in column.pieces}
+    theirs = {p.line for p in other.pieces}
+    for line in theirs - mine:
+        if {line - 1, line + 1} <= mine and not {line - 1, line + 1} & theirs:
+            if any(near in theirs and near not in mine for near in (line - 2, line + 2)):
+                continue
+            other.whole.add(line)
+            column.bound.add((line - 1, line + 1))
 
 
 def _centred_on(stack: Stack, other_stacks: list[Stack], last: Piece, other_pieces: list[Piece]) -> bool:
@@ -679,6 +701,8 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
     # A target column no wider than its header label may never have wrapped: its widest target
     # says nothing about when a line is full.
     target_column = Column(targets, target_room, target_shaped, target_floor)
+    _between(name_column, target_column)
+    _between(target_column, name_column)
     # Targets by width first; then each column again with the other's cells as evidence.
     doubts: set[int] = set()  # lines joined to the line above on nearly full widths
     target_stacks = _stacks(target_column, name_column)

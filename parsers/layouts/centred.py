@@ -462,15 +462,18 @@ def _stacks(column: Column, other: Column, other_stacks: list[Stack] | None = No
     return stacks
 
 
-def _between(column: Column, other: Column) -> None:
+def _between(column: Column, other: Column, page: dict[int, int]) -> None:
     """Lines where a piece of ``other`` stands alone between two lines of ``column`` (and not
     beside them): rows are bands of lines, so that piece is a whole cell centred between two lines
     of one cell of ``column`` — unless the two columns interleave (a cell of ``other`` one line
     taller or shorter than its neighbour: the line two up or down holds a piece of ``other``
-    alone too)."""
+    alone too). Not next to a page break: the part of a cut row on the next page is laid out on
+    its own."""
     mine = {p.line for p in column.pieces}
     theirs = {p.line for p in other.pieces}
     for line in theirs - mine:
+        if len({page.get(near) for near in range(line - 2, line + 3)}) > 1:
+            continue
         if {line - 1, line + 1} <= mine and not {line - 1, line + 1} & theirs:
             if any(near in theirs and near not in mine for near in (line - 2, line + 2)):
                 continue
@@ -701,8 +704,9 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
     # A target column no wider than its header label may never have wrapped: its widest target
     # says nothing about when a line is full.
     target_column = Column(targets, target_room, target_shaped, target_floor)
-    _between(name_column, target_column)
-    _between(target_column, name_column)
+    page_of = {i: rows[i].where.page or 1 for i in range(start - 1, len(rows))}
+    _between(name_column, target_column, page_of)
+    _between(target_column, name_column, page_of)
     # Targets by width first; then each column again with the other's cells as evidence.
     doubts: set[int] = set()  # lines joined to the line above on nearly full widths
     target_stacks = _stacks(target_column, name_column)

@@ -23,6 +23,7 @@ margin come back as :class:`Placement` records for the parser to flag (``ambiguo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -377,15 +378,21 @@ class TableRow:
 
 
 def _columns(texts: dict[int, list[Piece]]) -> dict[int, tuple[int, int]]:
-    """For every line, the (name, target) columns of the nearest line on its page holding both
-    (pdftotext lays each page out afresh, so columns move from page to page)."""
-    both = {i: (ps[0].col, ps[-1].col) for i, ps in texts.items() if len(ps) >= 2}
+    """For every line, the (name, target) columns of its page: the commonest pair among the lines
+    of that page holding exactly two texts (pdftotext lays each page out afresh, so columns move
+    from page to page); the nearest such line where there is no clear commonest."""
+    both = {i: (ps[0].col, ps[-1].col) for i, ps in texts.items() if len(ps) == 2}
     out: dict[int, tuple[int, int]] = {}
     for i, ps in texts.items():
         if not ps:
             continue
         same_page = [j for j in both if texts[j][0].page == ps[0].page] or list(both)
-        if same_page:
+        if not same_page:
+            continue
+        ranked = Counter(both[j] for j in same_page).most_common(2)
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            out[i] = ranked[0][0]
+        else:
             out[i] = both[min(same_page, key=lambda j: (abs(j - i), j))]
     return out
 
@@ -677,15 +684,22 @@ def _rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: li
         if not ps:
             continue
         name_col, target_col = columns.get(i, (ps[0].col, 10**6))
+        # Texts standing left of the names are in the label columns: the wrapped end of a label
+        # above (``意度指标`` under ``服务对象满``), or a label the vocabulary does not know.
+        while ps and ps[0].col < name_col - _SLACK:
+            piece = ps.pop(0)
+            head = next((lab for lab in labels if 0 < i - lab.pieces[-1].line <= 2 and _overlaps(piece, lab.pieces[-1])
+                         and vocab.lookup("".join(p.text for p in lab.pieces) + piece.text) is not None
+                         and compact("".join(p.text for p in lab.pieces) + piece.text) == lab.name), None)
+            if head is not None:
+                head.pieces.append(piece)
+            else:
+                labels.append(Label(None, piece.text, [piece]))
+        if not ps:
+            continue
         if len(ps) >= 2:
-            # Texts standing left of the names are labels the vocabulary does not know.
-            while len(ps) > 2 and ps[0].col < name_col - _SLACK:
-                labels.append(Label(None, ps[0].text, [ps.pop(0)]))
-            names.append(ps[0])
-            targets.extend(ps[1:2] if len(ps) == 2 else [])
-            if len(ps) > 2:
-                names[-1] = Piece(i, ps[0].col, "".join(p.text for p in ps[:-1]), ps[0].page)
-                targets.append(ps[-1])
+            names.append(Piece(i, ps[0].col, "".join(p.text for p in ps[:-1]), ps[0].page) if len(ps) > 2 else ps[0])
+            targets.append(ps[-1])
             continue
         piece = ps[0]
         if TARGET_SHAPE.match(piece.text) or abs(piece.col - target_col) < abs(piece.col - name_col):

@@ -218,10 +218,23 @@ def _label_head(spec: LayoutSpec, text: str) -> bool:
     return any(name.startswith(key) and name != key for name in names)
 
 
+def _split_label(spec: LayoutSpec, piece: Piece) -> list[Piece]:
+    """A label and the middle line of its value that pdftotext printed one space apart (one run):
+    two pieces, so that the value's other lines can join it."""
+    gap = piece.text.find(" ")
+    if gap < 0:
+        return [piece]
+    left, right = piece.text[:gap], piece.text[gap + 1 :]
+    hit = spec.match_label(left)
+    if (hit is not None and not hit.rest) or (hit is None and _label_head(spec, left)):
+        return [Piece(piece.line, piece.col, left, piece.page), Piece(piece.line, piece.col + gap + 1, right, piece.page)]
+    return [piece]
+
+
 def _rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
                     placements: list[Placement]) -> list[Row]:
     """Header rows ``rows[start:end]`` with every value cell joined from its lines onto its label's row."""
-    lines = {i: _pieces(rows[i], i) for i in range(start, end)}
+    lines = {i: [part for piece in _pieces(rows[i], i) for part in _split_label(spec, piece)] for i in range(start, end)}
     # Labels, with their wrapped lines (a label's tail is centred under its head).
     labels: list[Stack] = []
     used: set[int] = set()  # id() of pieces taken into a label

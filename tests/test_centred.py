@@ -289,3 +289,32 @@ def test_one_line_rows_top_aligned_stay_top_aligned(tmp_path: Path) -> None:
     assert [(r[0], r[1]) for r in _rows(form)] == [(OUTPUT, "数量指标")] * 3 + [(BENEFIT, "社会效益指标")] * 3
     # The misspelt label's row is flagged by the table reader (its level 1 is inferred).
     assert "indicators[0]" in _flags(form)
+
+
+# A three-line target beside a two-line name: the lines of the two cells alternate. The
+# level-2 label 服务对象满意度指标 is squeezed into two pieces, the second of four characters.
+TABLE_INTERLEAVED = """\
+                                    案件调查完成率          =100.00(%)
+                           数量指标
+                                    当年度重复领待案件核实率     =100.00(%)
+            产出指标                                     1 个工作日内及时响应，1-3 个工
+                                    各类系统运行和技术资源问
+                           时效指标                      作日内解决，特殊情况不晚于 1
+                                    题的响应度
+                                                     周
+                          服务对象满
+           满意度指标                    案件当事人满意度         >90.00(%)
+                           意度指标
+"""
+
+
+def test_interleaved_lines_and_a_squeezed_label(tmp_path: Path) -> None:
+    form = _parse(tmp_path, HEAD_2024 + TABLE_INTERLEAVED)
+    assert _rows(form) == [
+        (OUTPUT, "数量指标", "案件调查完成率", "=100.00(%)"),
+        (OUTPUT, "数量指标", "当年度重复领待案件核实率", "=100.00(%)"),
+        (OUTPUT, "时效指标", "各类系统运行和技术资源问题的响应度",
+         "1 个工作日内及时响应，1-3 个工作日内解决，特殊情况不晚于 1 周"),
+        (*SATISFACTION, "案件当事人满意度", ">90.00(%)"),
+    ]
+    assert form["issues"] == []

@@ -8,13 +8,20 @@ Nothing in the dump marks where a row ends, so rows are rebuilt from the evidenc
 
 - **cells first**: the pieces of one column are joined into a cell while the line above filled
   its column (it was still going); a target-shaped piece (``=100%``) starts a target of its own;
+  rows are bands of lines, so a cell of one column alone on a line between two lines of the
+  other column is a whole cell and binds those two lines into one cell, and a cell already
+  centred on a whole cell of the other column is complete;
 - **centres**: the cells of one row overlap in lines (the shorter one lies inside the taller);
   the name and target cells are paired by overlap, closest centres first;
-- **header rows**: a value belongs to the label on its left whose centre line it surrounds: the
-  pieces on the label's lines, then pairs of pieces symmetric about it;
+- **header rows**: a value belongs to the label on its left: the pieces on the label's lines,
+  then — top to bottom — the free lines just above it and as many just below it;
 - **merged labels**: the rows are cut into consecutive groups, one per label, so that each label
-  stands at the centre of its group (at the top of its part when the group runs over a page break,
-  as LibreOffice prints it); a boundary that another cut would fit nearly as well is reported.
+  stands at the centre of its group (at the top of its part next to a page break, as LibreOffice
+  prints it); a boundary that another cut would fit nearly as well is reported, and so is a
+  label far from its rows.
+
+Whether a form is centred at all is decided first (:func:`looks_centred`): from a sign that a
+top-aligned dump cannot show.
 
 The output rows look like a top-aligned table (a merged label on the first row of its group), so
 the layout parser reads them as it reads any dump. Placements that were inferred without a clear

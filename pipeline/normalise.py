@@ -6,10 +6,13 @@ read into kind/op/value/unit. Values that cannot be read become null with an iss
 
 from __future__ import annotations
 
+import regex
+
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import LAYOUTS, RawForm, RawValue
 from goalforms.parsers.layouts.spec import FieldSpec
 from goalforms.parsers.values import (
+    NULL_CELLS,
     Target,
     canonical_decimal,
     parse_bool,
@@ -43,9 +46,14 @@ def _read_field(spec: FieldSpec, value: RawValue) -> object:
         return parse_year(text)
     if spec.type == "decimal":
         return parse_decimal(text)
-    # enum: the printed value, if it is one of the allowed ones
+    # enum: the printed value, if it is one of the allowed ones; or the one check box ticked
+    # (新增项目□ 延续项目☑)
     key = compact(text)
-    return next((v for v in spec.values if compact(v) == key), None)
+    exact = next((v for v in spec.values if compact(v) == key), None)
+    if exact is not None:
+        return exact
+    ticked = [v for v in spec.values if regex.search(rf"(?:[☑■√✓✔]{regex.escape(compact(v))}|{regex.escape(compact(v))}[☑■√✓✔])", key)]
+    return ticked[0] if len(ticked) == 1 else None
 
 
 def _invalid(field: str, value: RawValue, what: str) -> Issue:
@@ -121,7 +129,7 @@ def normalise(raw: RawForm) -> Form:
 
 def _number(text: str | None, path: str, where: object, form: Form) -> str | None:
     """A weight, score or rate as a decimal string; a printed value that is no number is an issue."""
-    if text is None or not text.strip():
+    if text is None or compact(text) in NULL_CELLS:  # blank, or printed as "—": nothing here
         return None
     value = parse_decimal(text)
     if value is None:
@@ -135,7 +143,7 @@ def _fund(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str 
     for column in ("initial", "full_year", "executed"):
         value = row.get(column)
         amount = None
-        if value is not None and value.text.strip():
+        if value is not None and compact(value.text) not in NULL_CELLS:
             amount = parse_money(value.text, value.unit)
             if amount is None:
                 form.issues.append(_invalid(f"funds[{n}].{column}", value, "an amount of money"))
@@ -154,7 +162,7 @@ def _task(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str 
     for column in ("total", "fiscal_appropriation", "other_funds"):
         value = row.get(column)
         amount = None
-        if value is not None and value.text.strip():
+        if value is not None and compact(value.text) not in NULL_CELLS:
             amount = parse_money(value.text, value.unit)
             if amount is None:
                 form.issues.append(_invalid(f"tasks[{n}].{column}", value, "an amount of money"))

@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
-from goalforms.parsers.labels import clean_text
+from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import flowing
 from goalforms.parsers.layouts.blocks import read_blocks
 from goalforms.parsers.layouts.continuation import display_width, flag_placements, rebuild_rows
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TableHeader, find_table_header, first_period, read_indicator_table
+from goalforms.parsers.layouts.table import (
+    TableHeader,
+    find_table_header,
+    first_period,
+    periods_by_row,
+    read_indicator_table,
+)
 
 
 @dataclass(frozen=True)
@@ -107,16 +113,28 @@ class LayoutParser:
         self.read_text_blocks(header_rows, form)
         if table_at is None:
             form.issues.append(
-                RawIssue("missing_table", "error", "no indicator table header found in this form", rows[0].where)
+                RawIssue("missing_table", "error", self.missing_table(rows), rows[0].where)
             )
             flag_placements(placements, form)
             return form
         header = TableHeader.from_row(rows[table_at], self.spec)
         table_rows, fragments = self.split_fragments(rows[table_at + 1 :])
-        read_indicator_table(header, table_rows, self.spec, form, first_period(rows[: table_at + 1], self.spec))
+        period = first_period(rows[: table_at + 1], self.spec)
+        periods = periods_by_row(rows[table_at + 1 :], self.spec, period) if self.spec.periods else None
+        read_indicator_table(header, table_rows, self.spec, form, period, periods)
         self.check_truncation(header, fragments, form)
         flag_placements(placements, form)
         return form
+
+    def missing_table(self, rows: list[Row]) -> str:
+        """Why no table header was found: which of the layout's column headers are missing."""
+        cells = {compact(c.text) for row in rows for c in row.filled}
+        wanted = {role: self.spec.table.get(role, []) for role in sorted(self.spec.header_roles)}
+        missing = ["/".join(names) for names in wanted.values() if not cells & set(names)]
+        found = ["/".join(sorted(cells & set(names))) for names in wanted.values() if cells & set(names)]
+        return (f"no indicator table header found in this form (layout {self.spec.id}): "
+                f"{'、'.join(missing) or 'the column headers on one row'} not found"
+                + (f"; found {'、'.join(found)}" if found else ""))
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -131,8 +149,17 @@ class LayoutParser:
         """Label–value pairs: the value is in the label's cell after it, or in the next non-empty
         cell of the row unless that cell is itself a label. A later non-empty value of a label
         printed twice (其他资金) wins over an earlier blank one."""
+        open_field: tuple[str, int] | None = None  # a ``continued`` field and its label's column
         for row in rows:
             cells = row.filled
+            if open_field is not None:
+                name, label_col = open_field
+                current = form.header.get(name)
+                if (cells and current is not None and all(c.col > label_col for c in cells)
+                        and not any(self.spec.match_label(c.text) for c in cells)):
+                    form.header[name] = RawValue(current.text + "\n" + row.text(" "), current.where, current.unit)
+                    continue
+                open_field = None
             used: set[int] = set()
             for i, cell in enumerate(cells):
                 if i in used:
@@ -149,6 +176,9 @@ class LayoutParser:
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
                     target[hit.name] = value
+                    spec = self.spec.field_specs.get(hit.name)
+                    if hit.kind == "field" and spec is not None and spec.continued:
+                        open_field = (hit.name, cell.col)
 
     def read_text_blocks(self, rows: list[Row], form: RawForm) -> None:
         """Texts printed on the rows below their label row, in the label's column (2024 goals).

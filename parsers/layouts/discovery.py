@@ -57,12 +57,6 @@ def discover() -> dict[str, LayoutSpec]:
             raise LayoutError(spec.path, f"id: {spec.id!r} is already the id of {seen[spec.id]}")
         seen[spec.id] = spec.path
         found[spec.id] = spec
-    titles: dict[str, str] = {}
-    for spec in found.values():
-        for title in spec.titles:
-            if title in titles and titles[title] != spec.id:
-                raise LayoutError(spec.path, f"titles: {title!r} is already a title of layout {titles[title]}")
-            titles[title] = spec.id
     return found
 
 

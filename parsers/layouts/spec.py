@@ -53,6 +53,9 @@ class FieldSpec:
     # A header text outside the contract's header keys (header_extra): 项目概况, 立项依据 …
     extra: bool = False
     values: tuple[str, ...] = ()  # enum: the allowed values
+    # The value goes on in the rows below while their label cell is blank (numbered paragraphs
+    # 目标1：… 目标2：… one per row); the lines are joined with "\n".
+    continued: bool = False
 
 
 @dataclass
@@ -236,7 +239,7 @@ class _Checker:
 
 _TOP_KEYS = ("id", "name", "kind", "titles", "fields", "text_blocks", "budget", "budget_unit", "captions",
              "money", "tasks", "table", "vocabulary")
-_FIELD_KEYS = ("labels", "type", "extra", "values")
+_FIELD_KEYS = ("labels", "type", "extra", "values", "continued")
 
 
 def _field(check: _Checker, name: str, value: Any, where: str) -> FieldSpec:
@@ -247,13 +250,14 @@ def _field(check: _Checker, name: str, value: Any, where: str) -> FieldSpec:
     kind = value.get("type", "text")
     if kind not in FIELD_TYPES:
         raise check.fail(f"{key}.type", f"{kind!r} is not one of {', '.join(FIELD_TYPES)}")
-    extra = value.get("extra", False)
-    if not isinstance(extra, bool):
-        raise check.fail(f"{key}.extra", f"{extra!r} is not true or false")
+    extra, continued = value.get("extra", False), value.get("continued", False)
+    for flag, given in (("extra", extra), ("continued", continued)):
+        if not isinstance(given, bool):
+            raise check.fail(f"{key}.{flag}", f"{given!r} is not true or false")
     values = tuple(check.strings(value.get("values", []), f"{key}.values"))
     if kind == "enum" and not values:
         raise check.fail(f"{key}.values", "an enum field needs its list of values")
-    return FieldSpec(name, check.strings(value.get("labels", []), f"{key}.labels"), kind, extra, values)
+    return FieldSpec(name, check.strings(value.get("labels", []), f"{key}.labels"), kind, extra, values, continued)
 
 
 def parse_spec(text: str, path: str, source: str = "built-in") -> LayoutSpec:

@@ -61,7 +61,9 @@ class TableHeader:
 def is_table_header(row: Row, spec: LayoutSpec) -> bool:
     """A row naming the layout's level columns (一级/二级/三级): the table header, or its repeat on a new page."""
     named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
-    return spec.header_roles <= named
+    # A layout whose name column may be the only one (指标名称) also knows its header by the
+    # name and target columns with a column read by position beside them.
+    return spec.header_roles <= named or ({"level3", "target"} <= named and bool(named & set(POSITION_ROLES)))
 
 
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
@@ -194,7 +196,8 @@ def attach_label_lines(entries: list[Entry], parent: dict[str, str] | None = Non
             previous.notes.append(f"the label {name} printed on its own at {entry.where} was placed on this row")
 
 
-def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entry, str | None, str | None]]:
+def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec,
+                      levels_printed: bool = True) -> list[tuple[Entry, str | None, str | None]]:
     """Give every indicator row its level-1 and level-2 name.
 
     A level printed on the row, or carried down through blank cells from the label printed on
@@ -249,7 +252,7 @@ def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entr
                         else f"no level-2 label for this row under {own1}")
                 row.notes.append(note)
                 level2, why2 = ahead, f"{note} (at {row.where})"
-        elif level1 is None or level2 is None:
+        elif (level1 is None or level2 is None) and levels_printed:
             row.notes.append("no level label above this row")
         if len(row.notes) == notes_before:
             # Nothing inferred on this row itself: it may still carry an inferred level down.
@@ -290,6 +293,16 @@ def _period(row: Row, spec: LayoutSpec) -> str | None:
     return None
 
 
+def periods_by_row(rows: list[Row], spec: LayoutSpec, period: str | None) -> dict[int, str]:
+    """The period of every row (by ``id``), from the period captions printed above it."""
+    out: dict[int, str] = {}
+    for row in rows:
+        period = _period(row, spec) or period
+        if period is not None:
+            out[id(row)] = period
+    return out
+
+
 def first_period(rows: list[Row], spec: LayoutSpec) -> str | None:
     """The period caption printed last above the table header (or in it)."""
     found = None
@@ -299,15 +312,16 @@ def first_period(rows: list[Row], spec: LayoutSpec) -> str | None:
 
 
 def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec, form: RawForm,
-                         period: str | None = None) -> None:
-    """Read the indicator rows below the table header into ``form``."""
+                         period: str | None = None, periods_at: dict[int, str] | None = None) -> None:
+    """Read the indicator rows below the table header into ``form``. ``periods_at``: the period of
+    each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
     from goalforms.parsers.layouts.base import RawIndicator, RawIssue, RawValue
 
     entries: list[Entry] = []
     for row in rows:
         if row.blank:
             continue
-        period = _period(row, spec) or period
+        period = (periods_at or {}).get(id(row)) or _period(row, spec) or period
         if is_table_header(row, spec):
             continue
         if spec.periods and _period(row, spec) is not None and len(row.filled) == 1:
@@ -330,7 +344,8 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
         entries.append(entry)
     periods = {e.period for e in entries if e.has_indicator}
     attach_label_lines(entries, spec.vocabulary.parent)
-    for entry, level1, level2 in resolve_hierarchy(entries, spec):
+    printed = "level1" in header.columns or "level2" in header.columns  # 指标名称 alone: no levels at all
+    for entry, level1, level2 in resolve_hierarchy(entries, spec, printed):
         if entry.level3 is None and form.indicators and not form.indicators[-1].target.strip():
             # A target alone on its row: the rest of the row above, split by a page break.
             form.indicators[-1].target = entry.target or ""

@@ -230,7 +230,7 @@ def parse_job(path: str, limits: Limits | None = None) -> ParseResult:
     except MemoryError:
         return ParseResult(None, f"out of memory while parsing (a worker may use at most max_memory_mb="
                                  f"{limits.max_memory_mb:g} MiB; set {limits_.setting('max_memory_mb')} "
-                                 "or --max-memory-mb to change it)")
+                                 "or --limit max_memory_mb=N to change it)")
     except GoalformsError as exc:
         return ParseResult(None, exc.reason)
     except OSError as exc:
@@ -490,13 +490,18 @@ def import_paths(
             if len(pending) >= window:
                 drain.run(until=window // 2)
         drain.run(until=0)
+    except BaseException:
+        # Ctrl-C, SIGTERM, a database gone: stop the workers now rather than wait for their files.
+        if isinstance(executor, _Pool):
+            executor.kill()
+        raise
     finally:
         close()
     return report
 
 
 _DIED = ("the parse worker died ({}); the file was tried twice. Its memory ceiling is max_memory_mb="
-         "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --max-memory-mb to change it)")
+         "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
 
 
 @dataclass

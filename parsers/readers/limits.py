@@ -102,7 +102,7 @@ def use(limits: Limits) -> Iterator[Limits]:
 def over(path: Path | str, what: str, value: str, name: str, limit: str) -> LimitExceeded:
     """The error for a file over a limit: names the limit, its value and how to change it."""
     return LimitExceeded(path, f"{what} ({value}) is over the limit {name}={limit} "
-                               f"(set {setting(name)} or the --{name.replace('_', '-')} option to change it)")
+                               f"(set {setting(name)} or --limit {name}=N to change it)")
 
 
 def _mb(value: float) -> str:

@@ -165,6 +165,7 @@ def _walk(folder: Path, ancestors: dict[tuple[int, int], Path],
         elif target in seen:  # a second way into a folder already walked: its files once only
             yield Unreachable(Path(entry.path), f"same folder as {seen[target]}, walked once", SKIPPED)
         else:
+            seen[target] = Path(entry.path)  # now: a sibling link to the same folder is a revisit
             subfolders.append(Path(entry.path))
     for sub in subfolders:
         yield from _walk(sub, ancestors, seen)
@@ -500,7 +501,7 @@ def import_paths(
     return report
 
 
-_DIED = ("the parse worker died ({}); the file was tried twice. Its memory ceiling is max_memory_mb="
+_DIED = ("the parse worker died ({}), again when this file was parsed alone. Its memory ceiling is max_memory_mb="
          "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
 
 
@@ -509,9 +510,9 @@ class _Drain:
     """Submits parse jobs and loads their results as they finish (in the order they finish).
 
     A local worker that dies (killed by the kernel, over its memory ceiling in native code) breaks
-    the pool and every job in flight with it: the pool is replaced and those jobs run again; a job
-    that was in flight twice when a worker died fails with the reason. A worker stuck in native
-    code past the timeout (the timer cannot interrupt it) is killed the same way."""
+    the pool and every job in flight with it: the pool is replaced and those jobs run again, one
+    at a time; one that kills its worker again fails with the reason. A worker stuck in native
+    code far past the timeout (the timer cannot interrupt it) is killed the same way."""
 
     executor: Any
     engine: Engine
@@ -519,10 +520,12 @@ class _Drain:
     options: ImportOptions
     limits: Limits
     pending: dict[Any, _Job]
-    attempts: dict[str, int] = field(default_factory=dict)
 
     def submit(self, job: _Job) -> None:
-        self.pending[self.executor.submit(parse_job, str(job.path), self.limits)] = job
+        try:
+            self.pending[self.executor.submit(parse_job, str(job.path), self.limits)] = job
+        except BrokenProcessPool:  # a worker died since the last look: recover, this job included
+            self._broken(job)
 
     def run(self, until: int) -> None:
         """Load finished parses until at most ``until`` are in flight."""
@@ -544,6 +547,8 @@ class _Drain:
                 self.executor.kill()
                 continue
             for future in done:
+                if future not in self.pending:  # already handled with a broken pool
+                    continue
                 job = self.pending.pop(future)
                 try:
                     result = future.result()
@@ -553,24 +558,31 @@ class _Drain:
                 self.finish(_load(job, result, self.engine))
 
     def _broken(self, job: _Job) -> None:
-        """A worker died: the pool fails every job in flight at once. Those that finished before
-        are loaded; the others run once more in a new pool, and fail if they were already retried."""
+        """A worker died: the pool fails every job in flight at once, and which one killed it is
+        unknown. Those that had finished are loaded; the others run again ONE AT A TIME in a new
+        pool, so that a file that kills its worker again is known and fails alone."""
         wait(list(self.pending))
-        again = [job]
+        suspects = [job]
         for future, each in list(self.pending.items()):
             del self.pending[future]
             try:
                 result = future.result()
             except BrokenProcessPool:
-                again.append(each)
+                suspects.append(each)
                 continue
             self.finish(_load(each, result, self.engine))
         assert isinstance(self.executor, _Pool)
         self.executor.restart()
-        for each in again:
-            self.attempts[each.key] = self.attempts.get(each.key, 0) + 1
-            if self.attempts[each.key] >= 2:
+        for each in suspects:
+            future = self.executor.submit(parse_job, str(each.path), self.limits)
+            stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
+            if not wait([future], timeout=stuck_after).done:
+                self.executor.kill()  # stuck in native code past its own timer
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                self.executor.restart()
                 reason = _DIED.format("killed, out of memory or crashed", self.limits.max_memory_mb)
                 self.finish(FileOutcome(str(each.path), FAILED, reason=reason))
-            else:
-                self.submit(each)
+                continue
+            self.finish(_load(each, result, self.engine))

@@ -359,7 +359,7 @@ def test_symlink_loops_and_unreadable_entries_fail_alone(tmp_path: Path, db_url:
     (folder / "self.txt").symlink_to("self.txt")  # a link to itself
     (folder / "sub" / "up").symlink_to("..")  # a folder link back to an ancestor
     (folder / "gone.txt").symlink_to("nowhere.txt")  # dangling
-    (folder / "alias").symlink_to("sub")  # a second way into a folder: walked once
+    (folder / "the_same").symlink_to("sub")  # a second way into a folder: walked once
     os.mkfifo(folder / "pipe.txt")
     report = import_paths([folder], connect(db_url))
     outcomes = _outcomes(report)
@@ -368,7 +368,7 @@ def test_symlink_loops_and_unreadable_entries_fail_alone(tmp_path: Path, db_url:
     assert outcomes["up"].status == FAILED and "symlink loop: leads back to" in outcomes["up"].reason
     assert outcomes["gone.txt"].status == FAILED and "dangling symlink" in outcomes["gone.txt"].reason
     assert outcomes["pipe.txt"].status == FAILED and "not a regular file" in outcomes["pipe.txt"].reason
-    assert outcomes["alias"].status == SKIPPED and "walked once" in outcomes["alias"].reason
+    assert outcomes["the_same"].status == SKIPPED and "walked once" in outcomes["the_same"].reason
     assert report.count(LOADED) == 2
 
 

@@ -409,6 +409,17 @@ def _named_private(sql: str) -> str | None:
 ANALYST_ROLE = "goalforms_analyst"
 
 
+def _pg_describe(connection: Any, sql: str) -> tuple[str, ...]:
+    """The column names of a statement that returned no rows (stream() leaves no description
+    then): the statement is prepared and described, not run again."""
+    pgconn = connection.pgconn
+    prepared = pgconn.prepare(b"goalforms_describe", sql.encode("utf-8"))
+    if prepared.error_message:
+        return ()
+    described = pgconn.describe_prepared(b"goalforms_describe")
+    return tuple((described.fname(i) or b"").decode("utf-8") for i in range(described.nfields))
+
+
 def _query_postgresql(connection: Any, sql: str, limits: QueryLimits) -> QueryResult:
     import psycopg  # only needed, and only installed for, PostgreSQL
 
@@ -431,10 +442,17 @@ def _query_postgresql(connection: Any, sql: str, limits: QueryLimits) -> QueryRe
                 cursor.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(role)))
             # stream: the extended protocol (the server accepts exactly one statement that way, so
             # "SELECT 1; DELETE …" is refused) and rows one at a time, so the cap bounds memory.
-            for row in cursor.stream(sql):
-                if not collector.add(row):
-                    break
+            try:
+                for row in cursor.stream(sql):
+                    if not collector.add(row):
+                        break
+            except psycopg.ProgrammingError as exc:
+                if "didn't produce a result" not in str(exc):
+                    raise
+                # A statement that returns no rows at all (SET, SHOW-less utility commands).
             columns = tuple(d.name for d in cursor.description or ())
+            if not columns and not collector.rows:
+                columns = _pg_describe(connection, sql)
     except psycopg.Error as exc:
         message = (exc.diag.message_primary or str(exc)).strip()
         if exc.sqlstate == _PG_READ_ONLY_TRANSACTION:

@@ -29,7 +29,7 @@ from goalforms.pipeline.importer import (
     discover,
     failed_paths,
     import_paths,
-    parse_job,
+    parse_isolated,
 )
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.terminal import safe
@@ -94,9 +94,9 @@ def parse(
     limit: LimitOption = None,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
-    # The same job an import worker runs: the limits per file and the timeout, every failure a
-    # reason (never a traceback), exit code 1.
-    result = parse_job(str(file), _limits(limit))
+    # The same job an import worker runs, in a worker process: the limits per file, the timeout and
+    # the memory ceiling; every failure a reason (never a traceback), exit code 1.
+    result = parse_isolated(str(file), _limits(limit))
     doc = result.doc
     if doc is None:
         raise _error(f"{file}: {result.reason}")
@@ -133,7 +133,8 @@ def import_(
         raise _error("nothing to import: name files or folders"
                      + (" (the quarantine list is empty)" if retry_failed else ""))
     files = list(discover(targets))
-    options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask, limits=limits)
+    options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask, limits=limits,
+                            isolate=True)
     # SIGTERM (kill, a scheduler's timeout) ends the import like Ctrl-C: workers stopped, the files
     # loaded so far complete.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -90,6 +90,9 @@ class ImportOptions:
     dask: str | None = None
     # Limits per file (None: from the environment, GOALFORMS_MAX_…; see docs/limits.md).
     limits: Limits | None = None
+    # Parse even a single worker's files in a child process (the CLI does): the memory ceiling and
+    # the kill of a stuck parse need one. False with workers=1: in this process, easiest to debug.
+    isolate: bool = False
 
 
 def importable_name(name: str) -> bool:
@@ -447,9 +450,9 @@ def _executor(options: ImportOptions, limits: Limits) -> tuple[Any, Callable[[],
             return client, close_both
         client = Client(options.dask)
         return client, client.close
-    if options.workers <= 1:
+    if options.workers <= 1 and not options.isolate:
         return _Inline(), lambda: None
-    pool = _Pool(options.workers, limits)
+    pool = _Pool(max(1, options.workers), limits)
     return pool, pool.close
 
 
@@ -501,6 +504,24 @@ def import_paths(
     return report
 
 
+def parse_isolated(path: str, limits: Limits) -> ParseResult:
+    """Parse one file in a worker process under every limit, the memory ceiling and the kill of a
+    stuck parse included (``goalforms parse``)."""
+    pool = _Pool(1, limits)
+    try:
+        future = pool.submit(parse_job, path, limits)
+        if not wait([future], timeout=(limits.timeout_s * 2 + 30) if limits.timeout_s else None).done:
+            pool.kill()
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return ParseResult(None, _DIED_ALONE.format(limits.max_memory_mb))
+    finally:
+        pool.close()
+
+
+_DIED_ALONE = ("the parse worker died (killed, out of memory or crashed). Its memory ceiling is max_memory_mb="
+               "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
 _DIED = ("the parse worker died ({}), again when this file was parsed alone. Its memory ceiling is max_memory_mb="
          "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
 

@@ -42,7 +42,7 @@ class Limits:
     max_zip_ratio: float = 200.0  # … and the largest decompressed/compressed ratio of one entry
     max_pages: int = 500  # pages of one PDF
     max_ocr_pages: int = 50  # pages of one file sent to OCR (blank pages are skipped and not counted)
-    timeout_s: float = 300.0  # wall clock per file, in a worker
+    timeout_s: float = 600.0  # wall clock per file (50 OCR pages take ~250 s on a 2-core machine)
     max_memory_mb: float = 4096.0  # address space of one worker process
 
     @classmethod

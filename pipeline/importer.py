@@ -35,8 +35,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
-from goalforms.parsers.readers import READERS, reader_for
 from goalforms.parsers.readers import limits as limits_
+from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
@@ -97,8 +97,8 @@ class ImportOptions:
 
 def importable_name(name: str) -> bool:
     """Is a file met in a folder walk one to import? THE filter of folder walks (named files are
-    always tried): today by suffix, the suffixes a reader exists for."""
-    return Path(name).suffix.lower() in READERS
+    always tried): the readers' own rule (a known suffix, or none: the content says what it is)."""
+    return worth_reading(Path(name))
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,8 @@ def parse_job(path: str, limits: Limits | None = None) -> ParseResult:
                 previous = signal.signal(signal.SIGALRM, _on_alarm)
                 signal.setitimer(signal.ITIMER_REAL, limits.timeout_s)
             try:
+                # Before the reader, and before the content sniffing that picks it, opens the file.
+                limits_.check_file(Path(path), limits)
                 return ParseResult(parse_file(path))
             finally:
                 if timer:

@@ -81,6 +81,17 @@ def test_zip_bomb_docx_is_refused_from_the_zip_directory(tmp_path: Path, monkeyp
         check_zip(bomb, Limits(max_zip_entries=1))
 
 
+def test_zip_bomb_goes_off_nowhere_before_the_check(tmp_path: Path) -> None:
+    # The content sniffing reads [Content_Types].xml to tell docx from xlsx: the zip directory is
+    # checked before any of that, whatever the file is called.
+    bomb = tmp_path / "download"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types>" + b" " * (64 << 20) + b"</Types>")
+        archive.writestr("word/document.xml", b"<w:document/>")
+    result = importer.parse_job(str(bomb), Limits())
+    assert result.doc is None and "over the limit max_zip_ratio" in result.reason
+
+
 def test_zip_bomb_fails_alone_in_an_import(tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -486,11 +497,19 @@ def test_password_hashes_are_not_readable(small_db: str, statement: str) -> None
         analysis.query(small_db, statement)
 
 
-def test_private_table_rule() -> None:
-    for name in ("users", "user_sessions", "auth_tokens", "sessions", "login_attempts", "public.users", "api_token"):
+def test_private_table_rule(tmp_path: Path) -> None:
+    for name in ("users", "user_units", "web_sessions", "login_throttle", "auth_tokens", "sessions",
+                 "public.users", "api_token"):
         assert analysis.private_table(name), name
-    for name in ("v_indicators", "forms", "source_documents", "corrections", "import_failures", "reports"):
-        assert not analysis.private_table(name), name
+    # Every table of the schema is either private or one analysts may read, as intended.
+    from sqlalchemy import inspect
+
+    engine = connect(str(tmp_path / "t.db"))
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    private = {t for t in tables if analysis.private_table(t)}
+    assert private == {"users", "user_units", "web_sessions", "login_throttle"}, private
+    assert {"forms", "indicators", "source_documents", "corrections", "import_failures", "reports"} <= tables - private
 
 
 def test_postgresql_query_limits_and_private_tables(pg_url: str) -> None:

@@ -164,6 +164,48 @@ def check_zip(path: Path, limits: Limits | None = None) -> None:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
 
 
+# How the binary formats goalforms reads begin; anything else counts as text for the size limits
+# (so a misnamed text dump still meets the text limit).
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_BINARY_MAGIC = (
+    *ZIP_MAGIC,  # docx, xlsx, odt, ods
+    b"%PDF-",
+    b"\xd0\xcf\x11\xe0",  # OLE2: doc, xls, wps, et
+    b"{\\rtf",
+    b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8",
+)
+
+
+def looks_binary(head: bytes) -> bool:
+    """Does a file starting with ``head`` (its first bytes) hold one of the binary formats?"""
+    return head.lstrip()[:5].startswith(b"%PDF-") or head.startswith(_BINARY_MAGIC)
+
+
+def check_file(path: Path, limits: Limits | None = None) -> None:
+    """Everything that can be checked before any reader (or the content sniffing) opens a file: a
+    regular file (a FIFO would block the reader), its size, and a zip's directory (a bomb in
+    ``[Content_Types].xml`` would go off while the file is merely identified)."""
+    import stat
+
+    limits = limits or current()
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UnreadableFile(path, "cannot read file: Is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile(path, "not a regular file (a FIFO, socket or device)")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
+    check_size(path, info.st_size, text=not looks_binary(head), limits=limits)
+    if head.startswith(ZIP_MAGIC):
+        check_zip(path, limits)
+
+
 def read_entry(archive: zipfile.ZipFile, name: str, path: Path, limits: Limits | None = None) -> bytes:
     """One entry of a zip, decompressed, never past ``max_unzipped_mb`` whatever its directory
     declared (a forged directory can under-declare sizes)."""

@@ -2,8 +2,8 @@
 
 Before reading, the file's size is checked against the limits (parsers/readers/limits.py): a text
 file (anything that does not start like a binary format we read) against ``max_text_mb``, others
-against ``max_file_mb``. A FIFO, socket or device is refused instead of read (reading a FIFO would
-wait forever).
+against ``max_file_mb``; a zip's directory against the zip limits (``check_zip``). A FIFO, socket
+or device is refused instead of read (reading a FIFO would wait forever).
 """
 
 from __future__ import annotations
@@ -14,19 +14,6 @@ from pathlib import Path
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.readers import limits as limits_
-
-# How the binary formats goalforms reads begin; anything else is read as text (so a misnamed text
-# dump still meets the text limit).
-_BINARY_MAGIC = (
-    b"PK\x03\x04", b"PK\x05\x06",  # zip: docx, xlsx, odt, ods
-    b"%PDF-",
-    b"\xd0\xcf\x11\xe0",  # OLE2: doc, xls, wps, et
-    b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8",
-)
-
-
-def _looks_binary(head: bytes) -> bool:
-    return head.lstrip()[:5].startswith(b"%PDF-") or head.startswith(_BINARY_MAGIC)
 
 
 def read_source(path: Path) -> bytes:
@@ -46,7 +33,7 @@ def read_source(path: Path) -> bytes:
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             head = handle.read(16)
-            limits_.check_size(path, info.st_size, text=not _looks_binary(head))
+            limits_.check_size(path, info.st_size, text=not limits_.looks_binary(head))
             data = head + handle.read()
     except OSError as exc:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from None
@@ -54,4 +41,7 @@ def read_source(path: Path) -> bytes:
         os.close(fd)
     if not data:
         raise UnreadableFile(path, "empty file")
+    if data.startswith(limits_.ZIP_MAGIC):
+        # Every reader of a zip-based format (docx, xlsx, odt, ods) comes through here first.
+        limits_.check_zip(path)
     return data

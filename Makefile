@@ -49,6 +49,8 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 	$(BIN)/python samples/make_scans.py
 	$(BIN)/python samples/make_spreadsheets.py
+	$(BIN)/python samples/make_html.py
+	$(BIN)/python samples/make_flowing.py
 
 # Prints figures; asserts nothing.
 bench: $(STAMP)

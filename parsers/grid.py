@@ -86,6 +86,8 @@ class Row:
     # A visual line of a space-aligned dump: it may be the wrapped rest of the row above,
     # which only the layout parser (knowing the labels) can decide.
     soft: bool = False
+    # A line of flowing text (copy-paste, pdftotext without -layout): cells run together, split by the layout.
+    flowing: bool = False
 
     @property
     def filled(self) -> list[Cell]:

@@ -39,6 +39,9 @@ from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Note, Row
 from goalforms.parsers.readers.source import read_source
 
+# The source.format of the spreadsheets this reader reads.
+FORMATS = ("xlsx", "xls", "ods")
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

@@ -137,7 +137,7 @@ def import_(
                             isolate=True)
     # SIGTERM (kill, a scheduler's timeout) ends the import like Ctrl-C: workers stopped, the files
     # loaded so far complete.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     with Progress(
         TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[forms]} forms, {task.fields[failed]} failed, {task.fields[rate]} files/s"),
@@ -160,6 +160,8 @@ def import_(
             err.print("[yellow]interrupted[/yellow]: every file loaded so far is complete; "
                       "run the same command again to go on", highlight=False)
             raise typer.Exit(130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if report_file is not None:
         report.write(report_file)
     _print_report(report, db)

@@ -42,6 +42,7 @@ from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
+from goalforms.process import die_with_parent
 from goalforms.schema import models
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
@@ -374,25 +375,9 @@ class _Inline(Executor):
         return future
 
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux; elsewhere nothing)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
 def _init_worker(limits: Limits, parent: int) -> None:
     """Worker process set-up: die with the import, the limits of this import, a memory ceiling."""
-    _die_with_parent(parent)
+    die_with_parent(parent)
     limits_.set_current(limits)
     if limits.max_memory_mb:
         import resource

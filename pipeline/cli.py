@@ -18,7 +18,8 @@ from rich.table import Table
 
 from goalforms.parsers.readers import READERS
 from goalforms.parsers.readers.limits import Limits
-from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_layouts, cli_reports
+from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.importer import (
     FAILED,
     LOADED,
@@ -92,8 +93,10 @@ def parse(
                                               "(.png/.jpg/.tif), or .doc/.wps/.rtf.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
+    use_layouts(layouts)
     # The same job an import worker runs, in a worker process: the limits per file, the timeout and
     # the memory ceiling; every failure a reason (never a traceback), exit code 1.
     result = parse_isolated(str(file), _limits(limit))
@@ -119,8 +122,10 @@ def import_(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Import again the files whose last "
                                                "import failed (the quarantine list).")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
+    use_layouts(layouts)
     limits = _limits(limit)
     try:
         engine = connect(db)
@@ -221,6 +226,7 @@ cli_analysis.register(app)
 cli_reports.register(app)
 # Clerks: serve (the web app), user, issues, corrections.
 cli_clerk.register(app)
+cli_layouts.register(app)  # goalforms layouts: the layouts in force and where they come from
 
 
 def main() -> None:

@@ -97,6 +97,8 @@ class FormPage:
     history: list[Correction]
     stale: dict[int, str]
     keys: set[str] = field(default_factory=set)
+    # (row field, column header) of the indicator columns this layout prints (actual, weight … too).
+    row_fields: list[tuple[str, str]] = field(default_factory=list)
 
 
 _HINTS = {"header.plan_start": "e.g. 2020-01-01", "header.plan_end": "e.g. 2020-12-31",

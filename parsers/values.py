@@ -29,7 +29,7 @@ _OP = r">=|<=|＞＝|＜＝|≥=|≤=|[=＝≥≤><＞＜≧≦]"
 _TARGET = regex.compile(
     rf"""^(?P<op>{_OP})?\s*
          (?P<num>{NUMBER})\s*
-         (?:[(（](?P<punit>[^()（）]*)[)）]|(?P<unit>[^\d\s()（）][^\d\s()（）]{{0,2}}))?$""",
+         (?:[(（](?P<punit>[^()（）]*)[)）]|(?P<unit>[^\d\s()（），,。；;、][^\d\s()（），,。；;、]{{0,5}}))?$""",
     regex.VERBOSE,
 )
 _WHITESPACE_RUN = regex.compile(r"\s+")
@@ -40,6 +40,9 @@ _YES = {"是", "有", "Y", "YES", "TRUE", "√", "☑"}
 _NO = {"否", "无", "N", "NO", "FALSE", "×"}
 # Cells that print "nothing here" in a number column.
 NULL_CELLS = {"", "-", "—", "－", "/", "－－", "--", "——", "／"}
+# A unit after a bare number is short (本, 个, 人次); with an operator it may be longer
+# (≤5个工作日); a longer word after a bare number is prose (2024年重阳节前).
+_BARE_UNIT_MAX = 3
 _BARE_UNITS = {"%", "％", "‰", "分"}
 MONEY_UNITS = {"元": Decimal(1), "万元": Decimal(10000)}
 
@@ -77,6 +80,8 @@ def parse_target(text: str | None) -> Target:
     if m is None:
         return Target(raw=raw, kind="text")
     unit = m.group("punit") if m.group("punit") is not None else m.group("unit")
+    if m.group("op") is None and m.group("unit") is not None and len(m.group("unit")) > _BARE_UNIT_MAX:
+        return Target(raw=raw, kind="text")  # 2024年重阳节前: a date in words, not a count
     unit = compact(unit) if unit is not None else None
     return Target(
         raw=raw,

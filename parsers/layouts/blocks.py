@@ -129,8 +129,7 @@ def _read_tasks(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
                 name = nearest(columns, centre(row, cell))
                 if entry[name] is None:
                     entry[name] = RawValue(cell.text, row.where, tasks.unit)
-            first = entry.get("name")
-            if first is not None and compact(first.text) in tasks.total_row:
+            if compact(cells[0].text) in tasks.total_row:  # 金额合计, whichever column it spans
                 for key in ("total", "fiscal_appropriation", "other_funds"):
                     form.budget[key] = entry.get(key)
                 break

@@ -283,6 +283,24 @@ def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str
     return values
 
 
+def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm) -> bool:
+    """A header field printed below the table (自评等级 | 优), its label in the first column:
+    read into the header (unless the header already holds a value) rather than as an indicator."""
+    from goalforms.parsers.layouts.base import RawValue
+
+    cells = row.filled
+    if not cells or (header.columns and cells[0].col > min(header.columns.values())):
+        return False
+    hit = spec.match_label(cells[0].text)
+    if hit is None or hit.kind != "field":
+        return False
+    text = hit.rest or (cells[1].text if len(cells) > 1 else "")
+    current = form.header.get(hit.name)
+    if current is None or not current.text.strip():
+        form.header[hit.name] = RawValue(text, row.where)
+    return True
+
+
 def _period(row: Row, spec: LayoutSpec) -> str | None:
     """The period a caption row names (长期绩效指标 / 年度绩效指标), if the row is one."""
     for cell in row.filled:
@@ -326,6 +344,8 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
             continue
         if spec.periods and _period(row, spec) is not None and len(row.filled) == 1:
             continue  # the caption of the next table
+        if _trailing_field(row, header, spec, form):
+            continue
         total = _total_row(row, header, spec) if spec.total_row else None
         if total is not None:
             if total.get("score") is not None:

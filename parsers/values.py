@@ -118,6 +118,7 @@ _WORD_OPS = (("不低于", "≥"), ("不少于", "≥"), ("不小于", "≥"), (
              ("达", "≥"))
 _SUFFIX_OPS = (("及以上", "≥"), ("以上", "≥"), ("以内", "≤"), ("以下", "≤"), ("内", "≤"))
 _OP_LONG_UNIT = regex.compile(rf"^(?P<op>{_OP})\s*(?P<num>{NUMBER})\s*(?P<unit>[^\d\s]{{1,8}})$")
+_NUMBER_UNIT = regex.compile(rf"^(?P<num>{NUMBER})\s*(?P<unit>[^\d\s]{{0,8}})$")
 _RANGE = regex.compile(rf"^(?P<a>{NUMBER})\s*(?P<u1>[%％]?)\s*[-~～—至到]\s*(?P<b>{NUMBER})\s*(?P<u2>\S{{0,4}})$")
 
 
@@ -148,10 +149,10 @@ def read_bound(text: str | None) -> Bound | None:
             break
     if op is None:
         return None
-    inner = parse_target(raw)
-    if inner.kind != "numeric" or inner.op is not None or inner.value is None:
+    m = _NUMBER_UNIT.match(raw)
+    if m is None:
         return None
-    return Bound(op, inner.value, inner.unit)
+    return Bound(op, canonical_decimal(_decimal(m.group("num"))), m.group("unit") or None)
 
 
 def parse_money(text: str, unit: str = "元") -> str | None:

@@ -202,6 +202,21 @@ def budget_fields(layout: str) -> list[tuple[str, str]]:
     return [(f"budget.{k}", label) for k, label in dict(items).items()]
 
 
+def field_hint(layout: str, path: str) -> tuple[bool, str]:
+    """(multiline, typing hint) of a header field of a layout, from its declared type: prose
+    (text blocks, header_extra, continued fields, the goal) is multiline; a typed field gets a hint."""
+    spec = _spec(layout)
+    section, _, name = path.partition(".")
+    field_spec = spec.field_specs.get(name) if spec is not None and section in ("header", "header_extra") else None
+    if field_spec is None:
+        return name == "goal", ""
+    multiline = field_spec.type == "text" and (
+        field_spec.extra or field_spec.continued or name in spec.text_blocks or name == "goal")  # type: ignore[union-attr]
+    hints = {"date": "e.g. 2020-01-01", "bool": "是 or 否", "decimal": "e.g. 95.5", "year": "e.g. 2026",
+             "money": "yuan, e.g. 280000", "enum": " / ".join(field_spec.values)}
+    return multiline, hints.get(field_spec.type, "")
+
+
 def row_fields(layout: str) -> list[tuple[str, str]]:
     """(row field, printed column header) of the indicator columns a layout prints: the four of
     every layout, then actual/weight/score/note where it has them."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import regex
 
@@ -69,6 +70,7 @@ class Target:
         return {"raw": self.raw, "kind": self.kind, "op": self.op, "value": self.value, "unit": self.unit}
 
 
+@lru_cache(maxsize=1 << 14)  # targets repeat (=100%, ≥95%): a Target is immutable, so shared
 def parse_target(text: str | None) -> Target:
     """A target (or an actual value) into kind/op/value/unit (``docs/contract.md``, Indicators)."""
     raw = _WHITESPACE_RUN.sub(" ", text or "").strip()

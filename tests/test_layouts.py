@@ -220,3 +220,23 @@ def test_corrections_on_the_new_row_fields() -> None:
         corr._correction(_state("2024"), corr.Change(corr.SET, "indicators[0].weight", "20"))
     assert ("actual", "实际完成值") in corr.row_fields("self_eval")
     assert [name for name, _ in corr.row_fields("2024")] == ["level1", "level2", "level3", "raw"]
+
+
+def test_layouts_sharing_a_title_are_told_apart_by_the_table_header(tmp_path: Path) -> None:
+    head = ["项目支出绩效目标表", "（2025年度）", "项目名称\t宣传费", "实施单位\t服务中心"]
+    content = tmp_path / "content.txt"
+    content.write_text("\n".join([*head, "一级指标\t二级指标\t指标内容\t指标值\t备注",
+                                  "产出指标\t数量指标\t宣传品数量\t≥60000份\t三年"]) + "\n", encoding="utf-8")
+    prior = tmp_path / "prior.txt"
+    prior.write_text("\n".join([*head, "指标名称\t上年度实际水平\t本年度计划水平\t指标内容/计算公式",
+                                "宣传品数量\t50000份\t≥60000份\t年度发放数"]) + "\n", encoding="utf-8")
+    first = parse_file(content).to_dict()["forms"][0]
+    assert first["layout"] == "local_content"
+    assert (first["indicators"][0]["level3"], first["indicators"][0]["note"]) == ("宣传品数量", "三年")
+    second = parse_file(prior).to_dict()["forms"][0]
+    assert second["layout"] == "local_prior_year"
+    row = second["indicators"][0]
+    assert (row["level1"], row["level3"], row["raw"], row["note"]) == (None, "宣传品数量", "≥60000份", "年度发放数")
+    assert row["prior_year"] == {"raw": "50000份", "kind": "numeric", "op": None, "value": "50000", "unit": "份"}
+    # No level column at all: no placement to flag.
+    assert not [i for i in second["issues"] if i["code"] == "ambiguous_placement"]

@@ -43,6 +43,7 @@ from sqlalchemy.sql import column, table
 from goalforms.errors import GoalformsError
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts.spec import LayoutSpec, load_spec
+from goalforms.parsers.reports.names import project_key
 from goalforms.pipeline.model import BUDGET_KEYS, HEADER_KEYS
 from goalforms.pipeline.normalise import canonical_decimal, parse_bool, parse_date, parse_money, parse_target
 from goalforms.pipeline.scope import Scope
@@ -66,6 +67,11 @@ ROWS = "indicators"  # the field of an added row
 _ROW = re.compile(r"^indicators\[(?P<ref>\d+|c\d+)\]$")
 _ROW_FIELD = re.compile(r"^(?P<row>indicators\[(?:\d+|c\d+)\])\.(?P<name>level1|level2|level3|raw)$")
 _DATE_FIELDS = ("plan_start", "plan_end")
+# Indicator columns of issue 12 that the corrected copy carries from the parse (migration 0008_siblings).
+SIBLING_ROW_COLUMNS = (
+    "actual_raw", "actual_kind", "actual_op", "actual_value", "actual_unit", "weight", "score", "note",
+    "prior_year_raw", "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_unit", "period",
+)
 
 
 class CorrectionError(GoalformsError):
@@ -100,6 +106,9 @@ class RowState:
     source_line: int | None
     source_location: str | None
     corrected_by: dict[str, int] = field(default_factory=dict)  # row field -> last correction that set it
+    # The parsed row's issue-12 columns (actual, weight, score, note, prior year, period), carried
+    # unchanged into the corrected copy; a row a clerk added has none.
+    sibling: dict[str, Any] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
         """What identifies a row to a delete: its levels, name and target."""
@@ -208,6 +217,7 @@ def parsed_state(form: models.Form, path: str) -> FormState:
         "plan_start": form.plan_start.isoformat() if form.plan_start else None,
         "plan_end": form.plan_end.isoformat() if form.plan_end else None,
         "gov_procurement": form.gov_procurement, "performance_type": form.performance_type, "goal": form.goal,
+        "outcome": form.outcome, "total_score": _decimal_text(form.total_score), "grade": form.grade,
     }
     budget: dict[str, str | None] = {p.removeprefix("budget."): None for p, _ in budget_fields(form.layout)}
     budget.update({b.item: _decimal_text(b.amount) for b in form.budget_figures})
@@ -219,7 +229,7 @@ def parsed_state(form: models.Form, path: str) -> FormState:
             key=f"indicators[{i.position - 1}]", level1=i.level1, level2=i.level2, level3=i.level3, raw=i.raw_target,
             kind=i.kind, op=i.op, value=_decimal_text(i.value), unit=i.unit, dimension=i.dimension,
             indicator_id=i.id, parse_index=i.position - 1, source_line=i.source_line,
-            source_location=i.source_location,
+            source_location=i.source_location, sibling={name: getattr(i, name) for name in SIBLING_ROW_COLUMNS},
         )
         for i in sorted(form.indicators, key=lambda i: i.position)
     ]
@@ -469,7 +479,9 @@ def _store(session: Session, result: Replay) -> None:
     if applied == 0:
         return  # the views read the parse
     h = state.header
-    values: dict[str, Any] = {key: h[key] for key in HEADER_KEYS}
+    values: dict[str, Any] = {key: h.get(key) for key in (*HEADER_KEYS, "outcome", "grade")}
+    values["total_score"] = Decimal(h["total_score"]) if h.get("total_score") else None
+    values["project_key"] = project_key(h.get("project_name"))
     for key in _DATE_FIELDS:
         values[key] = dt.date.fromisoformat(h[key]) if h[key] else None
     for item in BUDGET_KEYS:
@@ -486,7 +498,7 @@ def _store(session: Session, result: Replay) -> None:
             form_id=form_id, position=position, indicator_id=r.indicator_id, parse_index=r.parse_index,
             level1=r.level1, level2=r.level2, level3=r.level3, dimension=r.dimension, raw_target=r.raw,
             kind=r.kind, op=r.op, value=Decimal(r.value) if r.value is not None else None, unit=r.unit,
-            source_line=r.source_line, source_location=r.source_location,
+            source_line=r.source_line, source_location=r.source_location, **r.sibling,
         )
         for position, r in enumerate(state.rows, start=1)
     )

@@ -111,6 +111,10 @@ def _targets_beside_actuals(connection: Any, key: str, unit: str | None) -> anal
                                 "eval_source_path, eval_indicator_id, target_source_path, target_indicator_id", k=key)
     if unit is not None:
         rows = [r for r in rows if compact(r["org_unit"]) == compact(unit)]
+    # The self-evaluation's rows in its order, then the targets it does not evaluate (NULLs sort
+    # differently on SQLite and PostgreSQL: order here).
+    rows.sort(key=lambda r: (r["year"], r["match_kind"] == "not_evaluated", r["eval_source_path"] or "",
+                             r["eval_indicator_id"] or 0, r["target_source_path"] or "", r["target_indicator_id"] or 0))
     first_file: dict[Any, Any] = {}
     out = []
     for r in rows:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -26,7 +27,7 @@ from goalforms.pipeline.cli import app
 from goalforms.pipeline.load import store_document
 from goalforms.pipeline.normalise import parse_target
 from goalforms.schema import models
-from goalforms.schema.db import connect
+from goalforms.schema.db import alembic_config, connect
 from tests import pg
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -327,3 +328,21 @@ def test_goalforms_project_shows_targets_beside_actuals(db: str) -> None:
     assert ("征地养老资金发放及时率", "", "", "") in lines
     table = CliRunner().invoke(app, ["project", "征地养老费支出", "--unit", UNIT, "--db", db])
     assert table.exit_code == 0 and "targets and self-evaluated actuals" in table.stdout
+
+
+def test_downgrade_and_upgrade_keep_kinds_and_keys(db: str) -> None:
+    """Below 0008 the issue-12 columns are gone; upgrading again restores each form's kind (from its
+    layout) and project key (from its name); actuals, funds and tasks are lost with their columns."""
+    engine = connect(db)
+    cfg = alembic_config(db)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0006_sessions_units")
+    engine.dispose()
+    connect(db).dispose()  # upgrades to head again
+    forms = rows(db, "SELECT layout, kind, project_key FROM v_forms ORDER BY source_path, form_ordinal")
+    assert [(f["layout"], f["kind"], f["project_key"]) for f in forms] == [
+        ("dept", "department", None), ("self_eval", "self_evaluation", "征地养老费支出"),
+        ("self_eval", "self_evaluation", "外省市差旅费"), ("2024", "target", "征地养老费支出"),
+        ("2024", "target", "征地养老费支出")]
+    assert rows(db, "SELECT COUNT(*) AS n FROM v_indicators WHERE actual_raw IS NOT NULL")[0]["n"] == 0

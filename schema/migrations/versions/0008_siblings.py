@@ -503,8 +503,12 @@ def upgrade() -> None:
 
 
 def _backfill_project_keys() -> None:
-    """Forms loaded before this revision get their key (the loader writes it from now on)."""
+    """Forms loaded before this revision get their key and kind (the loader writes them from now on;
+    a database downgraded and upgraded again keeps its self-evaluations and department forms)."""
     connection = op.get_bind()
+    for layout, kind in (("self_eval", "self_evaluation"), ("dept", "department")):
+        connection.execute(sa.text("UPDATE forms SET kind = :kind WHERE layout = :layout"),
+                           {"kind": kind, "layout": layout})
     for table in ("forms", "corrected_forms"):
         key_column = "id" if table == "forms" else "form_id"
         rows = connection.execute(sa.text(f"SELECT {key_column}, project_name FROM {table}")).all()

@@ -205,6 +205,9 @@ def _print_report(report: ImportReport, db: str) -> None:
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)
     out.print(f"forms: {report.total('forms')} · indicators: {report.total('indicators')}"
               f" · issues: {report.total('issues')} · database: {_m(db)}", highlight=False)
+    if report.formats():
+        out.print("formats: " + " · ".join(f"{name} {count}" for name, count in report.formats().items()),
+                  highlight=False)
     for failure in report.failures:
         err.print(f"[red]failed:[/red] {_m(failure.path)}: {_m(failure.reason)}", highlight=False)
     for outcome in report.outcomes:

@@ -45,6 +45,7 @@ from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.discovery import budget_keys, header_keys
 from goalforms.parsers.layouts.spec import LayoutSpec, load_spec
+from goalforms.parsers.reports.names import project_key
 from goalforms.parsers.values import parse_decimal, parse_year
 from goalforms.pipeline.normalise import canonical_decimal, parse_bool, parse_date, parse_money, parse_target
 from goalforms.pipeline.scope import Scope
@@ -71,6 +72,11 @@ _ROW = re.compile(r"^indicators\[(?P<ref>\d+|c\d+)\]$")
 _ROW_FIELD = re.compile(
     r"^(?P<row>indicators\[(?:\d+|c\d+)\])\.(?P<name>level1|level2|level3|raw|actual|weight|score|note)$")
 _DATE_FIELDS = ("plan_start", "plan_end")
+# Indicator columns of issue 12 that the corrected copy carries from the parse (migration 0008_siblings).
+SIBLING_ROW_COLUMNS = (
+    "actual_raw", "actual_kind", "actual_op", "actual_value", "actual_unit", "weight", "score", "note",
+    "prior_year_raw", "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_unit", "period",
+)
 
 
 class CorrectionError(GoalformsError):
@@ -115,6 +121,9 @@ class RowState:
     def actual_reading(self) -> dict[str, str | None] | None:
         """The actual value read like a target (None when the row has none)."""
         return parse_target(self.actual).to_dict() if self.actual is not None else None
+    # The parsed row's other issue-12 columns (prior year, period; the actual as normalised), carried
+    # into the corrected copy; a row a clerk added has none.
+    sibling: dict[str, Any] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
         """What identifies a row to a delete: its levels, name and target."""
@@ -256,6 +265,7 @@ def parsed_state(form: models.Form, path: str) -> FormState:
         "plan_start": form.plan_start.isoformat() if form.plan_start else None,
         "plan_end": form.plan_end.isoformat() if form.plan_end else None,
         "gov_procurement": form.gov_procurement, "performance_type": form.performance_type, "goal": form.goal,
+        "outcome": form.outcome, "total_score": _decimal_text(form.total_score), "grade": form.grade,
     }
     budget: dict[str, str | None] = {p.removeprefix("budget."): None for p, _ in budget_fields(form.layout)}
     budget.update({b.item: _decimal_text(b.amount) for b in form.budget_figures})
@@ -268,6 +278,7 @@ def parsed_state(form: models.Form, path: str) -> FormState:
             kind=i.kind, op=i.op, value=_decimal_text(i.value), unit=i.unit, dimension=i.dimension,
             indicator_id=i.id, parse_index=i.position - 1, source_line=i.source_line,
             source_location=i.source_location, **_later_columns(i),
+            sibling={name: getattr(i, name) for name in SIBLING_ROW_COLUMNS},
         )
         for i in sorted(form.indicators, key=lambda i: i.position)
     ]
@@ -537,6 +548,9 @@ def _store(session: Session, result: Replay) -> None:
     h = state.header
     # The header columns the corrected copy stores (a layout's other header keys are kept with the parse).
     values: dict[str, Any] = {key: h.get(key) for key in header_keys() if hasattr(CorrectedForm, key)}
+    if values.get("total_score") is not None:
+        values["total_score"] = Decimal(values["total_score"])
+    values["project_key"] = project_key(h.get("project_name"))
     for key in _DATE_FIELDS:
         values[key] = dt.date.fromisoformat(h[key]) if h[key] else None
     for item in budget_keys():
@@ -553,13 +567,28 @@ def _store(session: Session, result: Replay) -> None:
             form_id=form_id, position=position, indicator_id=r.indicator_id, parse_index=r.parse_index,
             level1=r.level1, level2=r.level2, level3=r.level3, dimension=r.dimension, raw_target=r.raw,
             kind=r.kind, op=r.op, value=Decimal(r.value) if r.value is not None else None, unit=r.unit,
-            source_line=r.source_line, source_location=r.source_location,
+            source_line=r.source_line, source_location=r.source_location, **_sibling_columns(r),
         )
         for position, r in enumerate(state.rows, start=1)
     )
     session.add_all(ResolvedIssue(issue_id=i.issue_id, form_id=form_id, correction_id=i.resolved_by)
                     for i in state.issues if i.resolved_by is not None)
     session.flush()
+
+
+def _sibling_columns(row: RowState) -> dict[str, Any]:
+    """The corrected copy's issue-12 columns of a row: as parsed, with a clerk's actual (read again
+    like a target), weight, score and note."""
+    columns = dict(row.sibling)
+    if "actual" in row.corrected_by:
+        reading = row.actual_reading() or {}
+        columns.update({f"actual_{k}": reading.get(k) for k in ("raw", "kind", "op", "unit")})
+        value = reading.get("value")
+        columns["actual_value"] = Decimal(value) if value is not None else None
+    columns["weight"] = Decimal(row.weight) if row.weight else None
+    columns["score"] = Decimal(row.score) if row.score else None
+    columns["note"] = row.note
+    return columns
 
 
 def refresh_form(session: Session, form: models.Form, path: str) -> Replay:

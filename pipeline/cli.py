@@ -189,19 +189,30 @@ def _print_document(doc: ParsedDocument) -> None:
                   f" · {_m(h.get('unit'))} · {_m(form.where)}", highlight=False)
         budget = ", ".join(f"{k}={v}" for k, v in form.budget.items() if v is not None)
         out.print(f"budget: {_m(budget) or '—'}", highlight=False)
+        # The later columns (actual, 分值, 得分, note, prior year) only where the layout has them.
+        later = [name for name in ("prior_year", "actual", "weight", "score", "note")
+                 if any(getattr(ind, name) is not None for ind in form.indicators)]
         table = Table(show_lines=False)
-        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", "where"):
+        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", *later, "where"):
             table.add_column(column)
         for i, ind in enumerate(form.indicators, start=1):
+            extra = [_later_text(getattr(ind, name)) for name in later]
             table.add_row(*(_m(v or "", keep_newlines=True) for v in (
                 str(i), ind.level1, ind.level2, ind.level3, ind.raw, ind.kind, ind.op, ind.value, ind.unit,
-                ind.where)))
+                *extra, ind.where)))
         out.print(table)
         for issue in form.issues:
             colour = "red" if issue.severity == "error" else "yellow"
             out.print(f"[{colour}]{issue.severity}[/{colour}] {issue.code} ({_m(issue.where)}): {_m(issue.message)}",
                       highlight=False)
     cli_reports.print_reports(out, doc.reports)
+
+
+def _later_text(value: object) -> str:
+    """A later column's cell: a reading like a target shows its raw text."""
+    if isinstance(value, dict):
+        return str(value.get("raw") or "")
+    return "" if value is None else str(value)
 
 
 def _print_report(report: ImportReport, db: str) -> None:

@@ -9,11 +9,12 @@ with an unknown parameter or placeholder is refused when it is loaded, not when 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ class Hit:
 
     subject: str  # what the finding is about, stable across re-imports (a 三级 name, a budget item, a group)
     field: str  # the value concerned, as the parse contract names it (indicators[3], budget.total, header.plan_end, form)
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
     indicator: ReviewIndicator | None = None
 
 
@@ -301,7 +302,8 @@ def date_outside_plan(form: ReviewForm, ind: ReviewIndicator, params: dict[str, 
     start, end = _date(form.header.get("plan_start")), _date(form.header.get("plan_end"))
     if start is None and end is None:
         return None
-    year = (end or start).year if (end or start) else form.year
+    known = end or start
+    year = known.year if known is not None else form.year
     for first, last, printed in dates_named(ind.raw or "", year):
         if end is not None and first > end:
             return {"date": printed, "plan_start": start or "—", "plan_end": end, "side": "after the plan's end"}

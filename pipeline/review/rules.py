@@ -245,10 +245,10 @@ def run_rule(rule: Rule, form: ReviewForm) -> list[Finding]:
                 if not rule.dimensions or h.indicator is None or matches(h.indicator.dimension, rule.dimensions)]
     out = []
     for hit in hits:
-        ind: ReviewIndicator | None = hit.indicator
+        row: ReviewIndicator | None = hit.indicator
         out.append(Finding(rule.id, rule.rule_set, rule.version, rule.severity, _message(rule, form, hit), hit.subject,
-                           hit.field, ind.position if ind else None, ind.level3 if ind else None,
-                           ind.indicator_id if ind else None))
+                           hit.field, row.position if row else None, row.level3 if row else None,
+                           row.indicator_id if row else None))
     return out
 
 

@@ -101,8 +101,9 @@ def change(a: ReviewIndicator | None, b: ReviewIndicator | None) -> str:
 
 def _row(a: Side | None, b: Side | None, kind: str, sim: float | None, from_year: int, to_year: int) -> dict[str, Any]:
     x, y = (a.ind if a else None), (b.ind if b else None)
+    either = x if x is not None else y
     return {
-        "dimension": (x or y).dimension if (x or y) else None, "from_year": from_year, "to_year": to_year,
+        "dimension": either.dimension if either is not None else None, "from_year": from_year, "to_year": to_year,
         "match_kind": kind, "similarity": sim, "change": change(x, y),
         "from_level3": x.level3 if x else None, "to_level3": y.level3 if y else None,
         "from_raw": x.raw if x else None, "to_raw": y.raw if y else None,

@@ -279,3 +279,45 @@ def withdraw(session: Session, finding_id: int, scope: Scope | None = None) -> b
         FindingAcceptance.document_path == row["source_path"], FindingAcceptance.form_ordinal == row["form_ordinal"],
         FindingAcceptance.rule_id == row["rule_id"], FindingAcceptance.subject == row["subject"]))
     return bool(getattr(result, "rowcount", 0))
+
+
+def live_findings(session: Session, rule_sets: Sequence[RuleSet], filters: FindingFilter | None = None,
+                  scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Findings under other rule sets than the stored ones (``goalforms review --rules FILE``):
+    computed now over the forms v_scorecard lists (within the filters), stored nowhere; acceptances
+    apply as in v_findings."""
+    f = filters or FindingFilter()
+    sql = "SELECT form_id, source_path, form_ordinal, project_name, org_unit, year, layout FROM v_scorecard"
+    wanted = []
+    for row in session.execute(text(sql)):
+        r = dict(row._mapping)
+        if scope is not None and not scope.allows_unit(r["org_unit"]):
+            continue
+        if (f.unit is not None and r["org_unit"] != f.unit) or (f.year is not None and r["year"] != f.year):
+            continue
+        if (f.path is not None and r["source_path"] != f.path) or (f.ordinal is not None and r["form_ordinal"] != f.ordinal):
+            continue
+        wanted.append(r)
+    accepted = {(a.document_path, a.form_ordinal, a.rule_id, a.subject): a
+                for a in session.scalars(select(FindingAcceptance))}
+    out: list[dict[str, Any]] = []
+    for r in sorted(wanted, key=lambda r: (r["source_path"], r["form_ordinal"])):
+        form = session.get(models.Form, r["form_id"])
+        if form is None:
+            continue
+        for k, x in enumerate(review(form_of(session, form), rule_sets), start=1):
+            if f.rule and not (x.rule_id.startswith(f.rule) if f.rule.endswith(".") else x.rule_id == f.rule):
+                continue
+            if f.severity and x.severity != f.severity:
+                continue
+            a = accepted.get((r["source_path"], r["form_ordinal"], x.rule_id, x.subject))
+            status = "open" if a is None else "accepted"
+            if f.status and status != f.status:
+                continue
+            out.append({**r, "finding_id": -k, "rule_id": x.rule_id, "rule_set": x.rule_set,
+                        "rule_set_version": x.version, "severity": x.severity, "message": x.message,
+                        "subject": x.subject, "field": x.field, "indicator_id": x.indicator_id,
+                        "position": x.position, "level3": x.level3, "status": status,
+                        "accepted_by": a.author if a else None, "accepted_note": a.note if a else None,
+                        "accepted_at": a.created_at if a else None})
+    return [{name: row.get(name) for name in FINDING_COLUMNS} for row in out]

@@ -241,48 +241,52 @@ def money_targets_over_budget(form: ReviewForm, params: dict[str, Any]) -> Itera
 
 # --- time -------------------------------------------------------------------------------------------
 
-_FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*(?:年|[-./])\s*(?P<m>\d{1,2})\s*(?:月|[-./])?\s*(?:(?P<d>\d{1,2})\s*日?)?")
-_MONTH_DAY = re.compile(r"(?<![\d年./-])(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日|(?P<end>底|末))?")
+# 2020年12月31日 / 2020年12月 / 2020-12-31 (a dot or slash too, the same twice) / 2020年底; 12月底 without a year.
+_YMD = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*[日号])?"
+                  r"|(?P<y2>(?:19|20)\d{2})(?P<sep>[-./])(?P<m2>\d{1,2})(?P=sep)(?P<d2>\d{1,2})(?!\d)"
+                  r"|(?P<y3>(?:19|20)\d{2})\s*年\s*(?:底|末|年底|年末)")
+_MONTH_DAY = re.compile(r"(?<![\d年./-])(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*[日号])?")
 
 
 def _month_end(year: int, month: int) -> dt.date:
-    return (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1))
+    return dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def _span(year: int, month: int, day: str | None) -> tuple[dt.date, dt.date]:
+    if day:
+        one = dt.date(year, month, int(day))
+        return one, one
+    return dt.date(year, month, 1), _month_end(year, month)
 
 
 def dates_named(text: str, default_year: int | None) -> list[tuple[dt.date, dt.date, str]]:
     """The dates a target names, each as (first day, last day, as printed): ``2020年12月31日`` is one
-    day, ``2020年12月`` a month; ``12月底`` takes ``default_year``."""
+    day, ``2020年12月`` a month, ``2020年底`` its last day; ``12月底`` takes ``default_year``. Numbers
+    that only look like dates (``2020.5万元``) are not dates: a year needs 年 or a full Y-M-D."""
     found: list[tuple[dt.date, dt.date, str]] = []
     taken: list[tuple[int, int]] = []
-    for m in _FULL_DATE.finditer(text):
-        year, month = int(m["y"]), int(m["m"])
-        if not 1 <= month <= 12:
+    for m in _YMD.finditer(text):
+        try:
+            if m["y"]:
+                first, last = _span(int(m["y"]), int(m["m"]), m["d"])
+            elif m["y2"]:
+                first, last = _span(int(m["y2"]), int(m["m2"]), m["d2"])
+            else:
+                first = last = dt.date(int(m["y3"]), 12, 31)
+        except ValueError:  # month 13, 31 February: not a date
             continue
         taken.append(m.span())
-        try:
-            if m["d"]:
-                day = dt.date(year, month, int(m["d"]))
-                found.append((day, day, m.group(0).strip()))
-            else:
-                found.append((dt.date(year, month, 1), _month_end(year, month), m.group(0).strip()))
-        except ValueError:
-            continue
+        found.append((first, last, m.group(0).strip()))
     if default_year is None:
         return found
     for m in _MONTH_DAY.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
-        month = int(m["m"])
-        if not 1 <= month <= 12:
-            continue
         try:
-            if m["d"]:
-                day = dt.date(default_year, month, int(m["d"]))
-                found.append((day, day, m.group(0).strip()))
-            else:
-                found.append((dt.date(default_year, month, 1), _month_end(default_year, month), m.group(0).strip()))
+            first, last = _span(default_year, int(m["m"]), m["d"])
         except ValueError:
             continue
+        found.append((first, last, m.group(0).strip()))
     return found
 
 

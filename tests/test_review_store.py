@@ -206,3 +206,19 @@ def test_postgresql_has_the_same_findings_as_sqlite(archive: Any, pg_url: str) -
             assert sorted(tuple(r) for r in a.execute(text(card))) == sorted(tuple(r) for r in b.execute(text(card)))
     finally:
         other.dispose()
+
+
+def test_a_year_imported_twice_is_compared_once(tmp_path: Path) -> None:
+    """The same 2020 form in two files: the 2026 form is compared with one of them (the first
+    imported), not with both pooled, and importing the second changes nothing."""
+    seed, old = copy_samples(tmp_path / "archive", SEED_2026, SEED_2020)
+    twin = tmp_path / "archive" / "twin" / SEED_2020
+    twin.parent.mkdir()
+    twin.write_text(old.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    engine = connect(f"sqlite:///{tmp_path / 'twins.db'}")
+    reimport(engine, [old, seed])
+    first = open_findings(engine, seed, 1)
+    reimport(engine, [twin])
+    assert open_findings(engine, seed, 1) == first
+    assert [r for r, _p, _s in first].count("series.target_lowered") == 1
+    engine.dispose()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, select, text
+from sqlalchemy import Integer, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import column, table
 
@@ -74,26 +74,30 @@ def _corrected(session: Session, form: models.Form) -> tuple[Any, list[ReviewInd
     return state, indicators
 
 
+def _representative(forms: list[tuple[int, int | None]], year: int) -> int | None:
+    """The form that stands for a project in a year: the first imported (several forms of one
+    project and year are the same form imported from several files)."""
+    ids = [fid for fid, y in forms if y == year]
+    return min(ids) if ids else None
+
+
 def series_of(session: Session, form: models.Form, state: Any, indicators: list[ReviewIndicator]) -> list[dict[str, Any]]:
-    """This form lined up with its project's previous year (the forms of the nearest earlier year of
-    the same project name and unit, as corrected), as v_series lines them up; empty without one."""
+    """This form lined up with its project's previous year (the nearest earlier year of the same
+    project name and unit, as corrected) as v_series lines them up; empty without one."""
     year = state.year
     if year is None:
         return []
-    others = [(fid, y) for fid, y in _project_years(session, state.header.get("project_name"), state.header.get("unit"))
-              if y is not None and y < year]
-    if not others:
+    forms = _project_years(session, state.header.get("project_name"), state.header.get("unit"))
+    earlier_years = [y for _fid, y in forms if y is not None and y < year]
+    if not earlier_years:
         return []
-    previous = max(y for _fid, y in others)
-    before: list[Side] = []
-    for fid, y in others:
-        if y != previous:
-            continue
-        earlier = session.get(models.Form, fid)
-        if earlier is None:
-            continue
-        _state, rows = _corrected(session, earlier)
-        before += [Side(i, previous, (earlier.document.path, earlier.ordinal, i.position)) for i in rows]
+    previous = max(earlier_years)
+    chosen = _representative(forms, previous)
+    earlier = session.get(models.Form, chosen) if chosen is not None else None
+    if earlier is None:
+        return []
+    _state, rows = _corrected(session, earlier)
+    before = [Side(i, previous, (earlier.document.path, earlier.ordinal, i.position)) for i in rows]
     after = [Side(i, year, (form.document.path, form.ordinal, i.position)) for i in indicators]
     return line_up(before, after)
 
@@ -130,20 +134,29 @@ def review_form(session: Session, form: models.Form, rule_sets: Sequence[RuleSet
     found = review(subject, sets)
     session.execute(delete(FindingRow).where(FindingRow.form_id == form.id))
     session.execute(delete(FormReview).where(FormReview.form_id == form.id))
-    session.add_all(FindingRow(form_id=form.id, rule_id=f.rule_id, rule_set=f.rule_set, rule_set_version=f.version,
-                               severity=f.severity, message=f.message, subject=f.subject[:500], field=f.field,
-                               position=f.position, level3=f.level3, indicator_id=f.indicator_id) for f in found)
-    session.add(FormReview(form_id=form.id, rule_sets=rule_sets_key(sets), reviewed_at=dt.datetime.now(dt.UTC),
-                           **_scorecard(subject)))
-    session.flush()
+    if found:  # one executemany, no ORM objects: this runs for every imported form
+        session.execute(insert(FindingRow), [
+            {"form_id": form.id, "rule_id": f.rule_id, "rule_set": f.rule_set, "rule_set_version": f.version,
+             "severity": f.severity, "message": f.message, "subject": f.subject[:500], "field": f.field,
+             "position": f.position, "level3": f.level3, "indicator_id": f.indicator_id} for f in found])
+    session.execute(insert(FormReview), [{"form_id": form.id, "rule_sets": rule_sets_key(sets),
+                                          "reviewed_at": dt.datetime.now(dt.UTC), **_scorecard(subject)}])
     return found
 
 
 def _later_forms(session: Session, form: models.Form, state_header: dict[str, Any], year: int | None) -> list[int]:
+    """The forms whose comparison with the year before may have changed with this form: those of the
+    project's next year, when this form stands for its own year."""
     if year is None:
         return []
-    return [fid for fid, y in _project_years(session, state_header.get("project_name"), state_header.get("unit"))
-            if y is not None and y > year and fid != form.id]
+    forms = _project_years(session, state_header.get("project_name"), state_header.get("unit"))
+    if _representative(forms, year) != form.id:
+        return []
+    later_years = [y for _fid, y in forms if y is not None and y > year]
+    if not later_years:
+        return []
+    following = min(later_years)
+    return [fid for fid, y in forms if y == following]
 
 
 def review_forms(session: Session, forms: Iterable[models.Form]) -> int:

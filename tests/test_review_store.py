@@ -222,3 +222,29 @@ def test_a_year_imported_twice_is_compared_once(tmp_path: Path) -> None:
     assert open_findings(engine, seed, 1) == first
     assert [r for r, _p, _s in first].count("series.target_lowered") == 1
     engine.dispose()
+
+
+def test_the_migration_matches_the_models_and_downgrades(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from goalforms.schema.db import alembic_config
+    from goalforms.schema.review_models import FindingRow
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = connect(url)
+    mine = {"findings", "form_reviews", "finding_acceptances"}
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), FindingRow.metadata)
+    assert [d for d in diff if any(t in repr(d) for t in mine)] == []
+    cfg = alembic_config(url)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0006_sessions_units")
+    assert not mine & set(inspect(engine).get_table_names())
+    assert not {"v_findings", "v_scorecard"} & set(inspect(engine).get_view_names())
+    engine.dispose()
+    again = connect(url)
+    assert {"v_findings", "v_scorecard"} <= set(inspect(again).get_view_names())
+    again.dispose()

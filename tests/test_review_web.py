@@ -134,3 +134,12 @@ def test_the_queue_filters_by_finding(site: Site) -> None:
     assert sorted(listed) == ["3", "6"], listed  # 004's forms 3 and 6 have a target left blank
     assert 'option value="measurability.placeholder" selected' in html
     assert token(html)
+
+
+def test_a_form_not_yet_reviewed_says_so(site: Site) -> None:
+    with site.engine.begin() as connection:
+        connection.execute(text("DELETE FROM findings"))
+        connection.execute(text("DELETE FROM form_reviews"))
+    client = site.client()
+    login(client)
+    assert "Not reviewed yet" in section(page(client, site.seed, 3).text, "findings")

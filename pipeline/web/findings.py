@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from goalforms.pipeline.review.store import FindingFilter, ReviewError, accept, findings, withdraw
@@ -26,7 +27,9 @@ def findings_context(session: Session, scope: Scope, path: str, ordinal: int) ->
     by_field: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_field.setdefault(r["field"], []).append(r)
-    return {"findings": rows, "findings_by_field": by_field,
+    reviewed = session.execute(text("SELECT rule_sets FROM v_scorecard WHERE source_path = :p AND form_ordinal = :n"),
+                               {"p": path, "n": ordinal}).scalar()
+    return {"findings": rows, "findings_by_field": by_field, "reviewed_under": reviewed,
             "open_findings": sum(1 for r in rows if r["status"] == "open")}
 
 

@@ -107,8 +107,31 @@ def form_of(session: Session, form: models.Form, with_series: bool = True) -> Re
     state, indicators = _corrected(session, form)
     budget: dict[str, Decimal | None] = {k: decimal_or_none(v) for k, v in state.budget.items()}
     series = series_of(session, form, state, indicators) if with_series else None
-    return ReviewForm(layout=form.layout, year=state.year, header=dict(state.header), budget=budget,
-                      indicators=indicators, form_id=form.id, series=series)
+    header = dict(state.header)
+    _self_evaluation(form, header, indicators, state.extra)
+    return ReviewForm(layout=form.layout, year=state.year, header=header, budget=budget, indicators=indicators,
+                      kind=str(getattr(form, "kind", None) or "target"), form_id=form.id, series=series)
+
+
+def _self_evaluation(form: models.Form, header: dict[str, Any], indicators: list[ReviewIndicator],
+                     extra: dict[str, Any]) -> None:
+    """The self-evaluation keys, where the store has them (the 绩效自评表 layout adds them: a form's
+    ``kind``, ``total_score``; an indicator's ``actual``, ``weight``, ``score``). Read by name, so
+    that a store without them simply gives target forms."""
+    total = getattr(form, "total_score", None)
+    if total is None:
+        total = extra.get("total_score")
+    if total is not None:
+        header["total_score"] = total
+    stored = {i.id: i for i in form.indicators}
+    for ind in indicators:
+        row = stored.get(ind.indicator_id or 0)
+        if row is None:
+            continue
+        ind.weight = decimal_or_none(getattr(row, "weight", None))
+        ind.score = decimal_or_none(getattr(row, "score", None))
+        actual = getattr(row, "actual", None)
+        ind.actual = actual if isinstance(actual, dict) else None
 
 
 # --- computing and storing -------------------------------------------------------------------------

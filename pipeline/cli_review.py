@@ -29,6 +29,11 @@ SHOWN = ("source_path", "form_ordinal", "project_name", "org_unit", "year", "pos
 SUMMARY = ("org_unit", "rule_id", "severity", "forms", "open", "accepted")
 
 
+class Status(StrEnum):
+    open = "open"
+    accepted = "accepted"
+
+
 class ReviewFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -72,8 +77,8 @@ def review(
     year: Annotated[int | None, typer.Option("--year", help="Only forms of this year.", show_default=False)] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id (or a family: 'money.').",
                                              show_default=False)] = None,
-    status: Annotated[str | None, typer.Option("--status", help="open or accepted (default: both).",
-                                               show_default=False)] = None,
+    status: Annotated[Status | None, typer.Option("--status", help="Only open or only accepted findings "
+                                                  "(default: both).", show_default=False)] = None,
     fmt: Annotated[ReviewFormat, typer.Option("--format", help="Table, CSV, JSON or Excel (needs --out).")]
     = ReviewFormat.table,
     out: Annotated[Path | None, typer.Option("--out", help="File to write (xlsx; default review.xlsx).",
@@ -91,7 +96,7 @@ def review(
             sys.stdout.write(render(_rules_table(combine(extra)), "csv" if fmt == ReviewFormat.csv else
                                     "json" if fmt == ReviewFormat.json else "table"))
             return
-        filters = FindingFilter(unit=unit, year=year, rule=rule, status=status)
+        filters = FindingFilter(unit=unit, year=year, rule=rule, status=status.value if status else None)
         engine = connect(db)
         try:
             with Session(engine) as session, session.begin():

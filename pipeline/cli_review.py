@@ -26,7 +26,7 @@ DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite fi
 # The columns the table and CSV show (JSON and Excel have every column of v_findings).
 SHOWN = ("source_path", "form_ordinal", "project_name", "org_unit", "year", "position", "rule_id", "severity",
          "message", "status")
-SUMMARY = ("org_unit", "rule_id", "severity", "forms", "open", "accepted")
+SUMMARY = ("org_unit", "rule_id", "severity", "forms", "open", "accepted", "on_parse_errors")
 
 
 class Status(StrEnum):
@@ -127,6 +127,10 @@ def review(
     sys.stdout.write(render(_result(rows, SHOWN), "table"))
     sys.stdout.write("\nsummary by unit and rule (open findings; accepted apart)\n")
     sys.stdout.write(render(_result(totals, SUMMARY), "table"))
+    doubtful = sum(t["on_parse_errors"] for t in totals)
+    if doubtful:
+        sys.stdout.write(f"{doubtful} open finding(s) are on forms with open parse errors (on_parse_errors): "
+                         "check those forms' issues first (goalforms issues), the finding may be the parse's.\n")
 
 
 def register(app: typer.Typer) -> None:

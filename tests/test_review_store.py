@@ -248,3 +248,26 @@ def test_the_migration_matches_the_models_and_downgrades(tmp_path: Path) -> None
     again = connect(url)
     assert {"v_findings", "v_scorecard"} <= set(inspect(again).get_view_names())
     again.dispose()
+
+
+def test_findings_say_when_their_form_has_open_parse_errors(archive: Any) -> None:
+    _url, engine, seed, _old = archive
+    shown = ("SELECT open_parse_errors, (SELECT COUNT(*) FROM v_issues i WHERE i.form_id = f.form_id "
+             "AND i.severity = 'error') FROM v_findings f WHERE rule_id = 'measurability.placeholder'")
+    with Session(engine) as session:
+        pairs = session.execute(text(shown)).all()
+    assert pairs and all(a == b for a, b in pairs), pairs
+    assert any(a > 0 for a, _b in pairs)  # missing_target is an error of 004's forms 3 and 6
+    # resolving the issue takes the form off the list; the finding stays (the form sets no target)
+    with Session(engine) as session, session.begin():
+        form = corr.find_form(session, str(seed.resolve()), 3)
+        assert form is not None
+        issues = [i for i in corr.replay(session, form, str(seed.resolve())).state.issues if i.resolved_by is None]
+        corr.record(session, str(seed.resolve()), 3,
+                    [Change(corr.RESOLVE, i.target, {"code": i.code, "message": i.message}) for i in issues],
+                    "alice", note="printed so")
+    with Session(engine) as session:
+        row = session.execute(text("SELECT open_parse_errors, status FROM v_findings WHERE form_ordinal = 3 "
+                                   "AND source_path = :p AND rule_id = 'measurability.placeholder'"),
+                              {"p": str(seed.resolve())}).one()
+    assert tuple(row) == (0, "open")

@@ -29,11 +29,13 @@ V_FINDINGS = table(
     "v_findings", *(column(name) for name in (
         "source_path", "project_name", "org_unit", "layout", "rule_id", "rule_set", "rule_set_version",
         "severity", "message", "subject", "field", "level3", "status", "accepted_by", "accepted_note", "accepted_at")),
-    *(column(name, Integer) for name in ("finding_id", "form_id", "form_ordinal", "year", "indicator_id", "position")),
+    *(column(name, Integer) for name in ("finding_id", "form_id", "form_ordinal", "year", "indicator_id", "position",
+                                         "open_parse_errors")),
 )
 FINDING_COLUMNS = ("finding_id", "form_id", "source_path", "form_ordinal", "project_name", "org_unit", "year",
                    "layout", "rule_id", "rule_set", "rule_set_version", "severity", "message", "subject", "field",
-                   "indicator_id", "position", "level3", "status", "accepted_by", "accepted_note", "accepted_at")
+                   "indicator_id", "position", "level3", "status", "accepted_by", "accepted_note", "accepted_at",
+                   "open_parse_errors")
 
 
 class ReviewError(GoalformsError):
@@ -267,14 +269,17 @@ def findings(session: Session, filters: FindingFilter | None = None, scope: Scop
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Open findings counted by unit and rule (accepted ones apart), most first."""
+    """Findings counted by unit and rule: forms, open, accepted, and open ones on forms with open
+    parse errors (those may be the parse's doing: check the form's issues first)."""
     counts: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in rows:
         key = (r["org_unit"] or "", r["rule_id"], r["severity"])
         entry = counts.setdefault(key, {"org_unit": key[0], "rule_id": key[1], "severity": key[2], "forms": set(),
-                                        "open": 0, "accepted": 0})
+                                        "open": 0, "accepted": 0, "on_parse_errors": 0})
         entry["forms"].add(r["form_id"])
         entry["open" if r["status"] == "open" else "accepted"] += 1
+        if r["status"] == "open" and r.get("open_parse_errors"):
+            entry["on_parse_errors"] += 1
     out = [{**e, "forms": len(e["forms"])} for e in counts.values()]
     return sorted(out, key=lambda e: (e["org_unit"], -e["open"], e["rule_id"]))
 
@@ -323,7 +328,8 @@ def live_findings(session: Session, rule_sets: Sequence[RuleSet], filters: Findi
     computed now over the forms v_scorecard lists (within the filters), stored nowhere; acceptances
     apply as in v_findings."""
     f = filters or FindingFilter()
-    sql = "SELECT form_id, source_path, form_ordinal, project_name, org_unit, year, layout FROM v_scorecard"
+    sql = ("SELECT form_id, source_path, form_ordinal, project_name, org_unit, year, layout, open_parse_errors "
+           "FROM v_scorecard")
     wanted = []
     for row in session.execute(text(sql)):
         r = dict(row._mapping)

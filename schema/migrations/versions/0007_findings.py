@@ -32,6 +32,13 @@ _FORM = """
     LEFT JOIN corrected_forms c ON c.form_id = f.id
 """
 
+# Open parse errors of a form: a finding on such a form may be the parse's doing, not the form's.
+_OPEN_ERRORS = """(
+        SELECT COUNT(*) FROM parse_issues p
+        WHERE p.form_id = {form} AND p.severity = 'error'
+          AND NOT EXISTS (SELECT 1 FROM resolved_issues r WHERE r.issue_id = p.id)
+    )"""
+
 _V_FINDINGS = f"""
 CREATE VIEW v_findings AS
 SELECT
@@ -56,7 +63,8 @@ SELECT
     CASE WHEN a.id IS NULL THEN 'open' ELSE 'accepted' END AS status,
     a.author AS accepted_by,
     a.note AS accepted_note,
-    a.created_at AS accepted_at
+    a.created_at AS accepted_at,
+    {_OPEN_ERRORS.format(form="x.form_id")} AS open_parse_errors
 FROM findings x
 JOIN ({_FORM}) h ON h.form_id = x.form_id
 LEFT JOIN finding_acceptances a
@@ -84,7 +92,8 @@ SELECT
     COALESCE(n.errors, 0) AS errors,
     COALESCE(n.warnings, 0) AS warnings,
     COALESCE(n.infos, 0) AS infos,
-    COALESCE(n.accepted, 0) AS accepted
+    COALESCE(n.accepted, 0) AS accepted,
+    {_OPEN_ERRORS.format(form="r.form_id")} AS open_parse_errors
 FROM form_reviews r
 JOIN ({_FORM}) h ON h.form_id = r.form_id
 LEFT JOIN (

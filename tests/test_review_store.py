@@ -21,6 +21,7 @@ from goalforms.pipeline.review.store import FindingFilter, accept, findings, for
 from goalforms.schema import models
 from goalforms.schema.db import connect
 from tests import pg
+from tests.conftest import SAMPLES
 from tests.test_corrections import SEED_2026, copy_samples, record, reimport
 
 SEED_2020 = "000_914c13d346301e8d.txt"  # 2020 forms of four projects the 2026 seed files again
@@ -271,3 +272,17 @@ def test_findings_say_when_their_form_has_open_parse_errors(archive: Any) -> Non
                                    "AND source_path = :p AND rule_id = 'measurability.placeholder'"),
                               {"p": str(seed.resolve())}).one()
     assert tuple(row) == (0, "open")
+
+
+def test_self_evaluation_samples_break_only_the_rule_they_were_written_to_break(tmp_path: Path) -> None:
+    """samples/siblings: the 2024 self-evaluation of 外省市差旅费 prints 总分 98.2 while its scores and
+    the money block's 得分 add up to 96.2; every other self-evaluation adds up."""
+    from tests.test_cli import run
+
+    db = tmp_path / "se.db"
+    assert run("import", str(SAMPLES / "siblings" / "text"), "--db", str(db)).returncode == 0
+    result = run("review", "--db", str(db), "--rule", "self_evaluation.", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["project_name"], f["rule_id"]) for f in findings] == [("外省市差旅费", "self_evaluation.total")]
+    assert "96.2" in findings[0]["message"] and "98.2" in findings[0]["message"]

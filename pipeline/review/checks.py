@@ -412,12 +412,13 @@ def score_above_points(form: ReviewForm, ind: ReviewIndicator, params: dict[str,
 
 @_register("scores_sum_to_total", FORM, provides=("sum", "total"), tolerance=0.01)
 def scores_sum_to_total(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
-    """The indicators' scores add up to 总分 (``header.total_score``), within ``tolerance``."""
+    """The indicators' scores, with the money block's 得分, add up to 总分 (``header.total_score``),
+    within ``tolerance``."""
     total = decimal_or_none(form.header.get("total_score"))
     scores = [i.score for i in form.indicators if i.score is not None]
     if total is None or not scores:
         return []
-    added = sum(scores, Decimal(0))
+    added = sum(scores, Decimal(0)) + sum(form.fund_scores, Decimal(0))
     if abs(added - total) <= Decimal(str(params["tolerance"])):
         return []
     return [Hit("total_score", "header.total_score", {"sum": _fmt(added), "total": _fmt(total)})]

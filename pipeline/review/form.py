@@ -55,6 +55,8 @@ class ReviewForm:
     # v_series rows whose later side is this form (the project's previous year lined up with it);
     # None when the form was reviewed without its history (in memory).
     series: list[dict[str, Any]] | None = None
+    # Self-evaluations: the 得分 of the money block's rows (its 10 points count towards 总分).
+    fund_scores: list[Decimal] = field(default_factory=list)
 
 
 def form_from_contract(data: dict[str, Any]) -> ReviewForm:
@@ -71,7 +73,8 @@ def form_from_contract(data: dict[str, Any]) -> ReviewForm:
     budget = {k: decimal_or_none(v) for k, v in (data.get("budget") or {}).items()}
     return ReviewForm(layout=str(data.get("layout") or ""), year=data.get("year"), header=dict(data.get("header") or {}),
                       budget=budget, indicators=indicators, kind=data.get("kind") or "target",
-                      series=data.get("series"))
+                      series=data.get("series"),
+                      fund_scores=[d for f in data.get("funds") or [] if (d := decimal_or_none(f.get("score"))) is not None])
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def _corrected(session: Session, form: models.Form) -> tuple[Any, list[ReviewInd
     indicators = [
         ReviewIndicator(key=r.key, position=k, level1=r.level1, level2=r.level2, level3=r.level3,
                         dimension=r.dimension, raw=r.raw, kind=r.kind, op=r.op, value=decimal_or_none(r.value),
-                        unit=r.unit, indicator_id=r.indicator_id)
+                        unit=r.unit, indicator_id=r.indicator_id,
+                        # Self-evaluations: the corrected actual, 分值 and 得分 (None on target forms).
+                        actual=r.actual_reading(), weight=decimal_or_none(r.weight), score=decimal_or_none(r.score))
         for k, r in enumerate(state.rows, start=1)
     ]
     return state, indicators
@@ -109,31 +111,10 @@ def form_of(session: Session, form: models.Form, with_series: bool = True) -> Re
     state, indicators = _corrected(session, form)
     budget: dict[str, Decimal | None] = {k: decimal_or_none(v) for k, v in state.budget.items()}
     series = series_of(session, form, state, indicators) if with_series else None
-    header = dict(state.header)
-    _self_evaluation(form, header, indicators, state.extra)
+    header = dict(state.header)  # total_score, grade and outcome of a self-evaluation included
     return ReviewForm(layout=form.layout, year=state.year, header=header, budget=budget, indicators=indicators,
-                      kind=str(getattr(form, "kind", None) or "target"), form_id=form.id, series=series)
-
-
-def _self_evaluation(form: models.Form, header: dict[str, Any], indicators: list[ReviewIndicator],
-                     extra: dict[str, Any]) -> None:
-    """The self-evaluation keys, where the store has them (the 绩效自评表 layout adds them: a form's
-    ``kind``, ``total_score``; an indicator's ``actual``, ``weight``, ``score``). Read by name, so
-    that a store without them simply gives target forms."""
-    total = getattr(form, "total_score", None)
-    if total is None:
-        total = extra.get("total_score")
-    if total is not None:
-        header["total_score"] = total
-    stored = {i.id: i for i in form.indicators}
-    for ind in indicators:
-        row = stored.get(ind.indicator_id or 0)
-        if row is None:
-            continue
-        ind.weight = decimal_or_none(getattr(row, "weight", None))
-        ind.score = decimal_or_none(getattr(row, "score", None))
-        actual = getattr(row, "actual", None)
-        ind.actual = actual if isinstance(actual, dict) else None
+                      kind=form.kind or "target", form_id=form.id, series=series,
+                      fund_scores=[f.score for f in form.funds if f.score is not None])
 
 
 # --- computing and storing -------------------------------------------------------------------------

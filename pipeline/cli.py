@@ -17,7 +17,7 @@ from rich.table import Table
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers.readers import READERS
-from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_reports
 from goalforms.pipeline.importer import (
     FAILED,
     LOADED,
@@ -160,6 +160,7 @@ cli_analysis.register(app)
 cli_reports.register(app)
 # Clerks: serve (the web app), user, issues, corrections.
 cli_clerk.register(app)
+cli_debug.register(app)  # goalforms debug: draw what the parser saw
 
 
 def main() -> None:

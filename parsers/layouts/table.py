@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
 from goalforms.parsers.layouts.spec import LayoutSpec
@@ -136,6 +137,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
             entry.problems.append(
                 ("ambiguous_placement", f"{len(texts)} texts on one row; the first {len(texts) - 1} were joined as the 三级 name")
             )
+    roles.classified(row, entry, labels, texts)  # goalforms debug: what each cell was taken for
     return entry
 
 

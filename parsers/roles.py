@@ -30,6 +30,8 @@ ROLES = (
 @dataclass
 class Recording:
     roles: dict[tuple[Location, int | None], str] = field(default_factory=dict)
+    # The layout's field a header or budget cell holds (``plan_end``), to put an issue on its cell.
+    names: dict[tuple[Location, int], str] = field(default_factory=dict)
     # One list per form parsed, in order: the rows its layout parser read.
     forms: list[list[Row]] = field(default_factory=list)
 
@@ -52,11 +54,14 @@ def recording() -> Iterator[Recording]:
         _CURRENT.reset(token)
 
 
-def note(where: Location, cell: Cell | None, role: str) -> None:
-    """``cell`` (None: the whole row at ``where``) was read as ``role``; the first decision stays."""
+def note(where: Location, cell: Cell | None, role: str, name: str | None = None) -> None:
+    """``cell`` (None: the whole row at ``where``) was read as ``role`` (holding field ``name``);
+    the first decision stays."""
     rec = _CURRENT.get()
     if rec is not None:
         rec.roles.setdefault((where, cell.col if cell is not None else None), role)
+        if cell is not None and name is not None:
+            rec.names.setdefault((where, cell.col), name)
 
 
 def seen(rows: list[Row]) -> None:

@@ -56,6 +56,7 @@ class DrawnCell:
     col_span: int
     role: str
     bbox: tuple[float, float, float, float] | None
+    name: str | None = None  # the layout's field the cell holds (header and budget values)
     issues: list[int] = field(default_factory=list)
 
 
@@ -136,16 +137,14 @@ def inspect(path: str | Path, form: int | None = None) -> Picture:
 
 def _drawn(row: Row, form: int | None, rec: roles.Recording) -> DrawnRow:
     # A blank cell has no role, whatever its row was taken for.
-    cells = [DrawnCell(c.text, c.col, c.col_span, "ignored" if c.blank else rec.role(row, c), c.bbox) for c in row.cells]
+    cells = [DrawnCell(c.text, c.col, c.col_span, "ignored" if c.blank else rec.role(row, c), c.bbox,
+                       rec.names.get((row.where, c.col))) for c in row.cells]
     return DrawnRow(row.where, form, cells, row.soft)
 
 
-# Which role holds the value an issue's field names: header.* and budget.* values, an indicator's
-# target (``raw``) or its levels.
+# Which role holds the value an indicator's field names: its target (``raw`` and what is read from
+# it) or a level. Header and budget fields are found by the name the layout parser recorded.
 _FIELD_ROLE = (
-    (re.compile(r"^header\.(goal|.*_goal|.*target.*)$"), "text block"),
-    (re.compile(r"^header\."), "header value"),
-    (re.compile(r"^budget\."), "money"),
     (re.compile(r"^indicators\[\d+\]\.(raw|value|op|unit|kind)$"), "target"),
     (re.compile(r"^indicators\[\d+\]\.level3$"), "level 3"),
     (re.compile(r"^indicators\[\d+\]\.level1$"), "level 1"),
@@ -161,12 +160,11 @@ def _place(issue: NumberedIssue, rows: list[DrawnRow]) -> None:
         if str(row.where) != issue.where or row.form != issue.form:
             continue
         role = next((r for pattern, r in _FIELD_ROLE if issue.field and pattern.match(issue.field)), None)
-        cells = [c for c in row.cells if role is not None and c.role == role]
-        if role == "text block" and not cells:
-            cells = [c for c in row.cells if c.role == "header value"]
-        for cell in cells[:1]:
-            cell.issues.append(issue.number)
-        if not cells:
+        name = issue.field.rsplit(".", 1)[-1] if issue.field and not issue.field.startswith("indicators") else None
+        cells = [c for c in row.cells if (role is not None and c.role == role) or (name and c.name == name)]
+        if len(cells) == 1:
+            cells[0].issues.append(issue.number)
+        else:  # no cell, or more than one, holds that field: the row carries the issue
             row.issues.append(issue.number)
         issue.placed = True
         return
@@ -372,10 +370,12 @@ def draw_table(picture: Picture) -> PILImage.Image:
     layout: list[tuple[DrawnRow, list[tuple[DrawnCell, float, float, list[str]]], int]] = []
     for row in picture.rows:
         placed = []
+        starts = sorted(key_w + c.col * CHAR_W for c in row.cells)
         for cell in row.cells:
-            if row.soft:  # a character column: draw the dump as it was laid out
+            if row.soft:  # a character column: draw the dump as it was laid out, up to the next cell
                 x0 = key_w + cell.col * CHAR_W
                 x1 = x0 + max(probe.textlength(cell.text.strip(), font=face) + 10, 2 * CHAR_W)
+                x1 = min([x1] + [s for s in starts if s > x0])
             else:
                 x0, x1 = lefts[cell.col], lefts[min(cell.col + cell.col_span, ncols)]
             placed.append((cell, x0, x1, _wrap(probe, cell.text.strip(), x1 - x0 - 10, face)))

@@ -130,11 +130,11 @@ class LayoutParser:
                     continue
                 value = RawValue(hit.rest, row.where)
                 role = "money" if hit.kind == "budget" else "header value"
-                roles.note(row.where, cell, role if hit.rest else "header label")
+                roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
                 if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
                     value = RawValue(cells[i + 1].text, row.where)
                     used.add(i + 1)
-                    roles.note(row.where, cells[i + 1], role)
+                    roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
@@ -171,7 +171,7 @@ class LayoutParser:
                     name = columns[min(columns, key=lambda c: (abs(columns[c][1] - centre), c))][0]
                     placed[cell.col] = name
                 texts.setdefault(name, []).append(RawValue(cell.text, row.where))
-                roles.note(row.where, cell, "text block")
+                roles.note(row.where, cell, "text block", name)
         for name, parts in texts.items():
             joined = "".join(clean_text(p.text) for p in parts)
             form.header[name] = RawValue(joined, parts[0].where)

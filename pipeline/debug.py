@@ -25,7 +25,7 @@ from goalforms.pipeline.parse import parse_grid
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "title": (186, 104, 200),
@@ -173,7 +173,7 @@ def _place(issue: NumberedIssue, rows: list[DrawnRow]) -> None:
 # -- drawing --------------------------------------------------------------------------------------
 
 
-def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size: int) -> Any:
     """A CJK font of ``size`` pixels; Pillow's own font when none is installed (Chinese then shows as boxes)."""
     from PIL import ImageFont
 
@@ -334,7 +334,8 @@ def draw_pages(picture: Picture, images: dict[int, tuple[PILImage.Image, float]]
                 if cell.issues:
                     marks.append(((x0, y0, x1, y1), cell.issues))
             if row.issues and row.where.bbox is not None:
-                marks.append(tuple(v * scale for v in row.where.bbox), row.issues)  # type: ignore[arg-type]
+                bx0, by0, bx1, by1 = (v * scale for v in row.where.bbox)
+                marks.append(((bx0, by0, bx1, by1), row.issues))
         page = Image.alpha_composite(base.convert("RGBA"), tint).convert("RGB")
         draw = ImageDraw.Draw(page)
         for (x0, y0, x1, y1), numbers in marks:
@@ -369,9 +370,11 @@ def draw_table(picture: Picture) -> PILImage.Image:
     lefts = [key_w + sum(widths[:k]) for k in range(ncols + 1)]
     layout: list[tuple[DrawnRow, list[tuple[DrawnCell, float, float, list[str]]], int]] = []
     for row in picture.rows:
-        placed = []
+        placed: list[tuple[DrawnCell, float, float, list[str]]] = []
         starts = sorted(key_w + c.col * CHAR_W for c in row.cells)
         for cell in row.cells:
+            x0: float
+            x1: float
             if row.soft:  # a character column: draw the dump as it was laid out, up to the next cell
                 x0 = key_w + cell.col * CHAR_W
                 x1 = x0 + max(probe.textlength(cell.text.strip(), font=face) + 10, 2 * CHAR_W)
@@ -379,8 +382,8 @@ def draw_table(picture: Picture) -> PILImage.Image:
             else:
                 x0, x1 = lefts[cell.col], lefts[min(cell.col + cell.col_span, ncols)]
             placed.append((cell, x0, x1, _wrap(probe, cell.text.strip(), x1 - x0 - 10, face)))
-        lines = max((len(p[3]) for p in placed), default=1)
-        layout.append((row, placed, lines * (face.size + 6) + 12))
+        tallest = max((len(p[3]) for p in placed), default=1)
+        layout.append((row, placed, tallest * (face.size + 6) + 12))
     width = int(max([lefts[-1]] + [p[2] for _, ps, _ in layout for p in ps])) + 40
     height = sum(h for _, _, h in layout) + 60
     image = Image.new("RGB", (width, height), "white")
@@ -474,4 +477,4 @@ def to_html(picture: Picture, page: int | None = None) -> str:
 
 
 def _css(colour: tuple[int, int, int]) -> str:
-    return "#%02x%02x%02x" % colour
+    return "#{:02x}{:02x}{:02x}".format(*colour)

@@ -16,6 +16,8 @@ from goalforms.pipeline import parse_file
 from tests.conftest import SAMPLES
 
 EXPECTED = sorted(SAMPLES.rglob("*.expected.json"))
+# Scanned samples go through OCR (seconds a page): marked, so `make test-fast` leaves them out.
+PARAMS = [pytest.param(p, marks=pytest.mark.scan) if p.parent.name == "scan" else p for p in EXPECTED]
 ISSUE_KEYS = ("code", "severity", "where", "field")
 
 
@@ -39,7 +41,7 @@ def test_there_are_samples() -> None:
     assert len(EXPECTED) >= 4
 
 
-@pytest.mark.parametrize("expected_path", EXPECTED, ids=lambda p: str(p.relative_to(SAMPLES)))
+@pytest.mark.parametrize("expected_path", PARAMS, ids=lambda p: str(p.relative_to(SAMPLES)))
 def test_sample_parses_as_expected(expected_path: Path) -> None:
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
     actual = parse_file(_sample_for(expected_path)).to_dict()

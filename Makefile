@@ -16,6 +16,7 @@ QUIETLY = quietly() { log=$$1; shift; "$$@" >>"$$log" 2>&1 || { status=$$?; \
 # packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
 system-deps:
 	@mkdir -p build
+	@echo "checking system packages (chromium, LibreOffice, CJK fonts, poppler, PostgreSQL, python3-venv)…"
 	@test -x /usr/bin/chromium || { \
 	  echo "installing system packages: chromium (browser tests) (log: $(SYSLOG))…"; \
 	  $(QUIETLY) $(SYSLOG) sh -c 'apt-get update -qq && apt-get install -y -qq chromium'; }

@@ -57,9 +57,10 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The quick loop (about a minute): lint, types, and every test that needs no OCR, browser,
-# PostgreSQL or LibreOffice (markers registered in pyproject.toml). `make test` runs them all.
-FAST := not scan and not browser and not pg and not libreoffice
+# The quick loop (about a minute and a half on two idle cores): lint, types, and every test that
+# needs no OCR, browser, PostgreSQL, LibreOffice or worker pool (markers registered in
+# pyproject.toml). `make test` runs them all.
+FAST := not scan and not browser and not pg and not libreoffice and not workers
 test-fast: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -m "$(FAST)"
 

@@ -28,10 +28,13 @@ def debug(
         raise typer.Exit(2)
     try:
         picture = drawing.inspect(file, form)
-        if png is not None:
-            drawing.draw(picture, page).save(png)
+        image = drawing.draw(picture, page) if png is not None or picture.format in ("pdf", "scan") else None
+        if png is not None and image is not None:
+            image.save(png)
         if html is not None:
-            html.write_text(drawing.to_html(picture, page), encoding="utf-8")
+            # A PDF or a scan: the drawn pages go on the page too, above the table of cells.
+            html.write_text(drawing.to_html(picture, page, image if picture.format in ("pdf", "scan") else None),
+                            encoding="utf-8")
     except (GoalformsError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise typer.Exit(1) from None

@@ -10,9 +10,11 @@ parser classified is ``ignored``.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -417,18 +419,20 @@ def draw(picture: Picture, page: int | None = None) -> PILImage.Image:
     """The picture for the file's format: its pages for a PDF or a scan, its grid otherwise."""
     if picture.format in ("pdf", "scan"):
         return draw_pages(picture, page_images(picture.path, picture.format, pages_of(picture, page)))
+    if page is not None:  # a space-aligned dump knows its pages too
+        picture = replace(picture, rows=[row for row in picture.rows if row.where.page == page])
     return draw_table(picture)
 
 
 # -- HTML ------------------------------------------------------------------------------------------
 
 
-def to_html(picture: Picture, page: int | None = None) -> str:
+def to_html(picture: Picture, page: int | None = None, image: PILImage.Image | None = None) -> str:
     """A browsable page: the grid as a table with the same colours, each cell's location and role as
-    its tooltip, issues outlined in red with their number, and the legend."""
+    its tooltip, issues outlined in red with their number, and the legend; ``image`` (the drawn
+    pages of a PDF or a scan) shown above the table."""
     e = html.escape
     rows = [row for row in picture.rows if page is None or row.where.page == page]
-    ncols = max((c.col + c.col_span for r in rows if not r.soft for c in r.cells), default=1)
     out = [
         "<!doctype html><html lang=zh><meta charset=utf-8>",
         f"<title>goalforms debug — {e(Path(picture.path).name)}</title>",
@@ -439,8 +443,13 @@ def to_html(picture: Picture, page: int | None = None) -> str:
         ".sw{display:inline-block;width:2em;height:1em;border:1px solid #666;vertical-align:middle}</style>",
         f"<h1>{e(picture.path)} <small>({e(picture.format)})</small></h1>",
         "<p>" + " ".join(f"<span class=sw style='background:{_css(c)}'></span> {e(r)}" for r, c in COLOURS.items()) + "</p>",
-        "<table>",
     ]
+    if image is not None:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        out.append(f"<p><img style='max-width:100%' alt='the pages as read' src='data:image/png;base64,{data}'></p>")
+    out.append("<table>")
     form = None
     for row in rows:
         cls = " class=form" if row.form != form and row.form is not None else ""
@@ -460,8 +469,6 @@ def to_html(picture: Picture, page: int | None = None) -> str:
             cells.append(f"<td{' class=issue' if cell.issues else ''} colspan={span} title='{e(tip)}' "
                          f"style='background:{_css(COLOURS.get(cell.role, COLOURS['ignored']))}'>{e(cell.text)}{mark}</td>")
             col = start + span
-        if row.soft and col < ncols:
-            pass
         style = " style='outline:3px solid #d32f2f'" if row.issues else ""
         out.append(f"<tr{cls}{style}>{''.join(cells)}</tr>")
     out.append("</table>")

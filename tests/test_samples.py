@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from goalforms.parsers import readers
+from goalforms.parsers.readers import legacy, scan
 from goalforms.pipeline import parse_file
 from tests.conftest import SAMPLES
 
 EXPECTED = sorted(SAMPLES.rglob("*.expected.json"))
-# Scanned samples go through OCR (seconds a page): marked, so `make test-fast` leaves them out.
-PARAMS = [pytest.param(p, marks=pytest.mark.scan) if p.parent.name == "scan" else p for p in EXPECTED]
 ISSUE_KEYS = ("code", "severity", "where", "field")
 
 
@@ -26,6 +26,20 @@ def _sample_for(expected: Path) -> Path:
     matches = [p for p in expected.parent.iterdir() if p.stem == stem and not p.name.endswith(".json")]
     assert len(matches) == 1, f"no single sample file for {expected}"
     return matches[0]
+
+
+def _param(expected: Path) -> Any:
+    """The sample as a test parameter, marked with what its reader needs: OCR for a scan, LibreOffice
+    for a format it converts (.odt, .doc …), so that `make test-fast` can leave them out."""
+    reader = readers.reader_for(_sample_for(expected))
+    if reader is scan.read or expected.parent.name == "scan":
+        return pytest.param(expected, marks=pytest.mark.scan)
+    if reader is legacy.read:
+        return pytest.param(expected, marks=pytest.mark.libreoffice)
+    return expected
+
+
+PARAMS = [_param(p) for p in EXPECTED]
 
 
 def _project(actual: dict[str, Any], expected: Any) -> Any:

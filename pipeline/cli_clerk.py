@@ -27,6 +27,7 @@ from goalforms.pipeline import corrections, users
 from goalforms.pipeline.analysis import QueryResult, render
 from goalforms.pipeline.cli_analysis import DbOption, FormatOption, OutputFormat
 from goalforms.pipeline.scope import Scope
+from goalforms.pipeline.terminal import safe
 from goalforms.schema.clerk_models import ROLES
 from goalforms.schema.db import DEFAULT_DB, connect, database_url
 
@@ -46,7 +47,7 @@ class FileFormat(StrEnum):
 
 def _fail(exc: GoalformsError) -> typer.Exit:
     # Plain text, not Rich markup: field paths are full of [brackets].
-    sys.stderr.write(f"error: {exc}\n")
+    sys.stderr.write(f"error: {safe(exc)}\n")
     return typer.Exit(1)
 
 
@@ -288,7 +289,7 @@ def corrections_apply(
         with Session(engine) as session, session.begin():
             made = corrections.apply_changes(session, planned, _who(user, author), scope=_scope(session, user))
     except corrections.CorrectionError as exc:
-        sys.stderr.write("error: nothing applied:\n" + "".join(f"  {p}\n" for p in exc.problems))
+        sys.stderr.write("error: nothing applied:\n" + "".join(f"  {safe(p)}\n" for p in exc.problems))
         raise typer.Exit(1) from None
     except GoalformsError as exc:
         raise _fail(exc) from None
@@ -311,7 +312,7 @@ def corrections_undo(
         raise _fail(exc) from None
     sys.stdout.write(f"undid correction {correction_id}\n")
     for c in lost:
-        sys.stdout.write(f"no longer applies: #{c.id} {c.action} {c.field}: {c.status_reason}\n")
+        sys.stdout.write(safe(f"no longer applies: #{c.id} {c.action} {c.field}: {c.status_reason}") + "\n")
 
 
 def register(app: typer.Typer) -> None:

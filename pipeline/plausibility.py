@@ -12,7 +12,8 @@ Codes (docs/contract.md lists them with their meanings):
 - ``glued_value`` (error): a short header value holds a date, an amount or another field's value.
 - ``missing_field`` (error): a header value every form fills is null (lost).
 - ``budget_mismatch`` (error): amounts that must reconcile do not (parts vs 年度资金申请总额, total < year).
-- ``implausible_amount`` (error): an amount ≥ 1000× every other amount of the form (two amounts glued).
+- ``implausible_amount`` (error): an amount ≥ 1000× every other amount of the form (two amounts glued),
+  or an amount with fractions of a fen (``1094910000.0001``: a float artefact).
 - ``date_order`` (error): plan_end before plan_start.
 - ``implausible_date`` (warning): a plan date more than 10 years from the form's year.
 - ``year_mismatch`` (warning): the form's year lies outside its plan dates.
@@ -154,6 +155,13 @@ def check_budget(form: Form) -> list[Issue]:
                             f"budget.total {total} is smaller than this year's budget.current_year {year}",
                             _where(form, "budget.total"), "budget.total"))
     amounts = {k: _amount(form, k) for k in form.budget}
+    for key, amount in amounts.items():
+        # Yuan amounts stop at the fen: more decimals are a float artefact or a misread figure.
+        if amount is not None and -amount.as_tuple().exponent > 2:  # type: ignore[operator]
+            field = f"budget.{key}"
+            issues.append(Issue("implausible_amount", "error",
+                                f"{field} {amount} has fractions of a fen: a float artefact or a misread figure",
+                                _where(form, field), field))
     present = {k: v for k, v in amounts.items() if v is not None and v > 0}
     for key, value in present.items():
         others = [v for k, v in present.items() if k != key]

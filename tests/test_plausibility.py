@@ -162,6 +162,10 @@ CASES = [
                  {("implausible_amount", "error", "budget.fiscal_appropriation"),
                   ("budget_mismatch", "error", "budget.current_year")}, id="glued-appropriation"),
     pytest.param("2024", _set("budget", "total", "8500000"), set(), id="a-total-100x-the-year-is-possible"),
+    # A float artefact read from a spreadsheet cell without a number format.
+    pytest.param("2020", _set("budget", "total", "1292417.0001"),
+                 {("implausible_amount", "error", "budget.total")}, id="fractions-of-a-fen"),
+    pytest.param("2020", _set("budget", "total", "1292417.05"), set(), id="fen-are-fine"),
     # Dates.
     pytest.param("2024", _set("header", "plan_end", "2025-12-31"),
                  {("date_order", "error", "header.plan_end")}, id="end-before-start"),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from goalforms.parsers.grid import Grid
-from goalforms.parsers.readers import docx, html, legacy, pdf, scan, sniff, spreadsheet, text
+from goalforms.parsers.readers import docx, html, legacy, limits, pdf, scan, sniff, spreadsheet, text
 
 Reader = Callable[[Path], Grid]
 
@@ -87,4 +87,5 @@ def reader_for(path: Path) -> Reader:
 def read(path: str | Path) -> Grid:
     """Read any supported file into a grid."""
     p = Path(path)
+    limits.check_file(p)  # a regular file within the size limits, a zip that is no bomb: before sniffing opens it
     return reader_for(p)(p)

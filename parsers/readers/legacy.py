@@ -15,15 +15,18 @@ Kinds (as ``sniff`` names them) and what they cover:
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile, UnsupportedFormat
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.readers import docx
 from goalforms.parsers.readers.source import read_source
+from goalforms.process import die_with_parent
 
 # Kind -> the suffixes such files carry; the first is the name the copy given to LibreOffice
 # gets, so that its filter is chosen by what the file is, not by what it was called.
@@ -70,6 +73,7 @@ def read(path: Path) -> Grid:
                 [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
                  "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(Path(scratch, "out")), str(source)],
                 capture_output=True, text=True, timeout=300,
+                preexec_fn=partial(die_with_parent, os.getpid()),  # no orphaned soffice after a kill
             )
         except subprocess.TimeoutExpired:
             raise UnreadableFile(path, "LibreOffice took more than 300 s to convert it") from None

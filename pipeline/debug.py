@@ -207,10 +207,13 @@ def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return (int(r * factor), int(g * factor), int(b * factor))
 
 
-def _badge(draw: ImageDraw.ImageDraw, x: float, y: float, numbers: list[int], face: Any) -> None:
-    """Issue numbers in a red tag at (x, y)."""
+def _badge(draw: ImageDraw.ImageDraw, x: float, y: float, numbers: list[int], face: Any, right: bool = False) -> None:
+    """Issue numbers in a red tag at (x, y); ``right``: the tag ends at x (a cell's top-right corner,
+    where left-aligned text leaves room)."""
     label = ",".join(str(n) for n in numbers)
     w = draw.textlength(label, font=face) + 8
+    if right:
+        x -= w
     draw.rectangle((x, y, x + w, y + face.size + 6), fill=ISSUE_RED)
     draw.text((x + 4, y + 2), label, fill="white", font=face)
 
@@ -342,7 +345,7 @@ def draw_pages(picture: Picture, images: dict[int, tuple[PILImage.Image, float]]
         draw = ImageDraw.Draw(page)
         for (x0, y0, x1, y1), numbers in marks:
             draw.rectangle((x0 - 2, y0 - 2, x1 + 2, y1 + 2), outline=ISSUE_RED, width=4)
-            _badge(draw, x0 - 2, max(0, y0 - face.size - 8), numbers, face)
+            _badge(draw, x1 - 2, y0 + 2, numbers, face, right=True)
         draw.text((8, 4), f"{Path(picture.path).name} — page {n}", fill=ISSUE_RED, font=face)
         drawn.append(page)
     if not drawn:

@@ -61,8 +61,9 @@ unit: $(STAMP)
 # needs no OCR, browser, PostgreSQL, LibreOffice or worker pool (markers registered in
 # pyproject.toml). `make test` runs them all.
 FAST := not scan and not browser and not pg and not libreoffice and not workers
+# Two workers (pytest-xdist), each test file in one of them so module fixtures are built once.
 test-fast: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q -m "$(FAST)"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "$(FAST)"
 
 # Word, PDF, layout-text and spreadsheet versions of the sample forms (needs LibreOffice; the results are
 # committed, so the tests do not).

@@ -73,6 +73,7 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_spreadsheets.py
 	$(BIN)/python samples/make_html.py
 	$(BIN)/python samples/make_flowing.py
+	$(BIN)/python samples/make_siblings.py
 
 # Prints figures; asserts nothing.
 bench: $(STAMP)

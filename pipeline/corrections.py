@@ -595,6 +595,9 @@ def refresh_form(session: Session, form: models.Form, path: str) -> Replay:
     """Replay a form's corrections and store the result (statuses, corrected copy)."""
     result = replay(session, form, path)
     _store(session, result)
+    from goalforms.pipeline.review.store import review_forms  # the review reads this module
+
+    review_forms(session, [form])  # a corrected form is reviewed again (docs/review.md)
     return result
 
 

@@ -42,6 +42,7 @@ from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
+from goalforms.pipeline.review.store import review_document
 from goalforms.process import die_with_parent
 from goalforms.schema import models
 
@@ -325,6 +326,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))
+            review_document(session, stored)  # findings of the corrected forms (docs/review.md)
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path

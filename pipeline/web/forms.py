@@ -38,6 +38,7 @@ from goalforms.pipeline.corrections import (
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import source
 from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, Viewer, flash
+from goalforms.pipeline.web.findings import findings_context
 from goalforms.schema import models
 from goalforms.schema.clerk_models import CLERK, UNDONE, Correction, User
 
@@ -183,6 +184,7 @@ def _render(request: Request, session: Session, user: User, scope: Scope, path: 
         "basename": PurePath(path).name, "form_url": lambda n, **kw: form_url(request, path, n, **kw),
         "UNDONE": UNDONE, "source_key": source.loc_key, "title": (result.raw if raw_view else result.state).header.get("project_name"),
     }
+    context.update(findings_context(session, scope, path, ordinal))  # the target review, apart from issues
     response: Response = request.app.state.templates.TemplateResponse(request, "form.html", context,
                                                                        status_code=status)
     return response

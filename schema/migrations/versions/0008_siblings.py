@@ -30,7 +30,7 @@ import goalforms.schema.types
 from goalforms.parsers.reports.names import project_key
 
 revision = "0008_siblings"
-down_revision = "0006_sessions_units"
+down_revision = "0007_findings"
 branch_labels = None
 depends_on = None
 

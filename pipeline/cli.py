@@ -18,7 +18,7 @@ from rich.table import Table
 
 from goalforms.parsers.readers import READERS
 from goalforms.parsers.readers.limits import Limits
-from goalforms.pipeline import cli_analysis, cli_clerk, cli_layouts, cli_reports, cli_review
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
 from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.importer import (
     FAILED,
@@ -242,6 +242,7 @@ cli_reports.register(app)
 cli_clerk.register(app)
 cli_layouts.register(app)  # goalforms layouts: the layouts in force and where they come from
 cli_review.register(app)  # goalforms review: findings about what the forms say
+cli_debug.register(app)  # goalforms debug: draw what the parser saw
 
 
 def main() -> None:

@@ -7,8 +7,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLES
 from tests.test_cli import run
+
+pytestmark = [pytest.mark.scan, pytest.mark.libreoffice]  # the archive holds a scan and an .odt
 
 # sample → the source.format its content must be read as (misnamed files by what they hold).
 ARCHIVE = {

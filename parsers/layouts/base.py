@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import regex
 
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import flowing
@@ -101,6 +102,8 @@ class LayoutParser:
         if any(row.flowing for row in rows):
             return flowing.parse_flowing(self, rows)  # cells split by the labels, then parsed as below
         rows, placements = rebuild_rows(rows, self.spec)
+        roles.seen(rows)  # goalforms debug: the rows as read, and (roles.note) what each cell was taken for
+        roles.note(rows[0].where, None, "title")
         form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where, kind=self.spec.kind)
         for name in list(self.spec.fields) + list(self.spec.text_blocks):
             form.header[name] = None
@@ -119,6 +122,8 @@ class LayoutParser:
             return form
         header = TableHeader.from_row(rows[table_at], self.spec)
         table_rows, fragments = self.split_fragments(rows[table_at + 1 :])
+        for row in [rows[table_at], *fragments]:
+            roles.note(row.where, None, "table header" if row is rows[table_at] else "fragment")
         period = first_period(rows[: table_at + 1], self.spec)
         periods = periods_by_row(rows[table_at + 1 :], self.spec, period) if self.spec.periods else None
         read_indicator_table(header, table_rows, self.spec, form, period, periods)
@@ -169,9 +174,12 @@ class LayoutParser:
                     continue
                 unit = self.spec.budget_unit if hit.kind == "budget" else "元"
                 value = RawValue(hit.rest, row.where, unit)
+                role = "money" if hit.kind == "budget" else "header value"
+                roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
                 if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
                     value = RawValue(cells[i + 1].text, row.where, unit)
                     used.add(i + 1)
+                    roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
@@ -192,6 +200,8 @@ class LayoutParser:
             blocks = [(cell, hit) for cell, hit in hits if hit is not None and hit.kind == "text_block"]
             if blocks:
                 columns = {cell.col: (hit.name, _centre(row, cell)) for cell, hit in blocks}
+                for cell, _hit in blocks:
+                    roles.note(row.where, cell, "header label")
                 placed: dict[int, str] = {}
                 continue
             if any(hit is not None for _, hit in hits):
@@ -209,6 +219,7 @@ class LayoutParser:
                     name = columns[min(columns, key=lambda c: (abs(columns[c][1] - centre), c))][0]
                     placed[cell.col] = name
                 texts.setdefault(name, []).append(RawValue(cell.text, row.where))
+                roles.note(row.where, cell, "text block", name)
         for name, parts in texts.items():
             joined = "".join(clean_text(p.text) for p in parts)
             form.header[name] = RawValue(joined, parts[0].where)

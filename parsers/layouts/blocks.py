@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
 
@@ -98,6 +99,7 @@ def _read_money(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
                 name = nearest(columns, centre(row, cell))
                 if entry[name] is None:
                     entry[name] = RawValue(cell.text, row.where, money.unit)
+                    roles.note(row.where, cell, "money", name)  # goalforms debug
             form.funds.append({"item": RawValue(item, row.where), **entry})
             if item not in form.budget or form.budget[item] is None:
                 form.budget[item] = entry.get(money.budget_column)
@@ -129,6 +131,7 @@ def _read_tasks(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
                 name = nearest(columns, centre(row, cell))
                 if entry[name] is None:
                     entry[name] = RawValue(cell.text, row.where, tasks.unit)
+                    roles.note(row.where, cell, "header value" if name in ("name", "content") else "money", name)
             if compact(cells[0].text) in tasks.total_row:  # 金额合计, whichever column it spans
                 for key in ("total", "fiscal_appropriation", "other_funds"):
                     form.budget[key] = entry.get(key)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
 from goalforms.parsers.layouts.blocks import centre, nearest
@@ -162,6 +163,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
             entry.problems.append(
                 ("ambiguous_placement", f"{len(texts)} texts on one row; the first {len(texts) - 1} were joined as the 三级 name")
             )
+    roles.classified(row, entry, labels, texts)  # goalforms debug: what each cell was taken for
     return entry
 
 

@@ -182,8 +182,8 @@ def load_rule_set(path: str | Path) -> RuleSet:
 
 @cache
 def default_rule_sets() -> tuple[RuleSet, ...]:
-    """The rule sets shipped with goalforms (pipeline/review/rules/*.toml), by file name."""
-    folder = resources.files(__package__).joinpath("rules")
+    """The rule sets shipped with goalforms (pipeline/review/rule_sets/*.toml), by file name."""
+    folder = resources.files(__package__).joinpath("rule_sets")
     found = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     return tuple(parse_rule_set(f.read_text(encoding="utf-8"), f"rules/{f.name}") for f in found)
 

@@ -7,31 +7,21 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from goalforms.errors import GoalformsError
-from goalforms.parsers.readers import READERS
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
-from goalforms.pipeline.importer import (
-    FAILED,
-    LOADED,
-    REPLACED,
-    FileOutcome,
-    ImportOptions,
-    ImportReport,
-    discover,
-    failed_paths,
-    import_paths,
-)
-from goalforms.pipeline.model import ParsedDocument
-from goalforms.pipeline.parse import parse_file
-from goalforms.schema.db import DEFAULT_DB, connect
+from goalforms.schema.db import DEFAULT_DB
+
+# Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
+# Alembic): ``goalforms --help`` and ``goalforms parse`` start in a fraction of a second.
+if TYPE_CHECKING:
+    from goalforms.pipeline.importer import FileOutcome, ImportReport
+    from goalforms.pipeline.model import ParsedDocument
 
 app = typer.Typer(help="Archived performance-target forms (绩效目标表 / 申报表) into a database.",
                   no_args_is_help=True, add_completion=False)
@@ -50,6 +40,8 @@ def parse(
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
+    from goalforms.pipeline.parse import parse_file
+
     try:
         doc = parse_file(file)
     except GoalformsError as exc:
@@ -75,6 +67,11 @@ def import_(
                                                "import failed (the quarantine list).")] = False,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from goalforms.pipeline.importer import FAILED, ImportOptions, discover, failed_paths, import_paths
+    from goalforms.schema.db import connect
+
     engine = connect(db)
     targets: list[Path] = list(paths or [])
     if retry_failed:
@@ -115,6 +112,8 @@ def import_(
 
 
 def _print_document(doc: ParsedDocument) -> None:
+    from rich.table import Table
+
     out.print(f"[bold]{doc.source.path}[/bold]  ({doc.source.format}, {len(doc.forms)} forms)")
     if doc.collection_title:
         out.print(doc.collection_title)
@@ -139,6 +138,9 @@ def _print_document(doc: ParsedDocument) -> None:
 
 
 def _print_report(report: ImportReport, db: str) -> None:
+    from goalforms.parsers.readers import READERS
+    from goalforms.pipeline.importer import LOADED, REPLACED
+
     out.print(
         f"files: {len(report.outcomes)} · loaded {report.count('loaded')} · replaced {report.count('replaced')}"
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline import corrections, users
-from goalforms.pipeline.analysis import QueryResult, render
 from goalforms.pipeline.cli_analysis import DbOption, FormatOption, OutputFormat
-from goalforms.schema.clerk_models import ROLES
-from goalforms.schema.db import DEFAULT_DB, connect, database_url
+from goalforms.schema.db import DEFAULT_DB
+
+# The library (corrections, users, SQLAlchemy) is imported by each command when it runs: every
+# goalforms command builds these commands' options at start-up. The roles are named in --role's
+# help as text for the same reason (tests/test_startup.py checks it names every role).
 
 AuthorOption = Annotated[str | None, typer.Option("--author", help="Who makes the change (default: your login name).",
                                                   show_default=False)]
@@ -59,8 +59,11 @@ def serve(
 ) -> None:
     """Start the clerks' web app (queue, form pages beside their source, corrections)."""
     import uvicorn
+    from sqlalchemy.orm import Session
 
+    from goalforms.pipeline import corrections, users
     from goalforms.pipeline.web import create_app, load_secret, secret_path_for
+    from goalforms.schema.db import connect, database_url
 
     url = database_url(db)
     engine = connect(url)
@@ -86,6 +89,12 @@ def issues(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List open issues (resolved ones left out), in document order."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.pipeline.analysis import QueryResult, render
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session:
@@ -98,10 +107,15 @@ def issues(
 
 def user_add(
     name: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
-    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.", show_default=False)],
+    role: Annotated[str, typer.Option("--role", help="clerk (corrects forms) or analyst (reads).", show_default=False)],
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Create a user; the password is read from the prompt, or from standard input when piped."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     password = _password()
     try:
         engine = connect(db)
@@ -117,6 +131,11 @@ def user_passwd(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Set a user's password (from the prompt, or standard input when piped)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     password = _password()
     try:
         engine = connect(db)
@@ -129,6 +148,11 @@ def user_passwd(
 
 def user_list(db: DbOption = DEFAULT_DB) -> None:
     """List the users and their roles."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     engine = connect(db)
     with Session(engine) as session:
         for user in users.list_users(session):
@@ -155,6 +179,11 @@ def corrections_export(
                                              show_default=False)] = None,
 ) -> None:
     """Write the corrections (who, when, field, old value, new value, note, status)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     chosen = fmt.value if fmt else ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
     engine = connect(db)
     with Session(engine) as session:
@@ -174,6 +203,11 @@ def corrections_apply(
     author: AuthorOption = None,
 ) -> None:
     """Record the corrections of a CSV or JSON file: all of them, or none if any is refused."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     try:
         planned = corrections.read_corrections_file(file)
         engine = connect(db)
@@ -194,6 +228,11 @@ def corrections_undo(
     author: AuthorOption = None,
 ) -> None:
     """Undo a correction (it stays on record, marked undone)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session, session.begin():

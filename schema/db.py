@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+# SQLAlchemy and Alembic are imported when a command connects, not when the CLI starts
+# (``goalforms --help`` and ``goalforms parse`` need neither).
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
 
 DEFAULT_DB = "sqlite:///goalforms.db"
 
@@ -23,6 +25,8 @@ def database_url(value: str | None) -> str:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("goalforms.schema").joinpath("migrations")))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -44,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -52,6 +58,8 @@ def make_engine(url: str) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Create or evolve the schema through the Alembic migrations."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -7,6 +7,7 @@ provenance (line for text; page/bbox for PDF; paragraph for Word).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,24 @@ class Row:
 
     @property
     def filled(self) -> list[Cell]:
-        return [c for c in self.cells if not c.blank]
+        return list(self._filled)
+
+    @cached_property
+    def _filled(self) -> tuple[Cell, ...]:
+        # Computed once per row (a row is immutable): the layout parsers ask for it thousands of
+        # times per file.
+        return tuple(c for c in self.cells if not c.blank)
 
     @property
     def blank(self) -> bool:
-        return not self.filled
+        return not self._filled
+
+    @cached_property
+    def _stripped(self) -> tuple[str, ...]:
+        return tuple(c.text.strip() for c in self._filled)
 
     def text(self, sep: str = " ") -> str:
-        return sep.join(c.text.strip() for c in self.filled)
+        return sep.join(self._stripped)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import regex
 
@@ -25,6 +26,7 @@ _TARGET = regex.compile(
     regex.VERBOSE,
 )
 _WHITESPACE_RUN = regex.compile(r"\s+")
+_DIGIT = regex.compile(r"\d")
 _DATE = regex.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MONEY = regex.compile(rf"^[¥￥]?\s*(?P<num>{_NUMBER})\s*(?:元)?$")
 _YES = {"是", "有", "Y", "YES", "TRUE"}
@@ -50,12 +52,13 @@ class Target:
     unit: str | None = None
 
 
+@lru_cache(maxsize=1 << 14)  # targets repeat (=100%, ≥95%): a Target is immutable, so shared
 def parse_target(text: str | None) -> Target:
     """A target cell into kind/op/value/unit (``shared/spec/output.md``, Indicators)."""
     raw = _WHITESPACE_RUN.sub(" ", text or "").strip()
     if not raw:
         return Target(raw="", kind="missing")
-    if not regex.search(r"\d", raw):
+    if not _DIGIT.search(raw):
         return Target(raw=raw, kind="qualitative")
     m = _TARGET.match(raw)
     if m is None:

@@ -31,6 +31,11 @@ class LayoutSpec:
     table: dict[str, list[str]]
     vocabulary: Vocabulary
     _labels: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, repr=False)
+    # Speed (every cell of a form is tried against every label): the labels that can match a cell
+    # starting with a given character, in the same order; and the column of each header name.
+    _by_first: dict[str, list[tuple[regex.Pattern[str], str, str]]] = field(default_factory=dict, repr=False)
+    _anywhere: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, repr=False)
+    _columns: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         labels: list[tuple[str, str, str]] = []
@@ -41,10 +46,21 @@ class LayoutSpec:
         # Longest first, so 项目资金总额 wins over 项目资金 and 同名项目上年预算执行数 over …预算额.
         labels.sort(key=lambda item: -len(compact(item[0])))
         self._labels = [(label_pattern(text), kind, name) for text, kind, name in labels]
+        firsts = [_first_chars(text) for text, _, _ in labels]
+        for key in {ch for chars in firsts if chars for ch in chars}:
+            self._by_first[key] = [entry for entry, chars in zip(self._labels, firsts, strict=True)
+                                   if not chars or key in chars]
+        self._anywhere = [entry for entry, chars in zip(self._labels, firsts, strict=True) if not chars]
+        for column, names in self.table.items():
+            if column != "side_labels":
+                for name in names:
+                    self._columns.setdefault(name, column)
 
     def match_label(self, text: str) -> LabelMatch | None:
         """The header/budget label a cell starts with, if any."""
-        for pattern, kind, name in self._labels:
+        # A pattern matches from the first non-blank character (label_pattern: ``^\s*`` then the
+        # label's first character), so only the labels starting with that character are tried.
+        for pattern, kind, name in self._by_first.get(text.lstrip()[:1], self._anywhere):
             m = pattern.match(text)
             if m:
                 return LabelMatch(kind, name, m.group("rest").strip())
@@ -59,11 +75,9 @@ class LayoutSpec:
         key = compact(text)
         if not key:
             return None
-        for column, names in self.table.items():
-            if column == "side_labels":
-                continue
-            if key in names:
-                return column, False
+        column = self._columns.get(key)
+        if column is not None:
+            return column, False
         # Only the target column is printed last, so only its header can lose its right part.
         if len(key) >= 2 and any(name.startswith(key) for name in self.table["target"]):
             return "target", True
@@ -72,6 +86,16 @@ class LayoutSpec:
     @property
     def side_labels(self) -> list[str]:
         return self.table.get("side_labels", [])
+
+
+def _first_chars(label: str) -> frozenset[str]:
+    """The characters a cell matching ``label_pattern(label)`` can start with (after blanks);
+    empty when the label is blank (then it is tried on every cell)."""
+    first = label.lstrip()[:1]
+    for variants in ("：:", "(（", ")）"):
+        if first and first in variants:
+            return frozenset(variants)
+    return frozenset(first)
 
 
 def _load(name: str) -> LayoutSpec:

@@ -7,7 +7,6 @@ provenance (line for text; page/bbox for PDF; paragraph for Word).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -67,19 +66,26 @@ class Row:
     def filled(self) -> list[Cell]:
         return list(self._filled)
 
-    @cached_property
+    # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
+    # times per file: computed once, kept in the instance (not a dataclass field, so equality,
+    # replace() and pickling are as before; functools.cached_property takes a lock per call).
+    @property
     def _filled(self) -> tuple[Cell, ...]:
-        # Computed once per row (a row is immutable): the layout parsers ask for it thousands of
-        # times per file.
-        return tuple(c for c in self.cells if not c.blank)
+        cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
+        if cached is None:
+            cached = self.__dict__["_filled_cells"] = tuple(c for c in self.cells if not c.blank)
+        return cached
 
     @property
     def blank(self) -> bool:
         return not self._filled
 
-    @cached_property
+    @property
     def _stripped(self) -> tuple[str, ...]:
-        return tuple(c.text.strip() for c in self._filled)
+        cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
+        if cached is None:
+            cached = self.__dict__["_stripped_texts"] = tuple(c.text.strip() for c in self._filled)
+        return cached
 
     def text(self, sep: str = " ") -> str:
         return sep.join(self._stripped)

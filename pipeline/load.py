@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from goalforms.pipeline.load_reports import StoredForm, store_reports
 from goalforms.pipeline.model import ParsedDocument
@@ -69,18 +70,35 @@ def _form_row(document_id: int, ordinal: int, form: Any, collection_title: str |
     }
 
 
+def _as_orm(session: Session, document_id: int, columns: dict[str, Any]) -> models.SourceDocument:
+    """The document just written as an ORM object of the session, without reading it back (every
+    column is known); its ``forms`` load when used."""
+    key = identity_key(models.SourceDocument, document_id)
+    if key in session.identity_map:
+        # A document removed in this transaction had this id (SQLite reuses the largest rowid):
+        # the session still holds its expired object, which get() reloads with the new row.
+        found = session.get(models.SourceDocument, document_id)
+        assert found is not None
+        return found
+    document = models.SourceDocument(id=document_id, **columns)
+    make_transient_to_detached(document)
+    session.add(document)
+    return document
+
+
 def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes: int) -> models.SourceDocument:
     """Write a parsed document and all its rows in the session's transaction (not committed);
     returns the stored document (its ``forms`` load on first use, e.g. to replay corrections)."""
     connection = session.connection()
-    written = connection.execute(insert(_DOCUMENTS), {
+    columns = {
         "path": path,
         "sha256": doc.source.sha256,
         "format": doc.source.format,
         "size_bytes": size_bytes,
         "collection_title": doc.collection_title,
         "imported_at": dt.datetime.now(dt.UTC),
-    }).inserted_primary_key
+    }
+    written = connection.execute(insert(_DOCUMENTS), columns).inserted_primary_key
     assert written is not None
     document_id = written[0]
     rows = [_form_row(document_id, ordinal, form, doc.collection_title)
@@ -110,7 +128,6 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
             connection.execute(insert(table), values)
     # Every document, reports or not: its forms are linked to the reports already stored.
     stored = [StoredForm(form_id, row["project_name"], row["unit"]) for form_id, row in zip(form_ids, rows, strict=True)]
-    document = session.get(models.SourceDocument, document_id)
-    assert document is not None  # written just above, in this transaction
+    document = _as_orm(session, document_id, columns)
     store_reports(session, document, doc.reports, stored)
     return document

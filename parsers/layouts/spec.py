@@ -36,6 +36,7 @@ class LayoutSpec:
     _by_first: dict[str, list[tuple[regex.Pattern[str], str, str]]] = field(default_factory=dict, repr=False)
     _anywhere: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, repr=False)
     _columns: dict[str, str] = field(default_factory=dict, repr=False)
+    _target_prefixes: frozenset[str] = field(default_factory=frozenset, repr=False)
 
     def __post_init__(self) -> None:
         labels: list[tuple[str, str, str]] = []
@@ -55,6 +56,8 @@ class LayoutSpec:
             if column != "side_labels":
                 for name in names:
                     self._columns.setdefault(name, column)
+        self._target_prefixes = frozenset(name[:i] for name in self.table.get("target", [])
+                                          for i in range(2, len(name) + 1))
 
     def match_label(self, text: str) -> LabelMatch | None:
         """The header/budget label a cell starts with, if any."""
@@ -79,7 +82,7 @@ class LayoutSpec:
         if column is not None:
             return column, False
         # Only the target column is printed last, so only its header can lose its right part.
-        if len(key) >= 2 and any(name.startswith(key) for name in self.table["target"]):
+        if key in self._target_prefixes:  # a name of two or more characters that starts a target name
             return "target", True
         return None
 

@@ -26,8 +26,9 @@ _SEPARATOR = regex.compile(r"^[-=_—－\s|+]+$")
 
 # The same cell text is compacted many times while a form is parsed (each layout's labels and
 # titles are tried against it, then the table's columns and the vocabulary): the results are
-# cached per process. Bounded, so that a long import keeps a flat memory.
-_CACHE = 1 << 15
+# cached per process. Bounded, so that a long import keeps a flat memory (a few MiB at most;
+# free texts, long and rarely repeated, get a smaller cache than names).
+_CACHE = 1 << 14
 
 
 def strip_html(text: str) -> str:
@@ -37,7 +38,7 @@ def strip_html(text: str) -> str:
     return _HTML_TAG.sub("", text)
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=1 << 12)
 def clean_text(text: str) -> str:
     """Free text as the contract wants it: tags removed, extraction whitespace in CJK removed."""
     text = strip_html(text)

@@ -12,9 +12,11 @@ system-deps:
 	@test -x /usr/bin/chromium || { \
 	  echo "installing chromium (browser tests; Playwright's own browser download does not work here)"; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
-	@command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
-	  echo "installing LibreOffice, CJK fonts and poppler (samples, .doc conversion)"; apt-get update -qq && \
-	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils; }
+	@command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && \
+	  test -e /usr/lib/libreoffice/program/libsclo.so || { \
+	  echo "installing LibreOffice Writer and Calc, CJK fonts and poppler (samples, .doc conversion)"; apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui \
+	    fonts-noto-cjk fonts-wqy-zenhei poppler-utils; }
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
 	  echo "installing postgresql (server for the PostgreSQL tests)"; apt-get update -qq && apt-get install -y -qq postgresql; }
 	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { \
@@ -41,11 +43,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Word, PDF and layout-text versions of the sample forms (needs LibreOffice; the results are
+# Word, PDF, layout-text and spreadsheet versions of the sample forms (needs LibreOffice; the results are
 # committed, so the tests do not).
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 	$(BIN)/python samples/make_scans.py
+	$(BIN)/python samples/make_spreadsheets.py
+	$(BIN)/python samples/make_html.py
+	$(BIN)/python samples/make_flowing.py
 
 # Prints figures; asserts nothing (a few minutes). BENCH_TEXT_FILES (default 2000) and
 # BENCH_PDF_FILES (default 0) size the archive; BENCH_BASELINE=/path/to/other/.venv/bin/goalforms

@@ -10,7 +10,13 @@ database itself keeps read-only, so no SQL an analyst types can change the data:
   the statement is sent as a prepared statement (the server accepts exactly one statement that
   way) and the transaction is rolled back, never committed.
 
-Whether SQL writes is left to the database to decide: nothing here parses SQL.
+Whether SQL writes is left to the database to decide: nothing here parses SQL for that.
+
+Limits of ``query`` (docs/limits.md): a statement timeout (SQLite: a progress handler; PostgreSQL:
+``statement_timeout``), a cap on the rows and on the bytes kept (the result says it was capped),
+and private tables — clerks' accounts, sessions, logins — that analyst SQL cannot read (see
+:func:`private_table`; SQLite: an authorizer denies every read of them; PostgreSQL: a restricted
+role when the database has one, and statements naming them are refused).
 
 For notebooks::
 
@@ -25,8 +31,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +50,7 @@ from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from goalforms.errors import GoalformsError
+from goalforms.pipeline.terminal import safe
 from goalforms.schema import report_models
 from goalforms.schema.db import alembic_config, connect, database_url
 
@@ -130,6 +139,55 @@ class QueryResult:
 
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+    # Why the rows stop early ("" when every row is there): the row or size cap was reached.
+    capped: str = ""
+
+
+# --- limits of analyst SQL ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one analyst statement may cost; 0 turns a limit off. Environment:
+    GOALFORMS_QUERY_TIMEOUT_S, GOALFORMS_QUERY_MAX_ROWS, GOALFORMS_QUERY_MAX_MB."""
+
+    timeout_s: float = 30.0
+    max_rows: int = 100_000
+    max_mb: float = 256.0  # text and bytes of the rows kept (a rough measure of their memory)
+
+    @classmethod
+    def from_env(cls) -> QueryLimits:
+        values: dict[str, Any] = {}
+        for name, kind in (("timeout_s", float), ("max_rows", int), ("max_mb", float)):
+            raw = os.environ.get(f"GOALFORMS_QUERY_{name.upper()}", "").strip()
+            if raw:
+                try:
+                    values[name] = kind(float(raw))
+                except ValueError:
+                    raise AnalysisError(None, f"GOALFORMS_QUERY_{name.upper()}={raw!r} is not a number") from None
+        return cls(**values)
+
+
+# Private tables: what clerks log in with. Analyst SQL can read none of them, nor any column whose
+# name says it holds a secret, whatever table it is in. The rule is by name so that tables added
+# later (sessions, login attempts, API tokens) are covered the day they are created.
+_PRIVATE_TABLE = re.compile(r"^(users?|user_.*|auth_.*|.*session.*|.*login.*|.*password.*|.*secret.*|.*token.*)$",
+                            re.IGNORECASE)
+_PRIVATE_COLUMN = re.compile(r"password|secret|token|passwd", re.IGNORECASE)
+
+
+def private_table(name: str) -> bool:
+    """Is ``name`` (a table, any case, with or without a schema) one analyst SQL may not read?"""
+    return bool(_PRIVATE_TABLE.match(name.rsplit(".", 1)[-1].strip('"')))
+
+
+def private_column(name: str) -> bool:
+    return bool(_PRIVATE_COLUMN.search(name))
+
+
+def _private_message(what: str) -> str:
+    return (f"refused: {what} is private (clerks' accounts and sessions); goalforms query reads the views "
+            "and form tables only")
 
 
 # --- read-only connections ------------------------------------------------------------------------
@@ -218,31 +276,97 @@ def _first_line(exc: BaseException) -> str:
 # --- query ----------------------------------------------------------------------------------------
 
 
-def query(db: str | None, sql: str) -> QueryResult:
-    """Run one SQL statement over a read-only connection. An attempt to change the database raises
-    ReadOnlyViolation; any other failure AnalysisError with the database's message."""
+def query(db: str | None, sql: str, limits: QueryLimits | None = None) -> QueryResult:
+    """Run one SQL statement over a read-only connection, within ``limits`` (default: from the
+    environment). An attempt to change the database raises ReadOnlyViolation; reading a private
+    table, a timeout or any other failure AnalysisError with the reason."""
     if not sql.strip():
         raise AnalysisError(None, "the query is empty")
+    limits = limits or QueryLimits.from_env()
     engine = read_only_engine(db)
     try:
         raw = engine.raw_connection()
         try:
             if engine.dialect.name == "sqlite":
-                return _query_sqlite(raw.driver_connection, sql)
-            return _query_postgresql(raw.driver_connection, sql)
+                return _query_sqlite(raw.driver_connection, sql, limits)
+            return _query_postgresql(raw.driver_connection, sql, limits)
         finally:
             raw.close()
     finally:
         engine.dispose()
 
 
-def _query_sqlite(connection: Any, sql: str) -> QueryResult:
+class _Collector:
+    """Keeps rows until the row or size cap; says why it stopped."""
+
+    def __init__(self, limits: QueryLimits) -> None:
+        self.limits = limits
+        self.rows: list[tuple[Any, ...]] = []
+        self.size = 0
+        self.capped = ""
+
+    def add(self, row: Iterable[Any]) -> bool:
+        """Keep ``row``; False when the cap is reached (the row is not kept)."""
+        row = tuple(row)
+        if self.limits.max_rows and len(self.rows) >= self.limits.max_rows:
+            self.capped = (f"capped at max_rows={self.limits.max_rows}: the statement returns more rows "
+                           "(narrow it, or raise --max-rows / GOALFORMS_QUERY_MAX_ROWS)")
+            return False
+        self.size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row) + 56
+        if self.limits.max_mb and self.size > self.limits.max_mb * (1 << 20):
+            self.capped = (f"capped at max_mb={self.limits.max_mb:g}: the rows kept reached {self.limits.max_mb:g} MiB "
+                           "(narrow the statement, or raise --max-mb / GOALFORMS_QUERY_MAX_MB)")
+            return False
+        self.rows.append(row)
+        return True
+
+
+def _timed_out(limits: QueryLimits) -> str:
+    return (f"the query was stopped after {limits.timeout_s:g} s (timeout_s={limits.timeout_s:g}; "
+            "raise --timeout / GOALFORMS_QUERY_TIMEOUT_S for a longer one)")
+
+
+# SQLite's authorizer action codes and answers (sqlite3.SQLITE_READ etc., spelled out for mypy).
+_SQLITE_READ, _SQLITE_OK, _SQLITE_DENY = 20, 0, 1
+_SQLITE_MAX_VALUE = 64 << 20  # bytes of one string or blob a statement may build (default 1 GB)
+
+
+def _query_sqlite(connection: Any, sql: str, limits: QueryLimits) -> QueryResult:
+    denied: list[str] = []
+
+    def authorise(action: int, table: str | None, column: str | None, _db: str | None, _src: str | None) -> int:
+        # Every read of a column (the view's underlying tables included) comes through here.
+        if action == _SQLITE_READ and ((table and private_table(table)) or (column and private_column(column))):
+            denied.append(f"the table {table}" if table and private_table(table) else f"the column {table}.{column}")
+            return _SQLITE_DENY
+        return _SQLITE_OK
+
+    deadline = time.monotonic() + limits.timeout_s if limits.timeout_s else None
+    stopped = [False]
+
+    def progress() -> int:
+        if deadline is not None and time.monotonic() > deadline:
+            stopped[0] = True
+            return 1  # non-zero: SQLite interrupts the statement
+        return 0
+
+    connection.set_authorizer(authorise)
+    connection.set_progress_handler(progress, 10_000)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _SQLITE_MAX_VALUE)
+    collector = _Collector(limits)
     try:
         cursor = connection.execute(sql)
-        rows = cursor.fetchall()
         columns = tuple(d[0] for d in cursor.description or ())
+        while True:
+            batch = cursor.fetchmany(1000)
+            if not batch or not all(collector.add(r) for r in batch):
+                break
     except (sqlite3.Error, sqlite3.Warning) as exc:  # Python 3.11 reports several statements as a Warning
         message = str(exc)
+        if stopped[0]:
+            raise AnalysisError(None, _timed_out(limits)) from None
+        if denied:
+            raise AnalysisError(None, _private_message(denied[0])) from None
         if "one statement at a time" in message:
             raise AnalysisError(None, f"{_ONE_STATEMENT} ({message})") from None
         code = getattr(exc, "sqlite_errorcode", None)
@@ -251,32 +375,101 @@ def _query_sqlite(connection: Any, sql: str) -> QueryResult:
         raise AnalysisError(None, f"the query failed: {message}") from None
     finally:
         connection.rollback()
-    return QueryResult(columns, [tuple(r) for r in rows])
+        connection.set_progress_handler(None, 0)
+        connection.set_authorizer(None)
+    return QueryResult(columns, collector.rows, collector.capped)
 
 
-def _query_postgresql(connection: Any, sql: str) -> QueryResult:
+# Identifiers in a statement (unquoted words, "quoted names"), for the PostgreSQL private-table check.
+_WORD = re.compile(r'"((?:[^"]|"")*)"|([A-Za-z_\u0080-\uffff][\w$]*)')
+# Ways to read a table whose name is built at run time, or to read table statistics: refused.
+_INDIRECT = {"query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "cursor_to_xml",
+             "cursor_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "table_to_xmlschema",
+             "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema",
+             "ts_stat", "dblink", "pg_stats", "pg_statistic", "pg_stats_ext", "pg_stats_ext_exprs", "do",
+             "pg_read_file", "pg_read_binary_file", "lo_get", "lo_export", "pg_stat_statements"}
+
+
+def _named_private(sql: str) -> str | None:
+    """What a PostgreSQL statement names that it may not read (best effort, see docs/limits.md):
+    a private table or column, or a function that reads a table named by a string."""
+    if re.search(r"\bU&['\"]", sql, re.IGNORECASE):
+        return "a Unicode-escaped name (U&\"…\")"
+    for match in _WORD.finditer(sql):
+        word = match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2).lower()
+        if private_table(word) or private_column(word):
+            return f"the name {word!r}"
+        if word.lower() in _INDIRECT:
+            return f"{word!r} (it reads tables named at run time or their statistics)"
+    return None
+
+
+# The role analyst SQL runs as on PostgreSQL when the database has it (docs/limits.md shows how to
+# create it with SELECT on the views and form tables only): the guarantee, where the name check is not.
+ANALYST_ROLE = "goalforms_analyst"
+
+
+def _pg_describe(connection: Any, sql: str) -> tuple[str, ...]:
+    """The column names of a statement that returned no rows (stream() leaves no description
+    then): the statement is prepared and described, not run again."""
+    pgconn = connection.pgconn
+    prepared = pgconn.prepare(b"goalforms_describe", sql.encode("utf-8"))
+    if prepared.error_message:
+        return ()
+    described = pgconn.describe_prepared(b"goalforms_describe")
+    return tuple((described.fname(i) or b"").decode("utf-8") for i in range(described.nfields))
+
+
+def _query_postgresql(connection: Any, sql: str, limits: QueryLimits) -> QueryResult:
     import psycopg  # only needed, and only installed for, PostgreSQL
 
+    named = _named_private(sql)
+    if named is not None:
+        raise AnalysisError(None, _private_message(named))
     if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         connection.rollback()
     connection.read_only = True  # BEGIN READ ONLY, on top of the session default
+    collector = _Collector(limits)
+    role = os.environ.get("GOALFORMS_ANALYST_ROLE", ANALYST_ROLE)
     try:
         with connection.cursor() as cursor:
-            # prepare=True sends the text as one prepared statement: the server refuses a second
-            # statement ("SELECT 1; DELETE …") instead of running it after a COMMIT of ours.
-            cursor.execute(sql, prepare=True)
+            # Both settings are LOCAL: they end with this transaction, which is rolled back.
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)",
+                           (f"{int(limits.timeout_s * 1000)}ms" if limits.timeout_s else "0",))
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s AND pg_has_role(current_user, oid, 'MEMBER')",
+                           (role,))
+            if cursor.fetchone() is not None:
+                cursor.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(role)))
+            # stream: the extended protocol (the server accepts exactly one statement that way, so
+            # "SELECT 1; DELETE …" is refused) and rows one at a time, so the cap bounds memory.
+            try:
+                for row in cursor.stream(sql):
+                    if not collector.add(row):
+                        break
+            except psycopg.ProgrammingError as exc:
+                if "didn't produce a result" not in str(exc):
+                    raise
+                # A statement that returns no rows at all (SET, SHOW-less utility commands).
             columns = tuple(d.name for d in cursor.description or ())
-            rows = cursor.fetchall() if cursor.description else []
+            if not columns and not collector.rows:
+                columns = _pg_describe(connection, sql)
     except psycopg.Error as exc:
         message = (exc.diag.message_primary or str(exc)).strip()
         if exc.sqlstate == _PG_READ_ONLY_TRANSACTION:
             raise ReadOnlyViolation(None, _refused(message)) from None
+        if exc.sqlstate == "57014":  # query_canceled: the statement timeout
+            raise AnalysisError(None, _timed_out(limits)) from None
+        if exc.sqlstate == "42501":  # insufficient_privilege: the analyst role's grants
+            raise AnalysisError(None, _private_message(f"what the statement reads ({message})")) from None
         if "multiple commands" in message:
             raise AnalysisError(None, f"{_ONE_STATEMENT} ({message})") from None
         raise AnalysisError(None, f"the query failed: {message}") from None
     finally:
-        connection.rollback()  # never commit: whatever ran is undone
-    return QueryResult(columns, [tuple(r) for r in rows])
+        try:
+            connection.rollback()  # never commit: whatever ran is undone
+        except psycopg.Error:
+            pass
+    return QueryResult(columns, collector.rows, collector.capped)
 
 
 def _refused(message: str) -> str:
@@ -335,8 +528,9 @@ def _table(result: QueryResult) -> str:
     if not result.columns:
         return "(the statement returned no rows)\n"
     # A table row is one line: line breaks inside a cell (goals, messages) are shown as ↵.
-    cells = [[_text(v).replace("\r\n", "↵").replace("\n", "↵") for v in row] for row in result.rows]
-    header = list(result.columns)
+    # Other control characters (ESC, tabs, bidi overrides) are shown escaped: data is not to drive the terminal.
+    cells = [[safe(_text(v).replace("\r\n", "↵").replace("\n", "↵")) for v in row] for row in result.rows]
+    header = [safe(c) for c in result.columns]
     widths = [max([cell_len(h)] + [cell_len(row[i]) for row in cells]) for i, h in enumerate(header)]
     numeric = [bool(result.rows) and all(v is None or _is_number(v) for v in (r[i] for r in result.rows))
                for i in range(len(header))]
@@ -351,7 +545,7 @@ def _table(result: QueryResult) -> str:
     lines = [line(header), "  ".join("-" * w for w in widths)]
     lines += [line(row) for row in cells]
     count = len(result.rows)
-    lines.append(f"({count} row{'' if count == 1 else 's'})")
+    lines.append(f"({count} row{'' if count == 1 else 's'}{'; ' + result.capped if result.capped else ''})")
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -13,12 +14,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from goalforms.errors import GoalformsError
+from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
+from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
 
 # Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
-# Alembic): ``goalforms --help`` and ``goalforms parse`` start in a fraction of a second.
+# Alembic): ``goalforms --help`` starts in a fraction of a second.
 if TYPE_CHECKING:
     from goalforms.pipeline.importer import FileOutcome, ImportReport
     from goalforms.pipeline.model import ParsedDocument
@@ -31,6 +33,47 @@ if not out.is_terminal:
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
+LimitOption = Annotated[list[str] | None, typer.Option(
+    "--limit", metavar="NAME=VALUE", show_default=False,
+    help="Change a limit per file, e.g. --limit max_pages=100 --limit timeout_s=60 (repeatable; 0 turns "
+         "it off). Names and defaults: docs/limits.md; also GOALFORMS_MAX_PAGES etc.")]
+
+# Exit codes (README): 0 done; 1 a file failed, nothing to do, or an error; 2 wrong arguments
+# (Typer's usage errors); 130 interrupted.
+
+
+def _m(value: object, keep_newlines: bool = False) -> str:
+    """Text from a file name or a document for a Rich print: control characters escaped
+    (pipeline/terminal.py), then Rich markup escaped ("[red]" in a form is text, not a colour)."""
+    return escape(safe(value, keep_newlines))
+
+
+def _error(message: object) -> typer.Exit:
+    err.print(f"[red]error:[/red] {_m(message)}", highlight=False)
+    return typer.Exit(1)
+
+
+def _limits(values: list[str] | None) -> Limits:
+    """The limits from the environment, with --limit NAME=VALUE on top."""
+    try:
+        limits = Limits.from_env()
+    except ValueError as exc:
+        raise _error(exc) from None
+    known = set(Limits.__dataclass_fields__)
+    changes: dict[str, float | int] = {}
+    for item in values or []:
+        name, _, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in known or not raw.strip():
+            raise _error(f"--limit {item!r}: give NAME=VALUE with NAME one of {', '.join(sorted(known))}")
+        try:
+            number = float(raw)
+        except ValueError:
+            raise _error(f"--limit {item!r}: {raw!r} is not a number") from None
+        if number < 0:
+            raise _error(f"--limit {item!r}: negative (0 turns the limit off)")
+        changes[name] = int(number) if isinstance(getattr(limits, name), int) else number
+    return limits.with_(**changes)
 
 
 @app.command()
@@ -38,15 +81,17 @@ def parse(
     file: Annotated[Path, typer.Argument(help="A form file: .txt (tab or space aligned), .docx, .pdf, a scan "
                                               "(.png/.jpg/.tif), or .doc/.wps/.rtf.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
+    limit: LimitOption = None,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
-    from goalforms.pipeline.parse import parse_file
+    # The same job an import worker runs, in a worker process: the limits per file, the timeout and
+    # the memory ceiling; every failure a reason (never a traceback), exit code 1.
+    from goalforms.pipeline.importer import parse_isolated
 
-    try:
-        doc = parse_file(file)
-    except GoalformsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+    result = parse_isolated(str(file), _limits(limit))
+    doc = result.doc
+    if doc is None:
+        raise _error(f"{file}: {result.reason}")
     if as_json:
         sys.stdout.write(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -65,6 +110,7 @@ def import_(
                                                      ".csv or .json file.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Import again the files whose last "
                                                "import failed (the quarantine list).")] = False,
+    limit: LimitOption = None,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -72,16 +118,23 @@ def import_(
     from goalforms.pipeline.importer import FAILED, ImportOptions, discover, failed_paths, import_paths
     from goalforms.schema.db import connect
 
-    engine = connect(db)
+    limits = _limits(limit)
+    try:
+        engine = connect(db)
+    except Exception as exc:  # a bad URL, a folder that does not exist, a server that refuses
+        raise _error(f"cannot open the database {db}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     targets: list[Path] = list(paths or [])
     if retry_failed:
         targets += failed_paths(engine)
     if not targets:
-        err.print("[red]error:[/red] nothing to import: name files or folders"
-                  + (" (the quarantine list is empty)" if retry_failed else ""), highlight=False)
-        raise typer.Exit(1)
+        raise _error("nothing to import: name files or folders"
+                     + (" (the quarantine list is empty)" if retry_failed else ""))
     files = list(discover(targets))
-    options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask)
+    options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask, limits=limits,
+                            isolate=True)
+    # SIGTERM (kill, a scheduler's timeout) ends the import like Ctrl-C: workers stopped, the files
+    # loaded so far complete.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     with Progress(
         TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[forms]} forms, {task.fields[failed]} failed, {task.fields[rate]} files/s"),
@@ -104,6 +157,8 @@ def import_(
             err.print("[yellow]interrupted[/yellow]: every file loaded so far is complete; "
                       "run the same command again to go on", highlight=False)
             raise typer.Exit(130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if report_file is not None:
         report.write(report_file)
     _print_report(report, db)
@@ -111,28 +166,34 @@ def import_(
         raise typer.Exit(1)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _print_document(doc: ParsedDocument) -> None:
     from rich.table import Table
 
-    out.print(f"[bold]{doc.source.path}[/bold]  ({doc.source.format}, {len(doc.forms)} forms)")
+    # Every text here comes from the file: escaped for the terminal and for Rich markup.
+    out.print(f"[bold]{_m(doc.source.path)}[/bold]  ({doc.source.format}, {len(doc.forms)} forms)")
     if doc.collection_title:
-        out.print(doc.collection_title)
+        out.print(_m(doc.collection_title), highlight=False)
     for n, form in enumerate(doc.forms, start=1):
         h = form.header
-        out.print(f"\n[bold]Form {n}[/bold] · layout {form.layout} · {form.year} · {h.get('project_name')}"
-                  f" · {h.get('unit')} · {form.where}")
+        out.print(f"\n[bold]Form {n}[/bold] · layout {form.layout} · {form.year} · {_m(h.get('project_name'))}"
+                  f" · {_m(h.get('unit'))} · {_m(form.where)}", highlight=False)
         budget = ", ".join(f"{k}={v}" for k, v in form.budget.items() if v is not None)
-        out.print(f"budget: {budget or '—'}", highlight=False)
+        out.print(f"budget: {_m(budget) or '—'}", highlight=False)
         table = Table(show_lines=False)
         for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", "where"):
             table.add_column(column)
         for i, ind in enumerate(form.indicators, start=1):
-            table.add_row(str(i), ind.level1 or "", ind.level2 or "", ind.level3, ind.raw, ind.kind,
-                          ind.op or "", ind.value or "", ind.unit or "", ind.where)
+            table.add_row(*(_m(v or "", keep_newlines=True) for v in (
+                str(i), ind.level1, ind.level2, ind.level3, ind.raw, ind.kind, ind.op, ind.value, ind.unit,
+                ind.where)))
         out.print(table)
         for issue in form.issues:
             colour = "red" if issue.severity == "error" else "yellow"
-            out.print(f"[{colour}]{issue.severity}[/{colour}] {issue.code} ({issue.where}): {issue.message}",
+            out.print(f"[{colour}]{issue.severity}[/{colour}] {issue.code} ({_m(issue.where)}): {_m(issue.message)}",
                       highlight=False)
     cli_reports.print_reports(out, doc.reports)
 
@@ -145,12 +206,12 @@ def _print_report(report: ImportReport, db: str) -> None:
         f"files: {len(report.outcomes)} · loaded {report.count('loaded')} · replaced {report.count('replaced')}"
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)
     out.print(f"forms: {report.total('forms')} · indicators: {report.total('indicators')}"
-              f" · issues: {report.total('issues')} · database: {db}", highlight=False)
+              f" · issues: {report.total('issues')} · database: {_m(db)}", highlight=False)
     for failure in report.failures:
-        err.print(f"[red]failed:[/red] {escape(failure.path)}: {escape(failure.reason)}", highlight=False)
+        err.print(f"[red]failed:[/red] {_m(failure.path)}: {_m(failure.reason)}", highlight=False)
     for outcome in report.outcomes:
         if outcome.status in (LOADED, REPLACED) and outcome.reason:  # clerk corrections that no longer apply
-            err.print(f"[yellow]check:[/yellow] {escape(outcome.path)}: {escape(outcome.reason)}", highlight=False)
+            err.print(f"[yellow]check:[/yellow] {_m(outcome.path)}: {_m(outcome.reason)}", highlight=False)
     if not report.outcomes:
         known = ", ".join(sorted(READERS))
         err.print(f"[red]error:[/red] no importable files found (goalforms reads {known})", highlight=False)

@@ -7,12 +7,14 @@ standard error and exit code 1. The views are documented in docs/views.md.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from goalforms.errors import GoalformsError
+from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
 
 # goalforms.pipeline.analysis (SQLAlchemy, Alembic) is imported by each command when it runs:
@@ -38,7 +40,7 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Aligned ta
 
 def _fail(exc: GoalformsError) -> typer.Exit:
     # Plain text, not Rich markup: SQL and data are full of [brackets].
-    sys.stderr.write(f"error: {exc}\n")
+    sys.stderr.write(f"error: {safe(exc)}\n")
     return typer.Exit(1)
 
 
@@ -47,15 +49,32 @@ def query(
                                        show_default=False)],
     db: DbOption = DEFAULT_DB,
     fmt: FormatOption = OutputFormat.table,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop the statement after this many seconds "
+                                                  "(default 30, or GOALFORMS_QUERY_TIMEOUT_S; 0: no limit).",
+                                                  show_default=False)] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Keep at most this many rows (default "
+                                                 "100000, or GOALFORMS_QUERY_MAX_ROWS; 0: no limit).",
+                                                 show_default=False)] = None,
+    max_mb: Annotated[float | None, typer.Option("--max-mb", help="Keep at most this many MiB of rows (default "
+                                                 "256, or GOALFORMS_QUERY_MAX_MB; 0: no limit).",
+                                                 show_default=False)] = None,
 ) -> None:
-    """Run one SQL statement over a read-only connection (views: v_indicators, v_forms, v_issues, v_series)."""
+    """Run one SQL statement over a read-only connection (views: v_indicators, v_forms, v_issues, v_series),
+    within a time limit and a cap on rows; clerks' accounts and sessions cannot be read."""
     from goalforms.pipeline import analysis
 
     try:
-        result = analysis.query(db, sql)
+        base = analysis.QueryLimits.from_env()
+        changes = {k: v for k, v in (("timeout_s", timeout), ("max_rows", max_rows), ("max_mb", max_mb))
+                   if v is not None}
+        if any(v < 0 for v in changes.values()):
+            raise analysis.AnalysisError(None, "--timeout, --max-rows and --max-mb cannot be negative (0: no limit)")
+        result = analysis.query(db, sql, replace(base, **changes))
     except GoalformsError as exc:
         raise _fail(exc) from None
     sys.stdout.write(analysis.render(result, fmt.value))
+    if result.capped and fmt is not OutputFormat.table:  # the table says it in its last line
+        sys.stderr.write(f"warning: {len(result.rows)} rows, {result.capped}\n")
 
 
 def export(

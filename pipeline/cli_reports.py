@@ -22,6 +22,7 @@ from rich.table import Table
 
 from goalforms.errors import GoalformsError
 from goalforms.pipeline.cli_analysis import DbOption, OutputFormat
+from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
 
 # analysis (SQLAlchemy), sqlalchemy.text and the report parsers (their patterns compile at import)
@@ -210,7 +211,7 @@ def project(
     try:
         view = project_view(db, name, unit)
     except GoalformsError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {safe(exc)}\n")
         raise typer.Exit(1) from None
     sys.stdout.write(render_project(view, fmt.value))
 
@@ -221,33 +222,38 @@ def print_reports(console: Console, reports: Sequence[dict[str, Any]]) -> None:
     for n, report in enumerate(reports, start=1):
         meta = report["metadata"]
         head = " · ".join(str(meta.get(k)) for k in ("title", "project_name", "unit", "report_number"))
-        console.print(f"\n[bold]Report {n}[/bold] · {escape(head)} · {report['where']}", highlight=False)
+        console.print(f"\n[bold]Report {n}[/bold] · {_shown(head)} · {_shown(report['where'])}", highlight=False)
         table_ref = report["score_table"]
-        console.print(escape(f"total {meta.get('total_score')} ({meta.get('grade')}); scoring table "
+        console.print(_shown(f"total {meta.get('total_score')} ({meta.get('grade')}); scoring table "
                              f"{table_ref.get('source')} {table_ref.get('where')}, 总分 {report.get('score_total')}"),
                       highlight=False)
         table = Table(show_lines=False)
         for column in ("code", "一级", "二级", "三级", "分值", "得分", "where"):
             table.add_column(column)
         for s in report["scores"]:
-            table.add_row(*(escape(v or "") for v in (s["code"], s["level1"], s["level2"], s["level3"], s["weight"],
+            table.add_row(*(_shown(v or "") for v in (s["code"], s["level1"], s["level2"], s["level3"], s["weight"],
                                                       s["score"], s["where"])))
         for st in report["subtotals"]:
             name = f"{st['name']} 小计" if st["level"] != "total" else st["name"]
-            table.add_row(*(escape(v or "") for v in (st["code"], "", "", name, st["max"], st["score"], st["where"])),
+            table.add_row(*(_shown(v or "") for v in (st["code"], "", "", name, st["max"], st["score"], st["where"])),
                           style="dim")
         console.print(table)
         budget = report.get("budget_execution")
         if budget and budget.get("total"):
             total = budget["total"]
-            console.print(escape(f"budget ({budget.get('unit')}): 预算 {total.get('budget')} · 调整后 "
+            console.print(_shown(f"budget ({budget.get('unit')}): 预算 {total.get('budget')} · 调整后 "
                                  f"{total.get('adjusted_budget')} · 支出 {total.get('spent')} · 执行率 "
                                  f"{total.get('execution_rate')}%"), highlight=False)
         for issue in report["issues"]:
             colour = {"error": "red", "warning": "yellow"}.get(issue["severity"], "cyan")
             console.print(f"[{colour}]{issue['severity']}[/{colour}] "
-                          f"{escape(issue['code'] + ' (' + str(issue['where']) + '): ' + issue['message'])}",
+                          f"{_shown(issue['code'] + ' (' + str(issue['where']) + '): ' + issue['message'])}",
                           highlight=False)
+
+
+def _shown(text: object) -> str:
+    """Document text for the terminal: control characters escaped (terminal.safe), Rich markup too."""
+    return escape(safe(text, keep_newlines=True))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,9 @@ The result of replaying is stored (``corrected_forms``, ``corrected_indicators``
 ``resolved_issues``) for the analyst views, and rebuilt whenever a correction is recorded or undone
 and — through :func:`reapply_corrections`, which the importer calls — whenever the file is imported
 again. Every function here works in the caller's transaction and commits nothing.
+
+Functions that read or change forms on a user's behalf take a :class:`~goalforms.pipeline.scope.Scope`
+(the units the user is limited to; None: every form): a form outside it is not found.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts.spec import LayoutSpec, load_spec
 from goalforms.pipeline.model import BUDGET_KEYS, HEADER_KEYS
 from goalforms.pipeline.normalise import canonical_decimal, parse_bool, parse_date, parse_money, parse_target
+from goalforms.pipeline.scope import Scope
 from goalforms.schema import models
 from goalforms.schema.clerk_models import (
     ACTIVE,
@@ -386,11 +390,23 @@ def _apply_resolve(state: FormState, c: Correction, ident: int) -> str | None:
 # --- reading, replaying, storing -----------------------------------------------------------------
 
 
-def find_form(session: Session, path: str, ordinal: int) -> models.Form | None:
-    return session.scalar(
+def find_form(session: Session, path: str, ordinal: int, scope: Scope | None = None) -> models.Form | None:
+    """The form, or None if there is none or it is outside ``scope``."""
+    form = session.scalar(
         select(models.Form).join(models.SourceDocument)
         .where(models.SourceDocument.path == path, models.Form.ordinal == ordinal)
     )
+    if form is not None and scope is not None and not scope.allows_form(session, form):
+        return None
+    return form
+
+
+def _keep_in_scope(scope: Scope | None, result: Replay) -> None:
+    """Refuse a change that would move the form out of the user's units (they could no longer see
+    it, and could so hand a form to another unit)."""
+    if scope is not None and not scope.allows_unit(result.state.header.get("unit")):
+        raise CorrectionError([f"header.unit: {result.state.header.get('unit')!r} is not one of your units "
+                               f"({', '.join(sorted(scope.units or ()))})"])
 
 
 def _lock(session: Session, form: models.Form) -> None:
@@ -737,12 +753,13 @@ def _row_for(state: FormState, key: str, change: Change) -> RowState:
 
 
 def record(session: Session, path: str, ordinal: int, changes: Sequence[Change], author: str,
-           note: str | None = None) -> list[Correction]:
+           note: str | None = None, scope: Scope | None = None) -> list[Correction]:
     """Record ``changes`` to one form as corrections and rebuild its corrected copy.
 
     All or nothing: if any change is refused, :class:`CorrectionError` lists every refusal and
-    nothing is added to the session. Changes that change nothing are skipped."""
-    form = find_form(session, path, ordinal)
+    nothing is added to the session. Changes that change nothing are skipped. A form outside
+    ``scope`` is not found; a change of its unit to one outside ``scope`` is refused."""
+    form = find_form(session, path, ordinal, scope)
     if form is None:
         raise NotFound(path, f"no form {ordinal} in this document")
     _lock(session, form)
@@ -754,6 +771,7 @@ def record(session: Session, path: str, ordinal: int, changes: Sequence[Change],
         session.add_all(made)
         session.flush()
         result = refresh_form(session, form, path)
+        _keep_in_scope(scope, result)
         lost = [c for c in made if c.id in result.stale]
         if lost:  # cannot happen unless the replay and the plan disagree: refuse rather than store it
             raise CorrectionError([f"internal error: {c.field}: {result.stale[c.id]}" for c in lost])
@@ -770,10 +788,13 @@ def _provisional_ids(session: Session) -> Iterable[int]:
         n += 1
 
 
-def undo(session: Session, correction_id: int, author: str) -> list[Correction]:
+def undo(session: Session, correction_id: int, author: str, scope: Scope | None = None) -> list[Correction]:
     """Undo a correction (it stays on record as undone) and rebuild its form; returns the later
-    corrections that no longer apply without it (an edit of a row whose adding was undone)."""
+    corrections that no longer apply without it (an edit of a row whose adding was undone).
+    A correction of a form outside ``scope`` is not found."""
     c = session.get(Correction, correction_id)
+    if c is not None and scope is not None and scope.limited:
+        c = session.scalar(select(Correction).where(Correction.id == correction_id, *scope.correction_terms()))
     if c is None:
         raise NotFound(None, f"no correction {correction_id}")
     if c.status == UNDONE:
@@ -787,6 +808,7 @@ def undo(session: Session, correction_id: int, author: str) -> list[Correction]:
     if form is None:
         return []
     result = refresh_form(session, form, c.document_path)
+    _keep_in_scope(scope, result)  # undoing a unit correction could hand the form back elsewhere
     return [x for x in result.corrections if x.id in result.stale and x.id in before]
 
 
@@ -796,9 +818,13 @@ EXPORT_COLUMNS = ("id", "path", "form", "action", "field", "level3", "old_value"
                   "created_at", "status", "status_reason", "undone_at", "undone_by")
 
 
-def export_corrections(session: Session, path: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    """Every correction (of one document, of one status) as a plain dict, in the order made."""
+def export_corrections(session: Session, path: str | None = None, status: str | None = None,
+                       scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Every correction (of one document, of one status, of forms in ``scope``) as a plain dict, in
+    the order made."""
     query = select(Correction).order_by(Correction.id)
+    if scope is not None:
+        query = query.where(*scope.correction_terms())
     if path is not None:
         query = query.where(Correction.document_path == path)
     if status is not None:
@@ -911,16 +937,18 @@ def _planned(number: int, row: dict[str, Any], loose: bool) -> PlannedChange:
                                 str(level3) if level3 is not None and action != ADD else None))
 
 
-def apply_changes(session: Session, planned: Sequence[PlannedChange], author: str) -> list[Correction]:
+def apply_changes(session: Session, planned: Sequence[PlannedChange], author: str,
+                  scope: Scope | None = None) -> list[Correction]:
     """Record the changes of a corrections file, form by form in file order. All or nothing:
-    CorrectionError lists every refused row (by its number) and nothing is recorded."""
+    CorrectionError lists every refused row (by its number) and nothing is recorded. A form
+    outside ``scope`` is not found."""
     made: list[Correction] = []
     problems: list[str] = []
     by_form: dict[tuple[str, int], list[PlannedChange]] = {}
     for item in planned:
         by_form.setdefault((item.path, item.ordinal), []).append(item)
     for (path, ordinal), items in by_form.items():
-        form = find_form(session, path, ordinal)
+        form = find_form(session, path, ordinal, scope)
         if form is None:
             problems += [f"row {i.number}: no form {ordinal} in {path}" for i in items]
             continue
@@ -933,7 +961,12 @@ def apply_changes(session: Session, planned: Sequence[PlannedChange], author: st
                 # Stored as it goes, so that a later row of the same form can name a row added earlier.
                 session.add_all(batch)
                 session.flush()
-                state = refresh_form(session, form, path).state
+                result = refresh_form(session, form, path)
+                try:
+                    _keep_in_scope(scope, result)
+                except CorrectionError as exc:
+                    problems += [f"row {item.number}: {p}" for p in exc.problems]
+                state = result.state
             made += batch
     if problems:
         raise CorrectionError(problems)
@@ -971,11 +1004,14 @@ class OpenIssue:
 
 
 def open_issues(session: Session, path: str | None = None, unit: str | None = None, year: int | None = None,
-                code: str | None = None, project: str | None = None) -> list[OpenIssue]:
-    """Open issues (v_issues: resolved ones left out, corrected header values), in document order."""
+                code: str | None = None, project: str | None = None, scope: Scope | None = None) -> list[OpenIssue]:
+    """Open issues (v_issues: resolved ones left out, corrected header values) of forms in
+    ``scope``, in document order."""
     v = V_ISSUES.c
     query = select(v.source_path, v.form_ordinal, v.project_name, v.org_unit, v.year, v.code, v.severity,
                    v.message, v.location, v.field, v.level3)
+    if scope is not None:
+        query = query.where(*scope.terms(v))
     if path is not None:
         query = query.where(v.source_path == path)
     if unit is not None:

@@ -7,17 +7,25 @@
 - A changed file at an imported path replaces that path's rows, in the same transaction.
 - A file that cannot be read or holds no form fails with its reason; nothing of it is loaded,
   it goes to the quarantine list (``import_failures``) and the other files go on.
+- Every file is parsed under the limits per file (parsers/readers/limits.py, docs/limits.md): in
+  a worker process, a wall-clock timeout and a memory ceiling too. A file over a limit fails
+  alone; a worker that dies takes only its own file with it (the others are parsed again).
+- Workers die with this process (PR_SET_PDEATHSIG): a killed import leaves no parser running.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +35,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
-from goalforms.parsers.readers import READERS, reader_for
+from goalforms.parsers.readers import limits as limits_
+from goalforms.parsers.readers import reader_for, worth_reading
+from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
+from goalforms.process import die_with_parent
 from goalforms.schema import models
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
@@ -78,22 +89,90 @@ class ImportOptions:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     # None: local processes; "local": a Dask LocalCluster; otherwise a scheduler address.
     dask: str | None = None
+    # Limits per file (None: from the environment, GOALFORMS_MAX_…; see docs/limits.md).
+    limits: Limits | None = None
+    # Parse even a single worker's files in a child process (the CLI does): the memory ceiling and
+    # the kill of a stuck parse need one. False with workers=1: in this process, easiest to debug.
+    isolate: bool = False
 
 
-def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+def importable_name(name: str) -> bool:
+    """Is a file met in a folder walk one to import? THE filter of folder walks (named files are
+    always tried): the readers' own rule (a known suffix, or none: the content says what it is)."""
+    return worth_reading(Path(name))
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A path met while walking folders that cannot be walked or read (a symlink loop, a folder
+    that cannot be listed or vanished): reported as its own outcome, the walk goes on."""
+
+    path: Path
+    reason: str
+    status: str = FAILED
+
+
+def discover(paths: Iterable[str | Path | Unreachable]) -> Iterator[Path | Unreachable]:
     """Files to import: named files as given; folders walked recursively (sorted, streaming) for
-    the suffixes a reader exists for. A named path that does not exist is yielded so that it
-    fails with its reason."""
+    the files :func:`importable_name` accepts, following symlinked folders but never in a loop.
+    A named path that does not exist is yielded so that it fails with its reason; what cannot be
+    walked is yielded as :class:`Unreachable`."""
     for given in paths:
+        if isinstance(given, Unreachable):
+            yield given
+            continue
         path = Path(given)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in READERS:
-                        yield Path(root) / name
+        try:
+            is_dir = path.is_dir()
+        except OSError:  # ELOOP and the like: the file's own checks say why
+            is_dir = False
+        if is_dir:
+            yield from _walk(path, {}, {})
         else:
             yield path
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _walk(folder: Path, ancestors: dict[tuple[int, int], Path],
+          seen: dict[tuple[int, int], Path]) -> Iterator[Path | Unreachable]:
+    """One folder: its files (sorted), then its subfolders (sorted), depth first."""
+    try:
+        here = _identity(folder)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        yield Unreachable(folder, f"cannot list folder: {exc.strerror or exc}")
+        return
+    seen[here] = folder
+    ancestors = {**ancestors, here: folder}
+    subfolders: list[Path] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()  # follows a symlink
+        except OSError:
+            is_dir = False  # a symlink loop or a vanished entry: as a file, it fails with its reason
+        if not is_dir:
+            if importable_name(entry.name):
+                yield Path(entry.path)
+            continue
+        try:
+            target = _identity(entry.path)
+        except OSError as exc:
+            yield Unreachable(Path(entry.path), f"cannot open folder: {exc.strerror or exc}")
+            continue
+        if target in ancestors:
+            yield Unreachable(Path(entry.path), f"symlink loop: leads back to {ancestors[target]}; not walked")
+        elif target in seen:  # a second way into a folder already walked: its files once only
+            yield Unreachable(Path(entry.path), f"same folder as {seen[target]}, walked once", SKIPPED)
+        else:
+            seen[target] = Path(entry.path)  # now: a sibling link to the same folder is a revisit
+            subfolders.append(Path(entry.path))
+    for sub in subfolders:
+        yield from _walk(sub, ancestors, seen)
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -122,10 +201,43 @@ class ParseResult:
     reason: str = ""
 
 
-def parse_job(path: str) -> ParseResult:
-    """Parse one file (runs in a worker process or on a Dask worker; never raises)."""
+class FileTimeout(BaseException):
+    """The file's wall-clock time is up. A BaseException, so that no parser's ``except Exception``
+    (which turns errors into "broken file") can swallow it."""
+
+
+def _on_alarm(_signum: int, _frame: Any) -> None:
+    raise FileTimeout
+
+
+def parse_job(path: str, limits: Limits | None = None) -> ParseResult:
+    """Parse one file under the limits (runs in a worker process or on a Dask worker; never raises).
+
+    The wall-clock limit is a timer signal, so it needs the main thread of its process (a worker
+    process, or the CLI's single-process mode); elsewhere (Dask threads) it is not applied."""
+    limits = limits or limits_.current()
+    timer = bool(limits.timeout_s) and threading.current_thread() is threading.main_thread()
+    previous: Any = None
     try:
-        return ParseResult(parse_file(path))
+        with limits_.use(limits):
+            if timer:
+                previous = signal.signal(signal.SIGALRM, _on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, limits.timeout_s)
+            try:
+                # Before the reader, and before the content sniffing that picks it, opens the file.
+                limits_.check_file(Path(path), limits)
+                return ParseResult(parse_file(path))
+            finally:
+                if timer:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    signal.signal(signal.SIGALRM, previous)
+    except FileTimeout:
+        return ParseResult(None, limits_.over(path, "parse time", f"over {limits.timeout_s:g} s", "timeout_s",
+                                              f"{limits.timeout_s:g} s").reason)
+    except MemoryError:
+        return ParseResult(None, f"out of memory while parsing (a worker may use at most max_memory_mb="
+                                 f"{limits.max_memory_mb:g} MiB; set {limits_.setting('max_memory_mb')} "
+                                 "or --limit max_memory_mb=N to change it)")
     except GoalformsError as exc:
         return ParseResult(None, exc.reason)
     except OSError as exc:
@@ -134,18 +246,43 @@ def parse_job(path: str) -> ParseResult:
         return ParseResult(None, f"internal error (please report): {exc.__class__.__name__}: {exc}")
 
 
+def _key(path: Path) -> str:
+    """A file's identity in the store: its absolute path with symlinks resolved (as given when
+    that is impossible, e.g. a symlink loop)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return os.path.abspath(path)
+
+
+def _why_not_a_file(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (the link leads back to itself)"
+        if exc.errno == errno.ENOENT:
+            return "no such file" if not os.path.islink(path) else "no such file (a dangling symlink)"
+        return f"cannot read file: {exc.strerror or exc}"
+    return "not a regular file (a folder, FIFO, socket or device)"
+
+
 def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
     """Cheap checks in this process: readable, supported, not already imported."""
     try:
-        if not path.is_file():
-            raise GoalformsError(path, "no such file" if not path.exists() else "not a regular file")
+        try:
+            regular = path.is_file()
+        except OSError:
+            regular = False
+        if not regular:
+            raise GoalformsError(path, _why_not_a_file(path))
         reader_for(path)
         sha256, size = _sha256(path)
     except GoalformsError as exc:
         return FileOutcome(str(path), FAILED, reason=exc.reason)
     except OSError as exc:
         return FileOutcome(str(path), FAILED, reason=f"cannot read file: {exc.strerror or exc}")
-    key = str(path.resolve())
+    key = _key(path)
     with Session(engine) as session:
         same = find_by_sha(session, sha256)
         if same is not None:
@@ -164,6 +301,10 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
     stale = ""
     try:
         with Session(engine) as session, session.begin():
+            if engine.dialect.name == "sqlite":
+                # Take the write lock first: a transaction that reads and then writes can meet
+                # another import's writer and fail at once with "database is locked" (no wait).
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             previous = find_by_path(session, job.key)
             if find_by_sha(session, job.sha256) is not None:
                 # Another import loaded this very content while we parsed it: nothing to replace.
@@ -198,7 +339,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
 
 def _quarantine(outcome: FileOutcome, engine: Engine) -> None:
     """Remember a failed file so that ``--retry-failed`` can run it again."""
-    key = str(Path(outcome.path).resolve())
+    key = _key(Path(outcome.path))
     try:
         with Session(engine) as session, session.begin():
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == key))
@@ -234,7 +375,52 @@ class _Inline(Executor):
         return future
 
 
-def _executor(options: ImportOptions) -> tuple[Any, Callable[[], None]]:
+def _init_worker(limits: Limits, parent: int) -> None:
+    """Worker process set-up: die with the import, the limits of this import, a memory ceiling."""
+    die_with_parent(parent)
+    limits_.set_current(limits)
+    if limits.max_memory_mb:
+        import resource
+
+        ceiling = int(limits.max_memory_mb * limits_.MB)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            ceiling = min(ceiling, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+class _Pool:
+    """Local worker processes that can be replaced when one dies (out of memory, killed, stuck)."""
+
+    def __init__(self, workers: int, limits: Limits) -> None:
+        self.workers, self.limits = workers, limits
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
+                                   initargs=(self.limits, os.getpid()))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        return self.executor.submit(fn, *args)
+
+    def kill(self) -> None:
+        """Kill every worker now (a stuck one cannot be asked to stop): their futures break."""
+        for process in list(getattr(self.executor, "_processes", {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError):
+                pass
+
+    def restart(self) -> None:
+        self.kill()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = self._start()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _executor(options: ImportOptions, limits: Limits) -> tuple[Any, Callable[[], None]]:
     """A concurrent.futures-like executor for the parse jobs, and how to close it."""
     if options.dask is not None:
         from distributed import Client, LocalCluster
@@ -251,14 +437,14 @@ def _executor(options: ImportOptions) -> tuple[Any, Callable[[], None]]:
             return client, close_both
         client = Client(options.dask)
         return client, client.close
-    if options.workers <= 1:
+    if options.workers <= 1 and not options.isolate:
         return _Inline(), lambda: None
-    pool = ProcessPoolExecutor(max_workers=options.workers)
-    return pool, lambda: pool.shutdown(cancel_futures=True)
+    pool = _Pool(max(1, options.workers), limits)
+    return pool, pool.close
 
 
 def import_paths(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path | Unreachable],
     engine: Engine,
     on_file: Callable[[FileOutcome], None] | None = None,
     options: ImportOptions | None = None,
@@ -268,42 +454,143 @@ def import_paths(
     At most a few parse jobs per worker are in flight, so memory stays flat however many files.
     """
     options = options or ImportOptions(workers=1)
+    limits = options.limits or limits_.current()
     report = ImportReport()
 
-    def finish(outcome: FileOutcome) -> None:
-        if outcome.status == FAILED:
+    def finish(outcome: FileOutcome, quarantine: bool = True) -> None:
+        if outcome.status == FAILED and quarantine:
             _quarantine(outcome, engine)
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
 
-    executor, close = _executor(options)
+    executor, close = _executor(options, limits)
     window = max(2, 4 * max(1, options.workers))
     pending: dict[Any, _Job] = {}
+    drain = _Drain(executor, engine, finish, options, limits, pending)
     try:
-        for path in discover(paths):
-            prepared = _prepare(path, engine)
+        for found in discover(paths):
+            if isinstance(found, Unreachable):  # a folder problem: reported, never quarantined
+                finish(FileOutcome(str(found.path), found.status, reason=found.reason), quarantine=False)
+                continue
+            prepared = _prepare(found, engine)
             if isinstance(prepared, FileOutcome):
                 finish(prepared)
                 continue
-            pending[executor.submit(parse_job, str(prepared.path))] = prepared
+            drain.submit(prepared)
             if len(pending) >= window:
-                _drain(pending, engine, finish, options, until=window // 2)
-        _drain(pending, engine, finish, options, until=0)
+                drain.run(until=window // 2)
+        drain.run(until=0)
+    except BaseException:
+        # Ctrl-C, SIGTERM, a database gone: stop the workers now rather than wait for their files.
+        if isinstance(executor, _Pool):
+            executor.kill()
+        raise
     finally:
         close()
     return report
 
 
-def _drain(pending: dict[Any, _Job], engine: Engine, finish: Callable[[FileOutcome], None],
-           options: ImportOptions, until: int) -> None:
-    """Load finished parses (in the order they finish) until at most ``until`` are in flight."""
-    if options.dask is not None:
-        from distributed import as_completed as completed
-    else:
-        from concurrent.futures import as_completed as completed  # type: ignore[assignment]
-    for future in completed(list(pending)):
-        job = pending.pop(future)
-        finish(_load(job, future.result(), engine))
-        if len(pending) <= until:
+def parse_isolated(path: str, limits: Limits) -> ParseResult:
+    """Parse one file in a worker process under every limit, the memory ceiling and the kill of a
+    stuck parse included (``goalforms parse``)."""
+    pool = _Pool(1, limits)
+    try:
+        future = pool.submit(parse_job, path, limits)
+        if not wait([future], timeout=(limits.timeout_s * 2 + 30) if limits.timeout_s else None).done:
+            pool.kill()
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return ParseResult(None, _DIED_ALONE.format(limits.max_memory_mb))
+    finally:
+        pool.close()
+
+
+_DIED_ALONE = ("the parse worker died (killed, out of memory or crashed). Its memory ceiling is max_memory_mb="
+               "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
+_DIED = ("the parse worker died ({}), again when this file was parsed alone. Its memory ceiling is max_memory_mb="
+         "{:g} MiB (set GOALFORMS_MAX_MEMORY_MB or --limit max_memory_mb=N to change it)")
+
+
+@dataclass
+class _Drain:
+    """Submits parse jobs and loads their results as they finish (in the order they finish).
+
+    A local worker that dies (killed by the kernel, over its memory ceiling in native code) breaks
+    the pool and every job in flight with it: the pool is replaced and those jobs run again, one
+    at a time; one that kills its worker again fails with the reason. A worker stuck in native
+    code far past the timeout (the timer cannot interrupt it) is killed the same way."""
+
+    executor: Any
+    engine: Engine
+    finish: Callable[[FileOutcome], None]
+    options: ImportOptions
+    limits: Limits
+    pending: dict[Any, _Job]
+
+    def submit(self, job: _Job) -> None:
+        try:
+            self.pending[self.executor.submit(parse_job, str(job.path), self.limits)] = job
+        except BrokenProcessPool:  # a worker died since the last look: recover, this job included
+            self._broken(job)
+
+    def run(self, until: int) -> None:
+        """Load finished parses until at most ``until`` are in flight."""
+        if self.options.dask is not None:
+            from distributed import as_completed
+
+            for future in as_completed(list(self.pending)):
+                job = self.pending.pop(future)
+                self.finish(_load(job, future.result(), self.engine))
+                if len(self.pending) <= until:
+                    return
             return
+        # Long enough for a worker's own timer to fire on every job in flight before it.
+        stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
+        while len(self.pending) > until:
+            done, _ = wait(list(self.pending), timeout=stuck_after, return_when=FIRST_COMPLETED)
+            if not done:  # nothing finished for far longer than the timeout: a worker is stuck
+                assert isinstance(self.executor, _Pool)
+                self.executor.kill()
+                continue
+            for future in done:
+                if future not in self.pending:  # already handled with a broken pool
+                    continue
+                job = self.pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    self._broken(job)
+                    continue
+                self.finish(_load(job, result, self.engine))
+
+    def _broken(self, job: _Job) -> None:
+        """A worker died: the pool fails every job in flight at once, and which one killed it is
+        unknown. Those that had finished are loaded; the others run again ONE AT A TIME in a new
+        pool, so that a file that kills its worker again is known and fails alone."""
+        wait(list(self.pending))
+        suspects = [job]
+        for future, each in list(self.pending.items()):
+            del self.pending[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                suspects.append(each)
+                continue
+            self.finish(_load(each, result, self.engine))
+        assert isinstance(self.executor, _Pool)
+        self.executor.restart()
+        for each in suspects:
+            future = self.executor.submit(parse_job, str(each.path), self.limits)
+            stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
+            if not wait([future], timeout=stuck_after).done:
+                self.executor.kill()  # stuck in native code past its own timer
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                self.executor.restart()
+                reason = _DIED.format("killed, out of memory or crashed", self.limits.max_memory_mb)
+                self.finish(FileOutcome(str(each.path), FAILED, reason=reason))
+                continue
+            self.finish(_load(each, result, self.engine))

@@ -9,32 +9,47 @@ from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.readers.ocr_repair import doubtful_fields
-from goalforms.parsers.recognise import recognise
+from goalforms.parsers.readers.spreadsheet import FORMATS as SPREADSHEET_FORMATS
+from goalforms.parsers.readers.spreadsheet import doubt_issues as spreadsheet_doubts
+from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
 from goalforms.pipeline.model import Issue, ParsedDocument, Source
 from goalforms.pipeline.normalise import normalise
+from goalforms.pipeline.plausibility import check_document, check_form
 from goalforms.pipeline.validate import validate
 
 
 def parse_grid(grid: Grid) -> ParsedDocument:
     """Parse a grid already read from a file: its target forms and its evaluation reports."""
     reports = find_reports(grid)
+    body = without_reports(grid)
     try:
         # Forms are looked for outside the reports, so that no form runs on into a report.
-        collection_title, segments = recognise(without_reports(grid))
+        collection_title, segments = recognise(body)
     except NoKnownLayout:
         if not reports:
             raise  # neither a form nor a report: the error says which titles were looked for
         collection_title, segments = None, []
     forms = []
     for segment in segments:
-        form = validate(normalise(LAYOUTS[segment.layout].parse(segment.rows)))
+        parser = LAYOUTS[segment.layout]
+        form = validate(normalise(parser.parse(segment.rows)))
         if grid.format == "scan":
             # OCR doubts: every value read from a doubted cell, every target whose spaces a
             # scan cannot show, is flagged low_confidence for the clerk.
             form.issues.extend(Issue("low_confidence", "warning", message, where, field)
                                for message, where, field in doubtful_fields(segment.rows, form))
-        forms.append(form)
+        elif grid.format in SPREADSHEET_FORMATS:
+            # Numbers that hold more than their format prints (1094910000.0001 shown as …000.00).
+            form.issues.extend(Issue(code, "warning", message, where, field)
+                               for code, message, where, field in spreadsheet_doubts(segment.rows, form))
+        # Last: values that read but do not fit together, whatever the reader (plausibility.py).
+        forms.append(check_form(form, parser.spec))
+    check_document(document_rows(body), [segment.rows[0] for segment in segments], forms)
+    if forms:
+        # What the reader saw but did not read (hidden sheets, rows, columns) goes to the first form.
+        forms[0].issues.extend(Issue(note.code, "warning", note.message, str(note.where) if note.where else None)
+                               for note in grid.notes if note.code != "rounded_number")
     return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports)
 
 

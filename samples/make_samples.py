@@ -7,6 +7,10 @@ laid out:
 - ``samples/docx/NNN_*.docx``   python-docx, ruled tables with merged cells ("Table Grid");
 - ``samples/pdf/NNN_*.pdf``     the .docx converted by LibreOffice (headless);
 - ``samples/layout/NNN_*.txt``  ``pdftotext -layout`` of the PDF (space-aligned columns);
+- ``samples/pdf-centred/NNN_*.pdf``, ``samples/layout-centred/NNN_*.txt``  the same forms with
+  every table cell vertically centred, as the real 申报表 print them: in a layout dump a merged
+  label and a short value then stand on a middle line of their row, between the wrapped lines of
+  the other cells (the .docx of this rendering is only an intermediate);
 
 and beside each file its expected parse (``NAME.expected.json``): the text sample's expected
 forms without location keys (``where`` differs by format) and with only the issues that are
@@ -39,6 +43,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -63,12 +68,16 @@ TEXT_DIR = SAMPLES / "text"
 DOCX_DIR = SAMPLES / "docx"
 PDF_DIR = SAMPLES / "pdf"
 LAYOUT_DIR = SAMPLES / "layout"
+PDF_CENTRED_DIR = SAMPLES / "pdf-centred"
+LAYOUT_CENTRED_DIR = SAMPLES / "layout-centred"
+LAYOUT_DIRS = {"layout", "layout-centred"}  # dumps whose expected parse follows the dump's losses
 
 # Noto first: it covers ≥ ≤ “ ” and full-width punctuation; WenQuanYi is the fallback.
 CJK_FONT = "Noto Sans CJK SC"
 FIXED_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 LO_PROFILE = "file:///tmp/lo-goalforms"
+LO_PROFILE_CENTRED = "file:///tmp/lo-goalforms-centred"
 
 BODY_PT = 10.5
 TABLE_PT = 9
@@ -347,12 +356,22 @@ RENDERERS: dict[str, Callable[[DocxDocument, dict[str, Any], dict[str, str | Non
 }
 
 
-def build_docx(expected: dict[str, Any], extras: Sequence[dict[str, str | None]]) -> bytes:
+def centre_cells(doc: DocxDocument) -> None:
+    """Every table cell vertically centred (w:vAlign center), as the real 申报表 and many 2020
+    forms print them; merged cells are centred over their whole height."""
+    for table in doc.tables:
+        for tc in table._tbl.iter(qn("w:tc")):
+            _Cell(tc, table).vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+
+
+def build_docx(expected: dict[str, Any], extras: Sequence[dict[str, str | None]], *, centred: bool = False) -> bytes:
     doc = new_document()
     if expected["collection_title"]:
         paragraph(doc, expected["collection_title"], size=14, bold=True, center=True, space_after=10)
     for n, (form, extra) in enumerate(zip(expected["forms"], extras, strict=True)):
         RENDERERS[form["layout"]](doc, form, extra, n == 0)
+    if centred:
+        centre_cells(doc)
     # Word documents always end with a paragraph; one that ends on a table loses that table
     # when LibreOffice saves it as .doc.
     paragraph(doc, "")
@@ -376,16 +395,16 @@ def reproducible_zip(data: bytes) -> bytes:
 # ---------------------------------------------------------------- PDF and layout text
 
 
-def convert_to_pdf(docx_files: Sequence[Path]) -> None:
+def convert_to_pdf(docx_files: Sequence[Path], outdir: Path = PDF_DIR, profile: str = LO_PROFILE) -> None:
     """One soffice call for all files (start-up dominates), with a profile of our own."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         sys.exit("make_samples: LibreOffice (soffice) not found; see the module docstring")
-    PDF_DIR.mkdir(parents=True, exist_ok=True)
-    command = [soffice, f"-env:UserInstallation={LO_PROFILE}", "--headless", "--norestore",
-               "--convert-to", "pdf", "--outdir", str(PDF_DIR), *map(str, docx_files)]
+    outdir.mkdir(parents=True, exist_ok=True)
+    command = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
+               "--convert-to", "pdf", "--outdir", str(outdir), *map(str, docx_files)]
     subprocess.run(command, check=True, capture_output=True, timeout=600)
-    missing = [p.name for p in docx_files if not (PDF_DIR / f"{p.stem}.pdf").exists()]
+    missing = [p.name for p in docx_files if not (outdir / f"{p.stem}.pdf").exists()]
     if missing:
         sys.exit(f"make_samples: LibreOffice wrote no PDF for {', '.join(missing)}")
 
@@ -477,6 +496,21 @@ def as_printed_in_layout(raw: str, layout: str) -> str:
     return found.group() if found else raw
 
 
+# Header fields every form of a layout fills, in the order the plausibility stage checks them.
+REQUIRED_FIELDS = {
+    "2020": ("project_name", "unit", "project_category", "plan_start", "plan_end"),
+    "2024": ("project_name", "unit", "department", "project_category", "project_nature", "plan_start", "plan_end"),
+}
+
+
+def lost_fields(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """A required header value the form leaves blank is a fact of the form in every rendering
+    (seed 003's third form prints no 计划完成日期): ``missing_field`` on it. The text dump's own
+    issue on such a field (a cut value) is damage of the dump and is not carried over."""
+    return [{"code": "missing_field", "severity": "error", "field": f"header.{name}"}
+            for name in REQUIRED_FIELDS.get(form["layout"], ()) if form["header"].get(name) is None]
+
+
 def derive_expected(expected: dict[str, Any], path: Path, fmt: str) -> dict[str, Any]:
     """The text sample's truth for another rendering: no locations, only the form's own issues.
 
@@ -485,7 +519,7 @@ def derive_expected(expected: dict[str, Any], path: Path, fmt: str) -> dict[str,
     digit/Chinese gap printed as a space in a target's raw text (kind, op, value and unit are
     unchanged).
     """
-    layout = path.read_text(encoding="utf-8") if path.parent.name == "layout" else None
+    layout = path.read_text(encoding="utf-8") if path.parent.name in LAYOUT_DIRS else None
     forms = []
     for form in expected["forms"]:
         header = dict(form["header"])
@@ -502,7 +536,7 @@ def derive_expected(expected: dict[str, Any], path: Path, fmt: str) -> dict[str,
             "budget": form["budget"],
             "indicators": indicators,
             "issues": [{"code": i["code"], "severity": i["severity"], "field": i.get("field")}
-                       for i in form["issues"] if i["code"] in FORM_ISSUES],
+                       for i in form["issues"] if i["code"] in FORM_ISSUES] + lost_fields(form),
         })
     return {"source": {"sha256": sha256(path), "format": fmt},
             "collection_title": expected["collection_title"], "forms": forms}
@@ -527,7 +561,7 @@ def header_extras(sample: Path, expected: dict[str, Any]) -> list[dict[str, str 
 
 def clean_outputs() -> None:
     """These folders hold only generated files: start from empty so no stale sample survives."""
-    for folder in (DOCX_DIR, PDF_DIR, LAYOUT_DIR):
+    for folder in (DOCX_DIR, PDF_DIR, LAYOUT_DIR, PDF_CENTRED_DIR, LAYOUT_CENTRED_DIR):
         folder.mkdir(parents=True, exist_ok=True)
         for path in folder.iterdir():
             if path.is_file() and path.suffix in {".docx", ".pdf", ".txt", ".json"}:
@@ -562,6 +596,28 @@ def main() -> None:
         for path, fmt in ((docx_path, "docx"), (pdf_path, "pdf"), (txt_path, "txt")):
             write_json(path.with_name(f"{stem}.expected.json"), derive_expected(truth, path, fmt))
         print(f"{stem}: {len(truth['forms'])} forms, {pages} pages")
+
+    make_centred(truths, extras)
+
+
+def make_centred(truths: dict[str, dict[str, Any]], extras: dict[str, list[dict[str, str | None]]]) -> None:
+    """The vertically centred rendering: PDFs and their layout dumps (the .docx stays in a
+    scratch folder: it differs from samples/docx only by w:vAlign)."""
+    with tempfile.TemporaryDirectory(prefix="goalforms-centred-") as scratch:
+        docx_files = []
+        for stem, truth in truths.items():
+            path = Path(scratch) / f"{stem}.docx"
+            path.write_bytes(build_docx(truth, extras[stem], centred=True))
+            docx_files.append(path)
+        convert_to_pdf(docx_files, PDF_CENTRED_DIR, LO_PROFILE_CENTRED)
+        for stem, truth in truths.items():
+            pdf_path, txt_path = PDF_CENTRED_DIR / f"{stem}.pdf", LAYOUT_CENTRED_DIR / f"{stem}.txt"
+            pin_pdf(pdf_path, (Path(scratch) / f"{stem}.docx").read_bytes())
+            pages = check_pdf(pdf_path, truth)
+            layout_text(pdf_path, txt_path)
+            for path, fmt in ((pdf_path, "pdf"), (txt_path, "txt")):
+                write_json(path.with_name(f"{stem}.expected.json"), derive_expected(truth, path, fmt))
+            print(f"{stem} (centred): {len(truth['forms'])} forms, {pages} pages")
 
 
 if __name__ == "__main__":

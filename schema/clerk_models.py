@@ -42,6 +42,42 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class UserUnit(Base):
+    """A unit (编制单位, as forms name it in ``header.unit``) whose forms a user may see and change.
+    A user with no row here is not limited: every form (docs/security.md)."""
+
+    __tablename__ = "user_units"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
+class WebSession(Base):
+    """A logged-in session of the web app. The cookie holds a random token; the table holds only its
+    SHA-256 (``id``), so that reading the database (analysts may) gives no usable session. Deleting
+    the row ends the session at its next request: logout, password change, user removal."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # absolute expiry counts from it
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # idle expiry counts from it
+    address: Mapped[str | None] = mapped_column(String(100))  # client address at login, for the record
+
+
+class LoginThrottle(Base):
+    """Failed logins for one account name (``account:NAME``) or one client address (``address:IP``),
+    shared by every server process through the database (goalforms.pipeline.web.throttle)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Correction(Base):
     """One change a clerk made, applied over the parse of one form.
 

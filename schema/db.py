@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,12 +60,34 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@contextlib.contextmanager
+def _sqlite_schema_lock(engine: Engine) -> Iterator[None]:
+    """On an SQLite file, one process at a time creates or migrates the schema: an exclusive
+    ``flock`` on ``DBFILE.lock`` (SQLite's own locks do not cover Alembic's check-then-create, so
+    two first imports into a new file would both create ``alembic_version``). The lock file is
+    left in place (removing it would let a third process lock a different file)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    try:
+        handle = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:  # a read-only folder: nobody can create the schema there anyway
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
 def upgrade(engine: Engine) -> None:
-    """Create or evolve the schema through the Alembic migrations."""
+    """Create or evolve the schema through the Alembic migrations (one process at a time)."""
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with _sqlite_schema_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two processes connecting to a new database at once would both create the tables and one
             # would fail: the lock (held until this transaction ends) makes the second wait, then find

@@ -10,6 +10,7 @@ import pytest
 from goalforms.errors import UnsupportedFormat
 from goalforms.parsers.readers import legacy
 from goalforms.pipeline import parse_file
+from tests.cfb import compound_file
 from tests.conftest import SAMPLES
 
 DOCX = SAMPLES / "docx" / "000_914c13d346301e8d.docx"
@@ -18,7 +19,7 @@ DOCX = SAMPLES / "docx" / "000_914c13d346301e8d.docx"
 def test_without_libreoffice_the_message_says_how_to_convert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(legacy, "_soffice", lambda: None)
     path = tmp_path / "old.doc"
-    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    path.write_bytes(compound_file("WordDocument"))  # files are read by content: a real OLE2 header
     with pytest.raises(UnsupportedFormat, match="soffice --headless --convert-to docx old.doc"):
         parse_file(path)
 

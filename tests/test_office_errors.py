@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from goalforms.errors import UnreadableFile, UnsupportedFormat
+from goalforms.errors import UnreadableFile
 from goalforms.pipeline import parse_file
 from goalforms.pipeline.importer import FAILED, import_paths
 from goalforms.schema.db import connect
+from tests.cfb import compound_file
 
 
 def _zero_page_pdf() -> bytes:
@@ -87,8 +88,9 @@ def test_broken_files_load_nothing(tmp_path: Path, db_url: str) -> None:
         assert c.exec_driver_sql("SELECT count(*) FROM source_documents").scalar() == 0
 
 
-def test_spreadsheets_are_refused_with_advice(tmp_path: Path) -> None:
+def test_a_broken_spreadsheet_is_unreadable_and_named(tmp_path: Path) -> None:
     path = tmp_path / "form.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0")
-    with pytest.raises(UnsupportedFormat, match="save the sheet as .docx or .pdf"):
+    path.write_bytes(compound_file("Workbook"))  # read by content: an OLE2 file with Excel's stream
+    with pytest.raises(UnreadableFile) as info:
         parse_file(path)
+    assert str(path) in str(info.value)

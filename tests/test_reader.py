@@ -9,6 +9,7 @@ import pytest
 from goalforms.errors import NoKnownLayout, UnreadableFile, UnsupportedFormat
 from goalforms.parsers.readers import read
 from goalforms.pipeline import parse_file
+from tests.cfb import compound_file
 from tests.conftest import SAMPLES
 
 SEED = SAMPLES / "text" / "004_dca627b1a6ea1aa7.txt"
@@ -43,7 +44,7 @@ BAD = [
     (b"", UnreadableFile, "empty file"),
     (b"  \n\t\n", UnreadableFile, "empty file"),
     (bytes(range(256)) * 4, UnreadableFile, "binary file"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, UnreadableFile, "binary file"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, UnreadableFile, "not a readable image"),  # read by content
     ("项目名称\t某项目\n".encode() + b"\xff\xfe\xfd\x80\x80", UnreadableFile, "not UTF-8 or GB18030"),
     ("这是一份普通的通知，没有任何表格。\n".encode(), NoKnownLayout, "no form of a known layout"),
     ("财政项目支出绩效评价报告\n项目名称：某项目\n".encode(), NoKnownLayout, "evaluation report"),
@@ -61,9 +62,9 @@ def test_bad_input_is_a_clear_error_naming_the_file(tmp_path: Path, data: bytes,
 
 
 def test_unsupported_format(tmp_path: Path) -> None:
-    path = tmp_path / "form.xls"
-    path.write_bytes(b"whatever")
-    with pytest.raises(UnsupportedFormat, match=r"unsupported file type '\.xls'"):
+    path = tmp_path / "slides.ppt"
+    path.write_bytes(compound_file("PowerPoint Document"))  # files are read by content, not by name
+    with pytest.raises(UnsupportedFormat, match="a PowerPoint presentation"):
         parse_file(path)
 
 

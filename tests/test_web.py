@@ -155,8 +155,8 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 
 def _post_routes(site: Site) -> list[str]:
     found = sorted({route.path for route in _routes(site.app.routes) if "POST" in getattr(route, "methods", set())})
-    assert found == ["/form/add-row", "/form/resolve", "/form/resolve-all", "/form/row", "/form/save", "/form/undo",
-                     "/login", "/logout"]
+    assert found == ["/account/password", "/form/add-row", "/form/resolve", "/form/resolve-all", "/form/row",
+                     "/form/save", "/form/undo", "/login", "/logout"]
     return found
 
 
@@ -213,7 +213,7 @@ def test_an_analyst_may_read_but_not_change(site: Site) -> None:
     assert 'name="v:' not in page.text and "Resolve" not in page.text and "Save changes" not in page.text
     before = _fingerprint(site)
     for route in _post_routes(site):
-        if route in ("/login", "/logout"):
+        if route in ("/login", "/logout", "/account/password"):  # anyone may change their own password
             continue
         response = client.post(route, data={**_attack(site), "csrf_token": csrf}, follow_redirects=False)
         assert response.status_code == 403 and "analysts may read" in response.text, route
@@ -354,7 +354,7 @@ def test_the_source_beside_the_form_for_text_word_and_pdf(site: Site) -> None:
     assert image is not None
     png = client.get(_unescape(image.group(1)))
     assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
-    assert client.get("/source/page", params={"doc": 9999, "page": 1}).status_code == 404
+    assert client.get("/source/page", params={"doc": 9999, "n": 2, "page": 1}).status_code == 404
     assert form_page(client, site.seed, 99).status_code == 404
 
 
@@ -393,3 +393,25 @@ def test_serve_listens_on_this_machine_only_by_default_and_keeps_its_secret_besi
     assert load_secret(secret) == load_secret(secret) == secret.read_text(encoding="utf-8").strip()
     result = CliRunner().invoke(cli, ["serve", "--db", str(database), "--host", "0.0.0.0", "--port", "8123"])
     assert "warning: listening on 0.0.0.0 without TLS" in result.output and started["port"] == 8123
+
+
+@pytest.mark.parametrize("sample", ["xlsx/003_cca29bee0b231de8.xlsx", "html/003_cca29bee0b231de8.html"])
+def test_the_source_beside_the_form_for_spreadsheets_and_html(tmp_path: Path, sample: str) -> None:
+    """Grid formats show the tables the reader found, each row keyed by its location (a sheet's
+    cell for spreadsheets), so flagged rows are marked beside the form."""
+    engine = connect(f"sqlite:///{tmp_path / 'grid.db'}")
+    path = Path(shutil.copy(SAMPLES / sample, tmp_path))
+    reimport(engine, [path])
+    with Session(engine) as session, session.begin():
+        users.add_user(session, "alice", "clerk", "alice's password")
+    client = TestClient(create_app(engine, "s" * 48), base_url="http://127.0.0.1")
+    login(client)
+    page = form_page(client, path, 3)  # the form whose cells lost their right part: flagged rows
+    assert page.status_code == 200 and "no source view" not in page.text
+    if path.suffix == ".xlsx":
+        assert re.search(r"<caption>sheet [^<]+</caption>", page.text)
+        assert re.search(r'<tr data-loc="[^"]+![A-Z]+\d+" class="flag"', page.text)
+    else:
+        assert re.search(r"<caption>table \d+</caption>", page.text)
+        assert re.search(r'<tr data-loc="line \d+" class="flag"', page.text)
+    engine.dispose()

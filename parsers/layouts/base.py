@@ -18,7 +18,8 @@ import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import clean_text
-from goalforms.parsers.layouts.continuation import display_width, join_continuations
+from goalforms.parsers.layouts import flowing
+from goalforms.parsers.layouts.continuation import display_width, flag_placements, rebuild_rows
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
 
@@ -75,7 +76,9 @@ class LayoutParser:
     spec: LayoutSpec
 
     def parse(self, rows: list[Row]) -> RawForm:
-        rows = join_continuations(rows, self.spec)
+        if any(row.flowing for row in rows):
+            return flowing.parse_flowing(self, rows)  # cells split by the labels, then parsed as below
+        rows, placements = rebuild_rows(rows, self.spec)
         form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where)
         for name in list(self.spec.fields) + list(self.spec.text_blocks):
             form.header[name] = None
@@ -89,11 +92,13 @@ class LayoutParser:
             form.issues.append(
                 RawIssue("missing_table", "error", "no indicator table header found in this form", rows[0].where)
             )
+            flag_placements(placements, form)
             return form
         header = TableHeader.from_row(rows[table_at], self.spec)
         table_rows, fragments = self.split_fragments(rows[table_at + 1 :])
         read_indicator_table(header, table_rows, self.spec, form)
         self.check_truncation(header, fragments, form)
+        flag_placements(placements, form)
         return form
 
     # -- hooks ---------------------------------------------------------------------------------

@@ -6,11 +6,17 @@ it holds no label (a new row of the header starts with a label, a new indicator 
 label or a 三级 name and its target), all its texts stand under cells of that row, and — in the
 indicator table — it adds to the target column only when the target above filled its column (a
 new row brings a target of its own).
+
+That is how a table whose cells are top-aligned (Word's default) prints. When the form shows it
+was laid out with vertically centred cells (the real 申报表: a value or a merged label on a line
+between two lines of its row), the rows are rebuilt by ``parsers/layouts/centred.py`` instead:
+see :func:`rebuild_rows`.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 import regex
 
@@ -18,6 +24,10 @@ from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header
+
+if TYPE_CHECKING:
+    from goalforms.parsers.layouts.base import RawForm
+    from goalforms.parsers.layouts.centred import Placement
 
 _LEFT_SLACK = 3  # centred labels start a little left or right of the column's first line
 _ASCII = regex.compile(r"[A-Za-z0-9%.)]")
@@ -57,7 +67,7 @@ def _is_label(cell: Cell, spec: LayoutSpec) -> bool:
             or spec.table_column(cell.text) is not None)
 
 
-def _joiner(left: str, right: str) -> str:
+def joiner(left: str, right: str) -> str:
     """What stood at the wrap: a space only between Latin words, or between Latin and Chinese
     where the cell itself writes them apart (``1 个工作日``) and never together."""
     if not left or not right:
@@ -80,9 +90,32 @@ def _join(row: Row, more: Row, owners: list[int | None], last_lines: dict[int, s
         if i is None:
             continue
         old = cells[i]
-        cells[i] = Cell(old.text + _joiner(old.text, cell.text) + cell.text, old.col, old.row_span, old.col_span)
+        cells[i] = Cell(old.text + joiner(old.text, cell.text) + cell.text, old.col, old.row_span, old.col_span)
         last_lines[i] = cell.text
     return Row(tuple(cells), row.where, in_table=row.in_table, soft=row.soft)
+
+
+def rebuild_rows(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Placement]]:
+    """The rows of one form with the wrapped lines of a space-aligned dump put back into their
+    table rows, and the placements inferred without certainty (to be flagged). A dump of
+    vertically centred cells is rebuilt from all the lines of each row
+    (``parsers/layouts/centred.py``); a top-aligned one joins continuation lines to the row above.
+    A form that may be either (one-line rows only, first row without its level-1 label) is read
+    as centred only where that explains every merged label exactly."""
+    from goalforms.parsers.layouts.centred import (
+        looks_centred,
+        maybe_centred,
+        rebuild_centred,
+        rebuild_if_exact,
+    )
+
+    if any(row.soft for row in rows):
+        if looks_centred(rows, spec):
+            return rebuild_centred(rows, spec)
+        # Only one-line rows: centred if every merged label sits exactly at its group's centre.
+        if maybe_centred(rows, spec) and (rebuilt := rebuild_if_exact(rows, spec)) is not None:
+            return rebuilt
+    return join_continuations(rows, spec), []
 
 
 def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
@@ -151,3 +184,22 @@ def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
             out.append(row)
             last_lines = {}
     return out
+
+
+def flag_placements(placements: list[Placement], form: RawForm) -> None:
+    """Each inferred placement as an ``ambiguous_placement`` warning naming its field: a field of
+    an indicator row is named by the indicator read from that row (or the row it was joined to)."""
+    from goalforms.parsers.layouts.base import RawIssue
+
+    for placement in placements:
+        field = placement.field
+        if "." not in field:
+            lines = [i for i, ind in enumerate(form.indicators)
+                     if ind.where.line is not None and placement.where.line is not None
+                     and ind.where.line <= placement.where.line]
+            if not lines:
+                continue
+            field = f"indicators[{lines[-1]}].{field}"
+        if any(i.code == "ambiguous_placement" and i.field == field for i in form.issues):
+            continue
+        form.issues.append(RawIssue("ambiguous_placement", "warning", placement.message, placement.where, field))

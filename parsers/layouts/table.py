@@ -70,6 +70,7 @@ class Entry:
     target: str | None = None
     unknown: dict[int, str] = field(default_factory=dict)  # level -> unknown label text
     notes: list[str] = field(default_factory=list)  # why a placement was inferred
+    borrowed: str | None = None  # the levels were given by a label printed on a line of its own
     problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
 
     @property
@@ -138,10 +139,11 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
     return entry
 
 
-def attach_label_lines(entries: list[Entry]) -> None:
+def attach_label_lines(entries: list[Entry], parent: dict[str, str] | None = None) -> None:
     """A label on a line of its own belongs to the rows below it when they carry no label of
     that level; otherwise to the rows just above it that had only inherited that level (its
-    merged cell's label was printed after them)."""
+    merged cell's label was printed after them). Either way the placement is inferred: a line of
+    its own is no indicator row, so which rows its merged cell spanned is a guess."""
     for i, entry in enumerate(entries):
         if not entry.label_only:
             continue
@@ -151,6 +153,9 @@ def attach_label_lines(entries: list[Entry]) -> None:
         if following is not None and following.own(level) is None and following.level1 is None:
             following.level1 = following.level1 or entry.level1
             following.level2 = following.level2 or entry.level2
+            # A level 1 that the row's own level-2 label names anyway was not guessed.
+            if not (level == 1 and following.level2 is not None and (parent or {}).get(following.level2) == name):
+                following.borrowed = f"the label {name} printed on its own at {entry.where}"
             continue
         claimed = []
         for previous in reversed(entries[:i]):
@@ -166,28 +171,47 @@ def attach_label_lines(entries: list[Entry]) -> None:
 
 
 def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entry, str | None, str | None]]:
-    """Give every indicator row its level-1 and level-2 name."""
+    """Give every indicator row its level-1 and level-2 name.
+
+    A level printed on the row, or carried down through blank cells from the label printed on
+    the first row of its group (the merged cell's reading), is not inferred. Every other
+    placement is noted on the row — and on every row below that carries the inferred level on,
+    until a label of that level is printed again: those rows too hold a level no printed label
+    gave them (in a vertically centred table they are the rows above the group's label).
+    """
     parent = spec.vocabulary.parent
     rows = [e for e in entries if e.has_indicator]
     resolved: list[tuple[Entry, str | None, str | None]] = []
     level1: str | None = None
     level2: str | None = None
+    # Why the running level 1 / level 2 is not a printed label (None: it is), and where.
+    why1: str | None = None
+    why2: str | None = None
     for i, row in enumerate(rows):
         own1 = row.level1 or row.unknown.get(1)
         own2 = row.level2 or row.unknown.get(2)
+        notes_before = len(row.notes)
+        if row.borrowed is not None:
+            row.notes.append(f"levels taken from {row.borrowed}")
         if own2 is not None:
             owner = parent.get(own2)
             if own1 is not None:
-                level1 = own1
+                level1, why1 = own1, None
                 if owner is not None and own1 in spec.vocabulary.level1 and owner != own1:
                     row.notes.append(f"{own2} is not a level-2 name under {own1}; kept as printed")
             elif owner is not None and owner != level1:
                 # The level-1 label of this group is printed on a later (middle) row.
                 row.notes.append(f"level 1 {owner} inferred from level 2 {own2} (was {level1 or 'none'})")
-                level1 = owner
-            level2 = own2
+                level1, why1 = owner, f"level 1 {owner} was inferred at {row.where} from level 2 {own2}"
+                # Labels printed mid-group (vertical centring): the rows just above that only
+                # inherited their levels may belong to this group rather than the one above.
+                for above in reversed(rows[:i]):
+                    if above.level1 or above.level2 or above.unknown:
+                        break
+                    above.notes.append(f"may belong to the group of {own2}, whose label is printed below at {row.where}")
+            level2, why2 = own2, None
         elif own1 is not None:
-            level1 = own1
+            level1, why1 = own1, None
             if level2 is None or parent.get(level2, level1) != level1:
                 # The level-2 label of this group is printed on a later row.
                 ahead = None
@@ -197,14 +221,20 @@ def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entr
                     if later.level2 is not None:
                         ahead = later.level2 if parent.get(later.level2) == own1 else None
                         break
-                row.notes.append(
-                    f"level 2 {ahead} taken from the label printed below at a later row"
-                    if ahead
-                    else f"no level-2 label for this row under {own1}"
-                )
-                level2 = ahead
+                note = (f"level 2 {ahead} taken from the label printed below at a later row" if ahead
+                        else f"no level-2 label for this row under {own1}")
+                row.notes.append(note)
+                level2, why2 = ahead, f"{note} (at {row.where})"
         elif level1 is None or level2 is None:
             row.notes.append("no level label above this row")
+        if len(row.notes) == notes_before:
+            # Nothing inferred on this row itself: it may still carry an inferred level down.
+            # A level 1 that the row's own level-2 label names through the vocabulary is not carried.
+            named = own2 is not None and parent.get(own2) == level1
+            carried = [why for why, printed in ((why1, own1 is not None or named), (why2, own2 is not None))
+                       if why is not None and not printed]
+            if carried:
+                row.notes.append("; ".join(carried) + ", and carried down to this row")
         resolved.append((row, level1, level2))
     return resolved
 
@@ -214,7 +244,7 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     from goalforms.parsers.layouts.base import RawIndicator, RawIssue
 
     entries = [classify(row, header, spec) for row in rows if not row.blank and not is_table_header(row, spec)]
-    attach_label_lines(entries)
+    attach_label_lines(entries, spec.vocabulary.parent)
     for entry, level1, level2 in resolve_hierarchy(entries, spec):
         if entry.level3 is None and form.indicators and not form.indicators[-1].target.strip():
             # A target alone on its row: the rest of the row above, split by a page break.

@@ -16,6 +16,7 @@ from typing import Any
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.readers.limits import check_zip
 from goalforms.parsers.readers.source import read_source
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -81,6 +82,9 @@ def read(path: Path) -> Grid:
     data = read_source(path)
     if not zipfile.is_zipfile(path):
         raise UnreadableFile(path, "not a Word .docx file (not a zip archive)")
+    # Sizes and entry counts from the zip directory, before python-docx decompresses anything
+    # (a zip bomb fails here); python-docx's own XML parser never resolves entities.
+    check_zip(path)
     try:
         with zipfile.ZipFile(path) as archive:
             if "word/document.xml" not in archive.namelist():

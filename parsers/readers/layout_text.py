@@ -1,9 +1,12 @@
 """Space-aligned text (``pdftotext -layout`` dumps): columns aligned with spaces, not tabs.
 
 Each line becomes a row whose cells are the runs of text separated by two or more spaces, with
-the character position of each run as its column. A cell that wrapped in the original continues
-on the following lines; rows are therefore marked ``soft`` and the layout parser, which knows the
-labels, joins continuation lines to the row above (``parsers/layouts/continuation.py``).
+the character position of each run as its column, and its page (form feeds). A cell that wrapped
+in the original continues on the following lines; rows are therefore marked ``soft`` and the
+layout parser, which knows the labels, rebuilds the table rows (``parsers/layouts/continuation.py``):
+it joins continuation lines to the row above in a top-aligned dump, and rebuilds each row from
+the lines above and below its short cells when the table's cells were vertically centred
+(``parsers/layouts/centred.py``). Blank lines are kept: they are vertical space in the table.
 """
 
 from __future__ import annotations

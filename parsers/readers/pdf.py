@@ -215,13 +215,18 @@ def read(path: Path) -> Grid:
         with pdfplumber.open(path) as pdf:
             if not pdf.pages:
                 raise UnreadableFile(path, "PDF has no pages")
+            scan.check_page_count(path, len(pdf.pages))
+            ocr = scan.OcrBudget(path)
             tables = 0
             text_chars = 0
             last: _Placed | None = None
             for page_no, page in enumerate(pdf.pages, start=1):
                 if scan.usable_text_layer([c["text"] for c in page.chars]):
                     placed, tables = _page_rows(page, page_no, tables)
+                elif not any(c["text"].strip() for c in page.chars) and scan.blank_pdf_page(page):
+                    placed = []  # a blank page (no characters, no ink): nothing to OCR
                 else:  # an image page (a scan) or a text layer of garbage: OCR
+                    ocr.take()
                     placed, tables = scan.pdf_page_placed(page, page_no, tables)
                     grid.format = "scan"
                 text_chars += sum(len(p.row.text("")) for p in placed)

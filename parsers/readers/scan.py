@@ -27,7 +27,7 @@ import functools
 import hashlib
 import importlib.util
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ import regex
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
-from goalforms.parsers.readers import ocr_repair
+from goalforms.parsers.readers import limits, ocr_repair
 from goalforms.parsers.readers.ocr_repair import Glyph
 from goalforms.parsers.readers.source import read_source
 
@@ -706,6 +706,56 @@ def page_dpi(page: Any) -> float:
     return min(_MAX_DPI, max(_MIN_DPI, dpi))
 
 
+# Blank pages: a page with almost no ink is skipped before OCR (and not counted against
+# max_ocr_pages). Judged on a small rendering, where scanner specks average away.
+_BLANK_DPI = 40.0
+_INK_LEVEL = 160  # a pixel darker than this (0-255) is ink
+_BLANK_INK = 0.0005  # pages with less than this share of ink pixels are blank (a few characters are more)
+
+
+def blank_image(gray: Image) -> bool:
+    """Does a page image (8-bit grayscale, any resolution) carry almost no ink?"""
+    import cv2
+
+    h, w = gray.shape[:2]
+    if not h or not w:
+        return True
+    scale = min(1.0, 400.0 / max(h, w))
+    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    return float(np.count_nonzero(small < _INK_LEVEL)) / small.size < _BLANK_INK
+
+
+def blank_pdf_page(page: Any) -> bool:
+    """A PDF page with no text layer: blank when it draws nothing at all, or when a rendering at
+    low resolution shows almost no ink (a blank scanned sheet)."""
+    if not page.images and not page.rects and not page.lines and not page.curves:
+        return True
+    picture = page.to_image(resolution=_BLANK_DPI, antialias=True).original
+    return blank_image(np.asarray(picture.convert("L")))
+
+
+class OcrBudget:
+    """Counts the pages of one file sent to OCR; the one past ``max_ocr_pages`` fails the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.limit = limits.current().max_ocr_pages
+        self.used = 0
+
+    def take(self) -> None:
+        self.used += 1
+        if self.limit and self.used > self.limit:
+            raise limits.over(self.path, "pages needing OCR", f"more than {self.limit}", "max_ocr_pages",
+                              str(self.limit))
+
+
+def check_page_count(path: Path, count: int) -> None:
+    """Refuse a PDF with more pages than ``max_pages`` before reading any page."""
+    limit = limits.current().max_pages
+    if limit and count > limit:
+        raise limits.over(path, "page count", str(count), "max_pages", str(limit))
+
+
 def pdf_page_placed(page: Any, page_no: int, first_table: int) -> tuple[list[_Placed], int]:
     """OCR of one pdfplumber page that has no usable text layer (for the PDF reader)."""
     dpi = page_dpi(page)
@@ -726,19 +776,18 @@ def _stitched(grid: Grid, pages: Iterable[tuple[list[_Placed], int]]) -> None:
         last = placed[-1] if placed else last
 
 
-def _image_pages(path: Path) -> list[tuple[Image, float]]:
-    """The pages of an image file (a TIFF may hold several) with their resolution."""
+def _image_pages(path: Path) -> Iterator[tuple[Image, float]]:
+    """The pages of an image file (a TIFF may hold several) with their resolution, one at a time
+    (a TIFF of thousands of frames must not be decoded whole before the OCR limit stops it)."""
     from PIL import Image as PILImage
     from PIL import ImageSequence, UnidentifiedImageError
 
     try:
         with PILImage.open(path) as picture:
-            pages = []
             for frame in ImageSequence.Iterator(picture):
                 dpi = frame.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0] or DEFAULT_DPI
-                pages.append((to_gray(np.asarray(frame.convert("L"))), float(dpi)))
-            return pages
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+                yield to_gray(np.asarray(frame.convert("L"))), float(dpi)
+    except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError) as exc:
         raise UnreadableFile(path, f"not a readable image: {exc}") from None
 
 
@@ -748,6 +797,7 @@ def read(path: Path) -> Grid:
     grid = Grid(path=str(path), format="scan", sha256=hashlib.sha256(data).hexdigest())
     results: list[tuple[list[_Placed], int]] = []
     tables = 0
+    budget = OcrBudget(path)
     if data.lstrip()[:5] == b"%PDF-":
         import pdfplumber
 
@@ -757,11 +807,18 @@ def read(path: Path) -> Grid:
         except Exception as exc:  # pdfminer raises many kinds on broken files
             raise UnreadableFile(path, f"broken PDF: {exc.__class__.__name__}: {exc}") from None
         with pdf:
+            check_page_count(path, len(pages))
             for page_no, page in enumerate(pages, start=1):
+                if blank_pdf_page(page):
+                    continue
+                budget.take()
                 results.append(pdf_page_placed(page, page_no, tables))
                 tables = results[-1][1]
     else:
         for page_no, (gray, dpi) in enumerate(_image_pages(path), start=1):
+            if page_no > 1 and blank_image(gray):  # a blank back side of a multi-page TIFF
+                continue
+            budget.take()
             results.append(page_placed(gray, page_no, tables, scale=72.0 / dpi))
             tables = results[-1][1]
     _stitched(grid, results)

@@ -1,5 +1,12 @@
 """Text dumps: tab-separated cells, one table row per line (space-aligned dumps: ``layout_text``).
 
+A dump with no tab and no wide gaps is *flowing* text (a PDF viewer's copy-paste, pdfplumber's
+``extract_text()``, ``pdftotext`` without ``-layout``): the cells of a line run together, separated
+by single spaces, and only the layout (which knows the labels) can split them. Each line becomes a
+one-cell row marked ``flowing`` (``parsers/layouts/flowing.py`` splits it). A form feed starts a new
+page, also in the middle of a line (``page.extract_text()`` pages joined by ``\f``): the text after
+it is a row of its own, so a title there is never hidden.
+
 UTF-8 (with or without BOM) or GB18030/GBK; LF, CRLF or CR line ends. Line numbers are kept
 (1-based, as ``cat -n`` counts them) so every parsed value can point back at its line.
 """
@@ -52,8 +59,30 @@ def read(path: Path) -> Grid:
     if layout_text.looks_space_aligned(lines):
         grid.rows = layout_text.rows(lines)
         return grid
+    if looks_flowing(lines):
+        grid.rows = flowing_rows(lines)
+        return grid
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
         cells = tuple(Cell(text=part, col=i) for i, part in enumerate(parts))
         grid.rows.append(Row(cells=cells, where=Location(line=number), in_table=len(parts) > 1))
     return grid
+
+
+def looks_flowing(lines: list[str]) -> bool:
+    """No tab anywhere (and not space-aligned, checked before): cells are separated by single spaces."""
+    return any(line.strip() for line in lines) and not any("\t" in line for line in lines)
+
+
+def flowing_rows(lines: list[str]) -> list[Row]:
+    """One flowing row per line (per page part of a line); a form feed starts a new page."""
+    out: list[Row] = []
+    page = 1
+    for number, line in enumerate(lines, start=1):
+        for n, part in enumerate(line.split("\f")):
+            page += 1 if n else 0
+            if n and not part.strip():
+                continue
+            cells = (Cell(text=part.strip(), col=0),) if part.strip() else ()
+            out.append(Row(cells=cells, where=Location(line=number, page=page), in_table=False, flowing=True))
+    return out

@@ -1,8 +1,15 @@
 """The web app's skeleton: sessions, CSRF, who may do what, templates, security headers.
 
-- Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) holding the user's id
-  and a CSRF token; the signing secret is a file next to an SQLite database (or named by
-  ``--secret-file``), never in the database, where analysts with read access could forge sessions.
+- The cookie is signed (Starlette's SessionMiddleware, itsdangerous) and holds a session token and
+  a CSRF token; the signing secret is a file next to an SQLite database (or named by
+  ``--secret-file``), never in the database, where analysts with read access could forge cookies.
+  The login itself is a server-side session (``web_sessions``, goalforms.pipeline.web.sessions),
+  looked up on every request: logout, a password change or a user's removal ends it at once, and
+  it expires when idle and at an absolute age. The cookie is ``Secure`` when the app listens
+  beyond loopback, and on requests that came over HTTPS (behind a proxy: X-Forwarded-Proto from
+  the proxy's address).
+- What a user may see is a :class:`~goalforms.pipeline.scope.Scope` made here for each request
+  (``Scoped``) and handed to every query and change: a form outside it is a 404.
 - Every request other than GET/HEAD must carry the session's CSRF token (``csrf_token`` form
   field): checked once, for all routes, by an app-wide dependency.
 - Pages are rendered by Jinja2 with autoescape on: document text is always text. A strict
@@ -14,7 +21,8 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,11 +35,17 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as AsgiScope
 
+from goalforms.pipeline.scope import Scope
+from goalforms.pipeline.web import sessions
+from goalforms.pipeline.web.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, Clock, Policy, Throttle, utc_now
 from goalforms.schema.clerk_models import CLERK, User
 
 HERE = Path(__file__).resolve().parent
-SESSION_HOURS = 10
+COOKIE = "goalforms_session"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -132,14 +146,27 @@ def db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(db)]
 
 
+def settings(request: Request) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
 def viewer(request: Request, session: DbSession) -> User:
-    """The logged-in user (clerk or analyst)."""
-    uid = request.session.get("uid")
-    user = session.get(User, uid) if isinstance(uid, int) else None
+    """The logged-in user (clerk or analyst) of a live server-side session."""
+    config = settings(request)
+    user = sessions.find(session, request.session.get("sid"), config.lifetimes, config.clock)
     if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired
     request.state.user = user
     return user
+
+
+def scope_of(request: Request, session: DbSession, user: Annotated[User, Depends(viewer)]) -> Scope:
+    """What the logged-in user may see: every query and change of a route goes through it."""
+    found = Scope.for_user(session, user)
+    request.state.scope = found
+    return found
 
 
 def clerk(user: Annotated[User, Depends(viewer)]) -> User:
@@ -151,18 +178,75 @@ def clerk(user: Annotated[User, Depends(viewer)]) -> User:
 
 Viewer = Annotated[User, Depends(viewer)]
 Clerk = Annotated[User, Depends(clerk)]
+Scoped = Annotated[Scope, Depends(scope_of)]
 
 
-def create_app(engine: Engine, secret: str, *, https_only: bool = False) -> FastAPI:
-    """The app for a database engine (already migrated) and a session-signing secret."""
+@dataclass(frozen=True)
+class Settings:
+    """How the app guards sessions and logins (``goalforms serve`` options; docs/security.md).
+
+    ``secure_cookies``: always mark the cookie Secure (the app listens beyond loopback);
+    ``behind_proxy``: trust X-Forwarded-Proto and X-Forwarded-For from ``proxies`` (addresses);
+    ``clock``: the time, injectable so that tests of expiry and throttling need not wait."""
+
+    lifetimes: sessions.Lifetimes = field(default_factory=sessions.Lifetimes)
+    secure_cookies: bool = False
+    behind_proxy: bool = False
+    proxies: Sequence[str] = ("127.0.0.1", "::1")
+    clock: Clock = utc_now
+    account_policy: Policy = ACCOUNT_POLICY
+    address_policy: Policy = ADDRESS_POLICY
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
+
+
+class SecureCookie:
+    """Adds ``Secure`` to the session cookie when the settings say so or the request came over
+    HTTPS (Starlette's SessionMiddleware only has a fixed flag)."""
+
+    def __init__(self, app: ASGIApp, always: bool) -> None:
+        self.app, self.always = app, always
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (self.always or scope.get("scheme") == "https"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = []
+                for name, value in message.get("headers", []):
+                    if (name.lower() == b"set-cookie" and value.startswith(COOKIE.encode() + b"=")
+                            and b"; secure" not in value.lower()):
+                        value += b"; secure"
+                    headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def create_app(engine: Engine, secret: str, config: Settings | None = None) -> FastAPI:
+    """The app for a database engine (already migrated), a cookie-signing secret and settings."""
     from goalforms.pipeline.web import auth, forms, queue, source
 
+    config = config or Settings()
     app = FastAPI(title="goalforms", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_guard)])
     app.state.engine = engine
+    app.state.settings = config
+    app.state.throttle = Throttle(engine, config.clock, config.account_policy, config.address_policy)
     app.state.templates = templates()
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="goalforms_session",
-                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only)
+    # The cookie outlives no session: the server-side record decides, the cookie's own age is a bound.
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=COOKIE,
+                       max_age=int(config.lifetimes.absolute.total_seconds()), same_site="lax", https_only=False)
+    app.add_middleware(SecureCookie, always=config.secure_cookies)
+    if config.behind_proxy:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.proxies))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -4,7 +4,8 @@ resolved, corrections undone. Each edit is recorded by goalforms.pipeline.correc
 request's transaction; a refused edit saves nothing and says why.
 
 Forms are addressed by their document's path and ordinal (``/form?path=…&n=3``), which survive a
-re-import; form and row ids do not.
+re-import; form and row ids do not. Every route reads and changes forms through the user's
+:class:`~goalforms.pipeline.scope.Scope`: a form of another unit is a 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from goalforms.pipeline.corrections import (
     RowState,
     as_text,
 )
+from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import source
-from goalforms.pipeline.web.app import Clerk, DbSession, Viewer, flash
+from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, Viewer, flash
 from goalforms.schema import models
 from goalforms.schema.clerk_models import CLERK, UNDONE, Correction, User
 
@@ -156,20 +158,21 @@ def build_page(result: Replay, raw_view: bool) -> FormPage:
                     list(reversed(result.corrections)), {} if raw_view else result.stale, keys)
 
 
-def _load(session: Session, path: str, ordinal: int) -> tuple[models.Form, Replay]:
-    form = corr.find_form(session, path, ordinal)
+def _load(session: Session, scope: Scope, path: str, ordinal: int) -> tuple[models.Form, Replay]:
+    form = corr.find_form(session, path, ordinal, scope)
     if form is None:
         raise HTTPException(404, f"no form {ordinal} in {path} (was the file removed from the database?)")
     return form, corr.replay(session, form, path)
 
 
-def _render(request: Request, session: Session, user: User, path: str, ordinal: int, raw_view: bool = False,
-            typed: dict[str, str] | None = None, errors: list[str] | None = None, status: int = 200) -> Response:
-    form, result = _load(session, path, ordinal)
+def _render(request: Request, session: Session, user: User, scope: Scope, path: str, ordinal: int,
+            raw_view: bool = False, typed: dict[str, str] | None = None, errors: list[str] | None = None,
+            status: int = 200) -> Response:
+    form, result = _load(session, scope, path, ordinal)
     page = build_page(result, raw_view)
     flags = source.flags_by_location([v.issue for v in page.issues])
     pane = source.build_pane(form.document, form, flags, page.keys)
-    siblings = [(f.ordinal, f.project_name) for f in form.document.forms]
+    siblings = [(f.ordinal, f.project_name) for f in form.document.forms if scope.allows_form(session, f)]
     context = {
         "form": form, "document": form.document, "path": path, "ordinal": ordinal, "page": page, "pane": pane,
         "raw_view": raw_view, "can_edit": user.role == CLERK and not raw_view, "typed": typed or {},
@@ -183,23 +186,25 @@ def _render(request: Request, session: Session, user: User, path: str, ordinal: 
 
 
 @router.get("/form", name="form_page")
-def form_page(request: Request, user: Viewer, session: DbSession, path: str, n: int, raw: int = 0) -> Response:
-    return _render(request, session, user, path, n, raw_view=bool(raw))
+def form_page(request: Request, user: Viewer, scope: Scoped, session: DbSession, path: str, n: int,
+              raw: int = 0) -> Response:
+    return _render(request, session, user, scope, path, n, raw_view=bool(raw))
 
 
 def _back(request: Request, path: str, ordinal: int, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(str(form_url(request, path, ordinal)) + anchor, status_code=303)
 
 
-def _commit(session: Session, request: Request, path: str, ordinal: int, author: str, changes: list[Change],
-            done: str, note: str | None = None) -> bool:
+def _commit(session: Session, request: Request, scope: Scope, path: str, ordinal: int, author: str,
+            changes: list[Change], done: str, note: str | None = None) -> bool:
     """Record changes; flash what happened. False (nothing saved) when they were refused."""
     try:
-        made = corr.record(session, path, ordinal, changes, author, note=note or None)
-    except (CorrectionError, corr.NotFound) as exc:
+        made = corr.record(session, path, ordinal, changes, author, note=note or None, scope=scope)
+    except corr.NotFound as exc:  # gone, or another unit's form: as if it never existed
+        raise HTTPException(404, exc.reason) from None
+    except CorrectionError as exc:
         session.rollback()
-        problems = exc.problems if isinstance(exc, CorrectionError) else [exc.reason]
-        flash(request, "error", "not saved: " + "; ".join(problems))
+        flash(request, "error", "not saved: " + "; ".join(exc.problems))
         return False
     session.commit()
     flash(request, "ok", done.format(n=len(made)) if made else "nothing to save: the form already shows that")
@@ -234,18 +239,19 @@ def changes_from_form(data: dict[str, str]) -> list[Change]:
 
 
 @router.post("/form/save")
-async def save(request: Request, user: Clerk, session: DbSession) -> Response:
+async def save(request: Request, user: Clerk, scope: Scoped, session: DbSession) -> Response:
     data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     path, ordinal = data.get("path", ""), _int(data.get("n"))
     changes = changes_from_form(data)
 
     def work() -> Response:
         try:
-            made = corr.record(session, path, ordinal, changes, user.name, note=data.get("note") or None)
+            made = corr.record(session, path, ordinal, changes, user.name, note=data.get("note") or None, scope=scope)
         except CorrectionError as exc:
             session.rollback()
             typed = {k[2:]: v for k, v in data.items() if k.startswith("v:")}
-            return _render(request, session, user, path, ordinal, typed=typed, errors=exc.problems, status=400)
+            return _render(request, session, user, scope, path, ordinal, typed=typed, errors=exc.problems,
+                           status=400)
         except corr.NotFound as exc:
             raise HTTPException(404, exc.reason) from None
         session.commit()
@@ -263,10 +269,10 @@ def _int(value: str | None) -> int:
 
 
 @router.post("/form/row")
-def row_operation(request: Request, user: Clerk, session: DbSession, path: Annotated[str, Form()],
+def row_operation(request: Request, user: Clerk, scope: Scoped, session: DbSession, path: Annotated[str, Form()],
                   n: Annotated[int, Form()], op: Annotated[str, Form()]) -> Response:
     action, _, key = op.partition(":")
-    form, result = _load(session, path, n)
+    form, result = _load(session, scope, path, n)
     row = result.state.row(key)
     if row is None:
         flash(request, "error", f"not saved: the form has no row {key} any more (reload the page)")
@@ -280,55 +286,57 @@ def row_operation(request: Request, user: Clerk, session: DbSession, path: Annot
         done = f"moved row {row.level3} {action}"
     else:
         raise HTTPException(400, f"unknown row operation {action!r}")
-    _commit(session, request, path, n, user.name, [change], done)
+    _commit(session, request, scope, path, n, user.name, [change], done)
     return _back(request, path, n, "#rows")
 
 
 @router.post("/form/add-row")
-def add_row(request: Request, user: Clerk, session: DbSession, path: Annotated[str, Form()],
+def add_row(request: Request, user: Clerk, scope: Scoped, session: DbSession, path: Annotated[str, Form()],
             n: Annotated[int, Form()], level3: Annotated[str, Form()] = "", level1: Annotated[str, Form()] = "",
             level2: Annotated[str, Form()] = "", raw: Annotated[str, Form()] = "",
             after: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
     new = {"level1": level1, "level2": level2, "level3": level3, "raw": raw, "after": after or None}
-    _commit(session, request, path, n, user.name, [Change(ADD, corr.ROWS, new)], f"added the row {level3}", note)
+    _commit(session, request, scope, path, n, user.name, [Change(ADD, corr.ROWS, new)], f"added the row {level3}", note)
     return _back(request, path, n, "#rows")
 
 
 @router.post("/form/resolve")
-def resolve(request: Request, user: Clerk, session: DbSession, path: Annotated[str, Form()],
+def resolve(request: Request, user: Clerk, scope: Scoped, session: DbSession, path: Annotated[str, Form()],
             n: Annotated[int, Form()], issue_id: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
     if not note.strip():
         flash(request, "error", "not saved: say in a note how the issue was resolved")
         return _back(request, path, n, "#issues")
-    _form, result = _load(session, path, n)
+    _form, result = _load(session, scope, path, n)
     issue = next((i for i in result.state.issues if i.issue_id == issue_id and i.resolved_by is None), None)
     if issue is None:
         flash(request, "error", "not saved: that issue is no longer open (reload the page)")
         return _back(request, path, n, "#issues")
     change = Change(RESOLVE, issue.target, {"code": issue.code, "message": issue.message})
-    _commit(session, request, path, n, user.name, [change], f"resolved {issue.code} on {issue.target}", note.strip())
+    _commit(session, request, scope, path, n, user.name, [change], f"resolved {issue.code} on {issue.target}", note.strip())
     return _back(request, path, n, "#issues")
 
 
 @router.post("/form/resolve-all")
-def resolve_all(request: Request, user: Clerk, session: DbSession, path: Annotated[str, Form()],
+def resolve_all(request: Request, user: Clerk, scope: Scoped, session: DbSession, path: Annotated[str, Form()],
                 n: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
     if not note.strip():
         flash(request, "error", "not saved: say in a note how the issues were resolved")
         return _back(request, path, n, "#issues")
-    _form, result = _load(session, path, n)
+    _form, result = _load(session, scope, path, n)
     changes = [Change(RESOLVE, i.target, {"code": i.code, "message": i.message})
                for i in result.state.issues if i.resolved_by is None]
-    _commit(session, request, path, n, user.name, changes, "resolved {n} issue(s)", note.strip())
+    _commit(session, request, scope, path, n, user.name, changes, "resolved {n} issue(s)", note.strip())
     return _back(request, path, n, "#issues")
 
 
 @router.post("/form/undo")
-def undo(request: Request, user: Clerk, session: DbSession, correction: Annotated[int, Form()],
+def undo(request: Request, user: Clerk, scope: Scoped, session: DbSession, correction: Annotated[int, Form()],
          path: Annotated[str, Form()] = "", n: Annotated[int, Form()] = 0) -> Response:
     try:
-        lost = corr.undo(session, correction, user.name)
-    except (CorrectionError, corr.NotFound) as exc:
+        lost = corr.undo(session, correction, user.name, scope)
+    except corr.NotFound as exc:
+        raise HTTPException(404, exc.reason) from None
+    except CorrectionError as exc:
         session.rollback()
         flash(request, "error", f"not undone: {exc.reason}")
     else:

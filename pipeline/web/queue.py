@@ -1,6 +1,8 @@
 """The queue (forms with open issues first, filters with counts, a project search) and the list of
 corrections. Everything is read from the analyst views, so the queue shows corrected values and
-leaves resolved issues out; every query is built with SQLAlchemy Core and bound parameters."""
+leaves resolved issues out; every query is built with SQLAlchemy Core and bound parameters, and
+every one is limited to the user's :class:`~goalforms.pipeline.scope.Scope` (counts and facet
+values too: a limited user learns nothing of other units' forms)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from goalforms.pipeline.corrections import V_FORMS, V_ISSUES
-from goalforms.pipeline.web.app import DbSession, Viewer
+from goalforms.pipeline.scope import Scope
+from goalforms.pipeline.web.app import DbSession, Scoped
 from goalforms.schema.clerk_models import ACTIVE, STALE, UNDONE, Correction
 
 router = APIRouter()
@@ -28,10 +31,12 @@ class Filters:
     year: int | None = None
     code: str | None = None
     q: str | None = None
+    scope: Scope = Scope.everything()
 
     def conditions(self, columns: Any, skip: str = "") -> list[ColumnElement[bool]]:
-        """WHERE terms for a view that has source_path, org_unit, year, project_name (all but ``skip``)."""
-        terms: list[ColumnElement[bool]] = []
+        """WHERE terms for a view that has source_path, org_unit, year, project_name (all but
+        ``skip``), always within the scope."""
+        terms: list[ColumnElement[bool]] = list(self.scope.terms(columns))
         if self.file is not None and skip != "file":
             terms.append(columns.source_path == self.file)
         if self.unit is not None and skip != "unit":
@@ -52,13 +57,13 @@ def _blank_none(value: str | None) -> str | None:
 
 @router.get("/", name="queue")
 def queue_page(
-    request: Request, user: Viewer, session: DbSession,
+    request: Request, scope: Scoped, session: DbSession,
     file: str | None = None, unit: str | None = None, year: str | None = None, code: str | None = None,
     q: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     year_text = _blank_none(year)
     filters = Filters(_blank_none(file), _blank_none(unit), int(year_text) if year_text and year_text.isdigit() else None,
-                      _blank_none(code), _blank_none(q.strip() if q else None))
+                      _blank_none(code), _blank_none(q.strip() if q else None), scope)
     f = V_FORMS.c
     where = filters.conditions(f)
     total = session.scalar(select(func.count()).select_from(V_FORMS).where(*where)) or 0
@@ -78,7 +83,7 @@ def queue_page(
     paths = sorted({r.source_path for r in rows})
     for path, ordinal, status, n in session.execute(
         select(Correction.document_path, Correction.form_ordinal, Correction.status, func.count())
-        .where(Correction.document_path.in_(paths), Correction.status != UNDONE)
+        .where(Correction.document_path.in_(paths), Correction.status != UNDONE, *scope.correction_terms())
         .group_by(Correction.document_path, Correction.form_ordinal, Correction.status)
     ):
         corrected.setdefault((path, ordinal), {})[status] = n
@@ -119,14 +124,15 @@ def _open_total(session: DbSession, filters: Filters) -> int:
 
 
 @router.get("/corrections", name="corrections_page")
-def corrections_page(request: Request, user: Viewer, session: DbSession, status: str | None = None,
+def corrections_page(request: Request, scope: Scoped, session: DbSession, status: str | None = None,
                      path: str | None = None) -> Response:
-    query = select(Correction).order_by(Correction.id.desc()).limit(500)
+    query = select(Correction).where(*scope.correction_terms()).order_by(Correction.id.desc()).limit(500)
     if _blank_none(status):
         query = query.where(Correction.status == status)
     if _blank_none(path):
         query = query.where(Correction.document_path == path)
-    counts = dict(session.execute(select(Correction.status, func.count()).group_by(Correction.status)).all())
+    counts = dict(session.execute(select(Correction.status, func.count()).where(*scope.correction_terms())
+                                  .group_by(Correction.status)).all())
     context = {"corrections": list(session.scalars(query)), "status": _blank_none(status), "path": _blank_none(path),
                "counts": counts, "basename": lambda p: PurePath(p).name}
     response: Response = request.app.state.templates.TemplateResponse(request, "corrections.html", context)

@@ -4,7 +4,8 @@ page images of a PDF or scan with the rows outlined.
 Locations are the strings the parse stored (``line 121``, ``page 1, line 23``, ``table 9, row 2``,
 ``page 3, table 9, row 2``); the pane marks the source elements with the same key, so that the
 page can link a parsed value and its source both ways. The file is read again from its imported
-path (only that path: a request never names a file). Bounding boxes are not stored by the loader
+path (only that path: a request never names a file). A page image is served only for a form in
+the user's scope, and only a page of that form. Bounding boxes are not stored by the loader
 yet, so for a PDF with a text layer they are read again from the PDF's grid (cached); a scan is not
 OCR'd again for this (too slow): its pages are shown without outlines until the boxes are stored.
 """
@@ -25,11 +26,12 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from goalforms.errors import GoalformsError
+from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid, Row
-from goalforms.parsers.readers import docx as docx_reader
 from goalforms.parsers.readers import pdf as pdf_reader
 from goalforms.parsers.readers.text import decode
-from goalforms.pipeline.web.app import DbSession, Viewer
+from goalforms.pipeline.scope import Scope
+from goalforms.pipeline.web.app import DbSession, Scoped
 from goalforms.schema import models
 
 router = APIRouter()
@@ -78,7 +80,7 @@ class TableRow:
 class Block:
     """A paragraph (one cell, no table) or a table of the Word file."""
 
-    table: int | None
+    table: int | str | None  # a table's number, or a sheet's name
     rows: list[TableRow]
 
 
@@ -120,6 +122,10 @@ def _file(document: models.SourceDocument) -> tuple[Path, bytes, str | None]:
     return path, data, notice
 
 
+# Formats whose source is shown as the grid of tables the reader found (Word, HTML, spreadsheets).
+_GRID_FORMATS = ("docx", "odt", "html", "xlsx", "xls", "ods")
+
+
 def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[str, list[Flag]],
                keys: set[str]) -> Pane:
     """The source pane of one form. ``flags``: messages by location key; ``keys``: the locations of
@@ -132,9 +138,9 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
-        elif document.format == "docx":
-            pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), "docx"), form.source_location,
-                           next_start, flags)
+        elif document.format in _GRID_FORMATS:
+            pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
+                           form.source_location, next_start, flags)
         elif document.format in ("pdf", "scan"):
             pane = _pages(path, data, document.format, form, next_start, flags, keys)
         else:
@@ -170,7 +176,7 @@ def _number(pattern: re.Pattern[str], where: str | None) -> int | None:
 @lru_cache(maxsize=16)
 def _grid(path: str, sha256: str, kind: str) -> Grid:
     """The file's grid, read again (cached by content: a changed file is read anew)."""
-    reader = docx_reader.read if kind == "docx" else pdf_reader.read
+    reader = pdf_reader.read if kind in ("pdf", "scan") else readers.read
     return reader(Path(path))
 
 
@@ -178,9 +184,9 @@ def _blocks(grid: Grid, start: str | None, end: str | None, flags: dict[str, lis
     rows = _between(grid.rows, start, end)
     blocks: list[Block] = []
     for row in rows:
-        key = str(row.where)
+        key = loc_key(str(row.where)) or str(row.where)  # the key issues are filed under (HTML rows have lines)
         view = TableRow(key, [(cell.text, cell.col_span) for cell in row.cells], flags.get(key, []))
-        table = row.where.table
+        table = row.where.table if row.where.table is not None else row.where.sheet
         if table is not None and blocks and blocks[-1].table == table:
             blocks[-1].rows.append(view)
         else:
@@ -199,15 +205,20 @@ def _between(rows: list[Row], start: str | None, end: str | None) -> list[Row]:
 def _pages(path: Path, data: bytes, kind: str, form: models.Form, next_start: str | None,
            flags: dict[str, list[Flag]], keys: set[str]) -> Pane:
     sizes = _page_sizes(str(path), hashlib.sha256(data).hexdigest())
-    first = _number(_PAGE, form.source_location) or 1
-    last = _number(_PAGE, next_start) or len(sizes)
-    numbers = list(range(first, min(max(first, last), len(sizes)) + 1))[:MAX_PAGES]
+    numbers = _form_pages(form, next_start, len(sizes))
     boxes = _boxes(path, data, kind, form, keys, flags)
     pages = [Page(n, sizes[n - 1][0], sizes[n - 1][1], boxes.get(n, [])) for n in numbers]
     notice = None
     if kind == "scan" and not boxes:
         notice = "cells are not outlined on scans until the loader stores their boxes (docs/clerks.md)"
     return Pane("pages", notice=notice, pages=pages)
+
+
+def _form_pages(form: models.Form, next_start: str | None, count: int) -> list[int]:
+    """The page numbers of a form in a file of ``count`` pages (at most MAX_PAGES)."""
+    first = _number(_PAGE, form.source_location) or 1
+    last = _number(_PAGE, next_start) or count
+    return list(range(first, min(max(first, last), count) + 1))[:MAX_PAGES]
 
 
 def _boxes(path: Path, data: bytes, kind: str, form: models.Form, keys: set[str],
@@ -269,12 +280,21 @@ def _page_png(path: str, sha256: str, page: int) -> bytes:
     return out.getvalue()
 
 
+def _in_scope(session: DbSession, scope: Scope, document: models.SourceDocument, ordinal: int) -> models.Form:
+    form = next((f for f in document.forms if f.ordinal == ordinal), None)
+    if form is None or not scope.allows_form(session, form):
+        raise HTTPException(404, "no such document page")
+    return form
+
+
 @router.get("/source/page", name="page_image")
-def page_image(user: Viewer, session: DbSession, doc: int, page: Annotated[int, Query(ge=1)]) -> Response:
-    """A page of a PDF or scan as an image (the document by id: the path comes from the store)."""
+def page_image(scope: Scoped, session: DbSession, doc: int, n: int, page: Annotated[int, Query(ge=1)]) -> Response:
+    """A page of form ``n`` of a PDF or scan as an image (the document by id: the path comes from
+    the store), if the form is in the user's scope and the page is one of the form's."""
     document = session.get(models.SourceDocument, doc)
     if document is None or document.format not in ("pdf", "scan"):
         raise HTTPException(404, "no such document page")
+    form = _in_scope(session, scope, document, n)
     path = Path(document.path)
     try:
         data = path.read_bytes()
@@ -285,7 +305,7 @@ def page_image(user: Viewer, session: DbSession, doc: int, page: Annotated[int, 
             raise HTTPException(404, "an image has one page")
         return Response(data, media_type=_IMAGES[path.suffix.lower()], headers={"Cache-Control": "private, max-age=300"})
     sha256 = hashlib.sha256(data).hexdigest()
-    if page > len(_page_sizes(str(path), sha256)):
+    if page not in _form_pages(form, _next_start(document, form), len(_page_sizes(str(path), sha256))):
         raise HTTPException(404, "no such page")
     return Response(_page_png(str(path), sha256, page), media_type="image/png",
                     headers={"Cache-Control": "private, max-age=300"})

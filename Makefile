@@ -54,7 +54,7 @@ samples: $(STAMP)
 
 # Prints figures; asserts nothing (a few minutes). BENCH_TEXT_FILES (default 2000) and
 # BENCH_PDF_FILES (default 0) size the archive; BENCH_BASELINE=/path/to/other/.venv/bin/goalforms
-# measures another build side by side; BENCH_SCAN=0 and BENCH_DASK=0 skip the OCR and Dask runs.
+# measures another build side by side; BENCH_SCAN=N (default 2) OCR pages, 0 skips; BENCH_DASK=0 skips Dask.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_scale

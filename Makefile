@@ -51,6 +51,7 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_spreadsheets.py
 	$(BIN)/python samples/make_html.py
 	$(BIN)/python samples/make_flowing.py
+	$(BIN)/python samples/make_siblings.py
 
 # Prints figures; asserts nothing (a few minutes). BENCH_TEXT_FILES (default 2000) and
 # BENCH_PDF_FILES (default 0) size the archive; BENCH_BASELINE=/path/to/other/.venv/bin/goalforms

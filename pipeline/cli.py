@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from goalforms.parsers.readers.limits import Limits
-from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_layouts, cli_reports
+from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
 
@@ -82,8 +83,10 @@ def parse(
                                               "(.png/.jpg/.tif), or .doc/.wps/.rtf.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
+    use_layouts(layouts)
     # The same job an import worker runs, in a worker process: the limits per file, the timeout and
     # the memory ceiling; every failure a reason (never a traceback), exit code 1.
     from goalforms.pipeline.importer import parse_isolated
@@ -111,6 +114,7 @@ def import_(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Import again the files whose last "
                                                "import failed (the quarantine list).")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -118,6 +122,7 @@ def import_(
     from goalforms.pipeline.importer import FAILED, ImportOptions, discover, failed_paths, import_paths
     from goalforms.schema.db import connect
 
+    use_layouts(layouts)
     limits = _limits(limit)
     try:
         engine = connect(db)
@@ -183,19 +188,30 @@ def _print_document(doc: ParsedDocument) -> None:
                   f" · {_m(h.get('unit'))} · {_m(form.where)}", highlight=False)
         budget = ", ".join(f"{k}={v}" for k, v in form.budget.items() if v is not None)
         out.print(f"budget: {_m(budget) or '—'}", highlight=False)
+        # The later columns (actual, 分值, 得分, note, prior year) only where the layout has them.
+        later = [name for name in ("prior_year", "actual", "weight", "score", "note")
+                 if any(getattr(ind, name) is not None for ind in form.indicators)]
         table = Table(show_lines=False)
-        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", "where"):
+        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", *later, "where"):
             table.add_column(column)
         for i, ind in enumerate(form.indicators, start=1):
+            extra = [_later_text(getattr(ind, name)) for name in later]
             table.add_row(*(_m(v or "", keep_newlines=True) for v in (
                 str(i), ind.level1, ind.level2, ind.level3, ind.raw, ind.kind, ind.op, ind.value, ind.unit,
-                ind.where)))
+                *extra, ind.where)))
         out.print(table)
         for issue in form.issues:
             colour = "red" if issue.severity == "error" else "yellow"
             out.print(f"[{colour}]{issue.severity}[/{colour}] {issue.code} ({_m(issue.where)}): {_m(issue.message)}",
                       highlight=False)
     cli_reports.print_reports(out, doc.reports)
+
+
+def _later_text(value: object) -> str:
+    """A later column's cell: a reading like a target shows its raw text."""
+    if isinstance(value, dict):
+        return str(value.get("raw") or "")
+    return "" if value is None else str(value)
 
 
 def _print_report(report: ImportReport, db: str) -> None:
@@ -207,6 +223,9 @@ def _print_report(report: ImportReport, db: str) -> None:
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)
     out.print(f"forms: {report.total('forms')} · indicators: {report.total('indicators')}"
               f" · issues: {report.total('issues')} · database: {_m(db)}", highlight=False)
+    if report.formats():
+        out.print("formats: " + " · ".join(f"{name} {count}" for name, count in report.formats().items()),
+                  highlight=False)
     for failure in report.failures:
         err.print(f"[red]failed:[/red] {_m(failure.path)}: {_m(failure.reason)}", highlight=False)
     for outcome in report.outcomes:
@@ -223,6 +242,7 @@ cli_analysis.register(app)
 cli_reports.register(app)
 # Clerks: serve (the web app), user, issues, corrections.
 cli_clerk.register(app)
+cli_layouts.register(app)  # goalforms layouts: the layouts in force and where they come from
 
 
 def main() -> None:

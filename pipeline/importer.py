@@ -56,6 +56,8 @@ class FileOutcome:
     indicators: int = 0
     issues: int = 0
     reason: str = ""
+    # source.format of what was read (txt, docx, pdf, scan, html, xlsx …); "" when the file failed.
+    format: str = ""
 
 
 @dataclass
@@ -68,6 +70,14 @@ class ImportReport:
     @property
     def failures(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == FAILED]
+
+    def formats(self) -> dict[str, int]:
+        """Files loaded, replaced or skipped, counted by the format their content is."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            if outcome.format:
+                counts[outcome.format] = counts.get(outcome.format, 0) + 1
+        return dict(sorted(counts.items()))
 
     def total(self, attribute: str) -> int:
         return sum(getattr(o, attribute) for o in self.outcomes if o.status in (LOADED, REPLACED))
@@ -287,7 +297,7 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
         same = find_by_sha(session, sha256)
         if same is not None:
             where = "" if same.path == key else f" (same content as {same.path})"
-            return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}")
+            return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
     return _Job(path, key, sha256, size)
 
 
@@ -334,6 +344,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         indicators=sum(len(f.indicators) for f in doc.forms),
         issues=sum(len(f.issues) for f in doc.forms),
         reason=stale,
+        format=doc.source.format,
     )
 
 

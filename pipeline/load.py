@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from goalforms.pipeline import load_siblings
 from goalforms.pipeline.load_reports import StoredForm, store_reports
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.schema import models
@@ -27,6 +28,8 @@ _FORMS = models.Form.__table__
 _BUDGET = models.BudgetFigure.__table__
 _INDICATORS = models.Indicator.__table__
 _ISSUES = models.ParseIssue.__table__
+_FUNDS = models.FundLine.__table__
+_TASKS = models.DepartmentTask.__table__
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -47,7 +50,8 @@ def remove_document(session: Session, document: models.SourceDocument) -> None:
     session.expire_all()
 
 
-def _form_row(document_id: int, ordinal: int, form: Any, collection_title: str | None) -> dict[str, Any]:
+def _form_row(document_id: int, ordinal: int, form: Any, data: dict[str, Any],
+              collection_title: str | None) -> dict[str, Any]:
     header = form.header
     return {
         "document_id": document_id,
@@ -67,6 +71,7 @@ def _form_row(document_id: int, ordinal: int, form: Any, collection_title: str |
         "header_extra": dict(form.extra),
         "collection_title": collection_title,
         "source_location": form.where,
+        **load_siblings.form_columns(data),
     }
 
 
@@ -101,8 +106,10 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     written = connection.execute(insert(_DOCUMENTS), columns).inserted_primary_key
     assert written is not None
     document_id = written[0]
-    rows = [_form_row(document_id, ordinal, form, doc.collection_title)
-            for ordinal, form in enumerate(doc.forms, start=1)]
+    # The issue-12 keys are read from the contract's form (load_siblings).
+    contract = [form.to_dict() for form in doc.forms]
+    rows = [_form_row(document_id, ordinal, form, data, doc.collection_title)
+            for ordinal, (form, data) in enumerate(zip(doc.forms, contract, strict=True), start=1)]
     form_ids: list[int] = []
     if rows:
         # One statement; sort_by_parameter_order makes the returned ids follow the rows' order.
@@ -111,19 +118,26 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     budget: list[dict[str, Any]] = []
     indicators: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
-    for form_id, form in zip(form_ids, doc.forms, strict=True):
+    funds: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    for form_id, form, data in zip(form_ids, doc.forms, contract, strict=True):
         budget += [{"form_id": form_id, "item": item, "amount": Decimal(amount) if amount is not None else None,
                     "source_location": form.sources.get(f"budget.{item}")}
                    for item, amount in form.budget.items()]
         indicators += [{"form_id": form_id, "position": position, "level1": i.level1, "level2": i.level2,
                         "level3": i.level3, "dimension": i.dimension, "raw_target": i.raw, "kind": i.kind,
                         "op": i.op, "value": Decimal(i.value) if i.value is not None else None, "unit": i.unit,
-                        "source_line": i.line, "source_location": i.where}
-                       for position, i in enumerate(form.indicators, start=1)]
+                        "source_line": i.line, "source_location": i.where,
+                        **load_siblings.indicator_columns(d)}
+                       for position, (i, d) in enumerate(zip(form.indicators, data["indicators"], strict=True),
+                                                         start=1)]
+        funds += load_siblings.fund_rows(form_id, data)
+        tasks += load_siblings.task_rows(form_id, data)
         issues += [{"form_id": form_id, "code": i.code, "severity": i.severity, "message": i.message,
                     "location": i.where, "field": i.field}
                    for i in form.issues]
-    for table, values in ((_BUDGET, budget), (_INDICATORS, indicators), (_ISSUES, issues)):
+    for table, values in ((_BUDGET, budget), (_FUNDS, funds), (_TASKS, tasks), (_INDICATORS, indicators),
+                          (_ISSUES, issues)):
         if values:
             connection.execute(insert(table), values)
     # Every document, reports or not: its forms are linked to the reports already stored.

@@ -55,7 +55,11 @@ def main() -> None:
         for label, options in runs:
             for build, exe in builds:  # alternately, so both see the same load of the machine
                 db = root / f"{build.split()[0]}-{label.split()[0].strip('-')}.db"
-                result = run([exe, "import", str(root / "archive"), "--db", str(db), *options])
+                try:
+                    result = run([exe, "import", str(root / "archive"), "--db", str(db), *options])
+                except RuntimeError as exc:  # a baseline checkout in the middle of a change, say
+                    print(f"  {build:>10} {label:>26}: {exc}")
+                    continue
                 forms = _forms(db)
                 one.setdefault(build, result.wall)
                 print(f"  {build:>10} {label:>26}: {forms} forms in {result.wall:5.1f} s = {forms / result.wall:5.0f} forms/s; "

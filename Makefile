@@ -75,7 +75,9 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_flowing.py
 	$(BIN)/python samples/make_siblings.py
 
-# Prints figures; asserts nothing.
+# Prints figures; asserts nothing (a few minutes). BENCH_TEXT_FILES (default 2000) and
+# BENCH_PDF_FILES (default 0) size the archive; BENCH_BASELINE=/path/to/other/.venv/bin/goalforms
+# measures another build side by side; BENCH_SCAN=N (default 2) OCR pages, 0 skips; BENCH_DASK=0 skips Dask.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_scale

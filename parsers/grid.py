@@ -94,14 +94,31 @@ class Row:
 
     @property
     def filled(self) -> list[Cell]:
-        return [c for c in self.cells if not c.blank]
+        return list(self._filled)
+
+    # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
+    # times per file: computed once, kept in the instance (not a dataclass field, so equality,
+    # replace() and pickling are as before; functools.cached_property takes a lock per call).
+    @property
+    def _filled(self) -> tuple[Cell, ...]:
+        cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
+        if cached is None:
+            cached = self.__dict__["_filled_cells"] = tuple(c for c in self.cells if not c.blank)
+        return cached
 
     @property
     def blank(self) -> bool:
-        return not self.filled
+        return not self._filled
+
+    @property
+    def _stripped(self) -> tuple[str, ...]:
+        cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
+        if cached is None:
+            cached = self.__dict__["_stripped_texts"] = tuple(c.text.strip() for c in self._filled)
+        return cached
 
     def text(self, sep: str = " ") -> str:
-        return sep.join(c.text.strip() for c in self.filled)
+        return sep.join(self._stripped)
 
 
 @dataclass

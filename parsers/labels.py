@@ -8,6 +8,7 @@ the vocabulary of a layout, which is data (``layouts/*.toml``), not code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -23,11 +24,21 @@ _INLINE_SPACE = regex.compile(r"[^\S\n]+")
 _SEPARATOR = regex.compile(r"^[-=_—－\s|+]+$")
 
 
+# The same cell text is compacted many times while a form is parsed (each layout's labels and
+# titles are tried against it, then the table's columns and the vocabulary): the results are
+# cached per process. Bounded, so that a long import keeps a flat memory (a few MiB at most;
+# free texts, long and rarely repeated, get a smaller cache than names).
+_CACHE = 1 << 14
+
+
 def strip_html(text: str) -> str:
+    if "<" not in text:  # both patterns start with "<": most cells hold no tag
+        return text
     text = _HTML_BREAK.sub("\n", text)
     return _HTML_TAG.sub("", text)
 
 
+@lru_cache(maxsize=1 << 12)
 def clean_text(text: str) -> str:
     """Free text as the contract wants it: tags removed, extraction whitespace in CJK removed."""
     text = strip_html(text)
@@ -37,6 +48,7 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+@lru_cache(maxsize=_CACHE)
 def compact(text: str) -> str:
     """A name with every whitespace removed (level names, labels)."""
     return _WHITESPACE.sub("", strip_html(text))
@@ -92,6 +104,8 @@ class Vocabulary:
         self._suffixes = {
             name[i:] for name in self._names for i in range(1, len(name)) if len(name) - i <= 3
         } - set(self._names)
+        # Every cell of an indicator table is looked up; most are not names (LabelHit is frozen).
+        self._cut = lru_cache(maxsize=_CACHE)(self._cut_name)
 
     def lookup(self, text: str) -> LabelHit | None:
         """The vocabulary name a cell stands for, restoring wrapped and cut names."""
@@ -103,9 +117,13 @@ class Vocabulary:
             return LabelHit(level, key, repaired=compact(text) != text.strip())
         # A cut name (``服务对象满意度指``, ``社会效益`` in a 2024 table): a unique proper prefix.
         if len(key) >= 3:
-            matches = [name for name in self._names if name.startswith(key) and name != key]
-            if len(matches) == 1:
-                return LabelHit(self._names[matches[0]], matches[0], repaired=True)
+            return self._cut(key)
+        return None
+
+    def _cut_name(self, key: str) -> LabelHit | None:
+        matches = [name for name in self._names if name.startswith(key) and name != key]
+        if len(matches) == 1:
+            return LabelHit(self._names[matches[0]], matches[0], repaired=True)
         return None
 
     def is_wrap_fragment(self, text: str) -> bool:

@@ -8,33 +8,23 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from goalforms.parsers.readers import READERS
 from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
 from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
-from goalforms.pipeline.importer import (
-    FAILED,
-    LOADED,
-    REPLACED,
-    FileOutcome,
-    ImportOptions,
-    ImportReport,
-    discover,
-    failed_paths,
-    import_paths,
-    parse_isolated,
-)
-from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.terminal import safe
-from goalforms.schema.db import DEFAULT_DB, connect
+from goalforms.schema.db import DEFAULT_DB
+
+# Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
+# Alembic): ``goalforms --help`` starts in a fraction of a second.
+if TYPE_CHECKING:
+    from goalforms.pipeline.importer import FileOutcome, ImportReport
+    from goalforms.pipeline.model import ParsedDocument
 
 app = typer.Typer(help="Archived performance-target forms (绩效目标表 / 申报表) into a database.",
                   no_args_is_help=True, add_completion=False)
@@ -99,6 +89,8 @@ def parse(
     use_layouts(layouts)
     # The same job an import worker runs, in a worker process: the limits per file, the timeout and
     # the memory ceiling; every failure a reason (never a traceback), exit code 1.
+    from goalforms.pipeline.importer import parse_isolated
+
     result = parse_isolated(str(file), _limits(limit))
     doc = result.doc
     if doc is None:
@@ -125,6 +117,11 @@ def import_(
     layouts: LayoutsOption = None,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from goalforms.pipeline.importer import FAILED, ImportOptions, discover, failed_paths, import_paths
+    from goalforms.schema.db import connect
+
     use_layouts(layouts)
     limits = _limits(limit)
     try:
@@ -179,6 +176,8 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def _print_document(doc: ParsedDocument) -> None:
+    from rich.table import Table
+
     # Every text here comes from the file: escaped for the terminal and for Rich markup.
     out.print(f"[bold]{_m(doc.source.path)}[/bold]  ({doc.source.format}, {len(doc.forms)} forms)")
     if doc.collection_title:
@@ -216,6 +215,9 @@ def _later_text(value: object) -> str:
 
 
 def _print_report(report: ImportReport, db: str) -> None:
+    from goalforms.parsers.readers import READERS
+    from goalforms.pipeline.importer import LOADED, REPLACED
+
     out.print(
         f"files: {len(report.outcomes)} · loaded {report.count('loaded')} · replaced {report.count('replaced')}"
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)

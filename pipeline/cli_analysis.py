@@ -14,9 +14,11 @@ from typing import Annotated
 import typer
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline import analysis
 from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
+
+# goalforms.pipeline.analysis (SQLAlchemy, Alembic) is imported by each command when it runs:
+# every goalforms command builds this module's options at start-up.
 
 DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
 
@@ -59,6 +61,8 @@ def query(
 ) -> None:
     """Run one SQL statement over a read-only connection (views: v_indicators, v_forms, v_issues, v_series),
     within a time limit and a cap on rows; clerks' accounts and sessions cannot be read."""
+    from goalforms.pipeline import analysis
+
     try:
         base = analysis.QueryLimits.from_env()
         changes = {k: v for k, v in (("timeout_s", timeout), ("max_rows", max_rows), ("max_mb", max_mb))
@@ -75,12 +79,14 @@ def query(
 
 def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.", show_default=False)],
-    view: Annotated[str, typer.Option("--view", help=f"One of {', '.join(analysis.VIEWS)}.")] = "v_indicators",
+    view: Annotated[str, typer.Option("--view", help="The view to write (docs/views.md, docs/reports.md); an unknown name is refused with the list.")] = "v_indicators",
     out: Annotated[str | None, typer.Option("--out", help="File (or folder) to write; default VIEW.FORMAT here.",
                                             show_default=False)] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Write a view to a CSV, Excel or Parquet file (through pandas)."""
+    from goalforms.pipeline import analysis
+
     try:
         path = analysis.export(db, fmt.value, view, out)
     except GoalformsError as exc:
@@ -97,6 +103,8 @@ def series(
                                              show_default=False)] = None,
 ) -> None:
     """How one project's targets changed across years: indicators lined up by dimension and name."""
+    from goalforms.pipeline import analysis
+
     try:
         result = analysis.series(db, project, unit)
     except GoalformsError as exc:

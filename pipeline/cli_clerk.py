@@ -17,19 +17,22 @@ import sys
 from dataclasses import astuple, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline import corrections, users
-from goalforms.pipeline.analysis import QueryResult, render
 from goalforms.pipeline.cli_analysis import DbOption, FormatOption, OutputFormat
-from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.terminal import safe
-from goalforms.schema.clerk_models import ROLES
-from goalforms.schema.db import DEFAULT_DB, connect, database_url
+from goalforms.schema.db import DEFAULT_DB
+
+# The library (corrections, users, SQLAlchemy) is imported by each command when it runs: every
+# goalforms command builds these commands' options at start-up. The roles are named in --role's
+# help as text for the same reason (tests/test_startup.py checks it names every role).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline.scope import Scope
 
 AuthorOption = Annotated[str | None, typer.Option("--author", help="Who makes the change (default: your login name).",
                                                   show_default=False)]
@@ -57,6 +60,9 @@ def _author(author: str | None) -> str:
 
 def _scope(session: Session, user: str | None) -> Scope | None:
     """The scope of ``--user`` (UserError if there is no such user), None without it."""
+    from goalforms.pipeline import users
+    from goalforms.pipeline.scope import Scope
+
     if user is None:
         return None
     found = users.find_user(session, user)
@@ -66,6 +72,8 @@ def _scope(session: Session, user: str | None) -> Scope | None:
 
 
 def _who(user: str | None, author: str | None) -> str:
+    from goalforms.pipeline import users
+
     if user is not None and author is not None and author != user:
         raise users.UserError("--author and --user name different people: give one")
     return user or _author(author)
@@ -95,10 +103,13 @@ def serve(
 ) -> None:
     """Start the clerks' web app (queue, form pages beside their source, corrections)."""
     import uvicorn
+    from sqlalchemy.orm import Session
 
+    from goalforms.pipeline import corrections, users
     from goalforms.pipeline.web import create_app, load_secret, secret_path_for
     from goalforms.pipeline.web.app import Settings, is_loopback
     from goalforms.pipeline.web.sessions import Lifetimes
+    from goalforms.schema.db import connect, database_url
 
     url = database_url(db)
     engine = connect(url)
@@ -150,6 +161,12 @@ def issues(
     user: UserOption = None,
 ) -> None:
     """List open issues (resolved ones left out), in document order."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.pipeline.analysis import QueryResult, render
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session:
@@ -163,11 +180,16 @@ def issues(
 
 def user_add(
     name: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
-    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.", show_default=False)],
+    role: Annotated[str, typer.Option("--role", help="clerk (corrects forms) or analyst (reads).", show_default=False)],
     db: DbOption = DEFAULT_DB,
     unit: UnitsOption = None,
 ) -> None:
     """Create a user; the password is read from the prompt, or from standard input when piped."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     password = _password()
     try:
         engine = connect(db)
@@ -192,6 +214,11 @@ def user_units(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Show or change the units a user is limited to (no unit: every unit's forms)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session, session.begin():
@@ -206,6 +233,11 @@ def user_remove(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Remove a user: their web sessions end at once; their corrections stay on record."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session, session.begin():
@@ -220,6 +252,11 @@ def user_passwd(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Set a user's password (from the prompt, or standard input when piped); ends their web sessions."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     password = _password()
     try:
         engine = connect(db)
@@ -232,6 +269,11 @@ def user_passwd(
 
 def user_list(db: DbOption = DEFAULT_DB) -> None:
     """List the users, their roles and units."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import users
+    from goalforms.schema.db import connect
+
     engine = connect(db)
     with Session(engine) as session:
         for user in users.list_users(session):
@@ -260,6 +302,11 @@ def corrections_export(
     user: UserOption = None,
 ) -> None:
     """Write the corrections (who, when, field, old value, new value, note, status)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     chosen = fmt.value if fmt else ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
     engine = connect(db)
     try:
@@ -283,6 +330,11 @@ def corrections_apply(
     user: UserOption = None,
 ) -> None:
     """Record the corrections of a CSV or JSON file: all of them, or none if any is refused."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     try:
         planned = corrections.read_corrections_file(file)
         engine = connect(db)
@@ -304,6 +356,11 @@ def corrections_undo(
     user: UserOption = None,
 ) -> None:
     """Undo a correction (it stays on record, marked undone)."""
+    from sqlalchemy.orm import Session
+
+    from goalforms.pipeline import corrections
+    from goalforms.schema.db import connect
+
     try:
         engine = connect(db)
         with Session(engine) as session, session.begin():

@@ -13,21 +13,22 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import text
 
 from goalforms.errors import GoalformsError
-from goalforms.parsers.reports.names import dice, name_match, project_key
-from goalforms.parsers.reports.text import compact
-from goalforms.pipeline import analysis
 from goalforms.pipeline.cli_analysis import DbOption, OutputFormat
 from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import DEFAULT_DB
+
+# analysis (SQLAlchemy), sqlalchemy.text and the report parsers (their patterns compile at import)
+# are imported where they are used: every goalforms command loads this module at start-up.
+if TYPE_CHECKING:
+    from goalforms.pipeline import analysis
 
 DOCUMENT_COLUMNS = ("year", "document", "project_name", "org_unit", "match", "layout", "indicators", "budget",
                     "spent", "execution_rate", "score", "grade", "report_number", "source")
@@ -51,7 +52,13 @@ class ProjectView:
     documents: analysis.QueryResult
     evaluations: list[tuple[dict[str, Any], analysis.QueryResult]]
     # Targets beside the actuals of the project's self-evaluations (v_target_vs_actual).
-    actuals: analysis.QueryResult = field(default_factory=lambda: analysis.QueryResult(ACTUAL_COLUMNS, []))
+    actuals: analysis.QueryResult = field(default_factory=lambda: _no_actuals())
+
+
+def _no_actuals() -> analysis.QueryResult:
+    from goalforms.pipeline import analysis
+
+    return analysis.QueryResult(ACTUAL_COLUMNS, [])
 
 
 def _money(value: Any, unit: str | None) -> str:
@@ -61,12 +68,18 @@ def _money(value: Any, unit: str | None) -> str:
 
 
 def _records(connection: Any, sql: str, **params: Any) -> list[dict[str, Any]]:
+    from sqlalchemy import text
+
     return [dict(r._mapping) for r in connection.execute(text(sql), params)]
 
 
 def project_view(db: str | None, project: str, unit: str | None = None) -> ProjectView:
     """Target forms and evaluation reports of ``project`` (matched exactly or without year,
     quotes and a trailing 项目), one unit; AnalysisError when there is none or several units."""
+    from goalforms.parsers.reports.names import project_key
+    from goalforms.parsers.reports.text import compact
+    from goalforms.pipeline import analysis
+
     key = project_key(project)
     if not key:
         raise analysis.AnalysisError(None, "give a project name")
@@ -107,6 +120,9 @@ def _targets_beside_actuals(connection: Any, key: str, unit: str | None) -> anal
     """Each self-evaluated indicator of the project beside its target (v_target_vs_actual), in the
     self-evaluation's order; the targets it does not evaluate after them. One file per
     self-evaluation: the same form imported in several formats is shown once."""
+    from goalforms.parsers.reports.text import compact
+    from goalforms.pipeline import analysis
+
     rows = _records(connection, "SELECT * FROM v_target_vs_actual WHERE project_key = :k ORDER BY year, "
                                 "eval_source_path, eval_indicator_id, target_source_path, target_indicator_id", k=key)
     if unit is not None:
@@ -131,6 +147,8 @@ def _targets_beside_actuals(connection: Any, key: str, unit: str | None) -> anal
 
 
 def _form_row(form: dict[str, Any], asked: str) -> tuple[Any, ...]:
+    from goalforms.parsers.reports.names import name_match
+
     kind = form.get("kind") or "target"
     budget = form["current_year"] if form["current_year"] is not None else form["total"]
     return (form["year"], DOCUMENT_KINDS.get(kind, kind), form["project_name"], form["org_unit"],
@@ -140,6 +158,8 @@ def _form_row(form: dict[str, Any], asked: str) -> tuple[Any, ...]:
 
 
 def _report_row(report: dict[str, Any], asked: str) -> tuple[Any, ...]:
+    from goalforms.parsers.reports.names import name_match
+
     budget = report["adjusted_budget"] if report["adjusted_budget"] is not None else report["budget"]
     rate = report["execution_rate"]
     return (report["year"], "evaluation", report["project_name"], report["org_unit"],
@@ -155,6 +175,8 @@ def _scores_beside_targets(connection: Any, report: dict[str, Any],
     """The report's scores; beside each, per year of the linked forms, the target indicator with
     the same or the most alike name (Dice ≥ 0.5), as ``三级: target``. Forms of the same year (the
     same form in several files) share a column; differing targets are shown side by side (``|``)."""
+    from goalforms.pipeline import analysis
+
     scores = _records(connection, "SELECT * FROM v_report_scores WHERE report_id = :r ORDER BY position",
                       r=report["report_id"])
     years: dict[int | None, list[list[dict[str, Any]]]] = {}
@@ -173,6 +195,9 @@ def _scores_beside_targets(connection: Any, report: dict[str, Any],
 
 
 def _nearest(name: str, indicators: list[dict[str, Any]]) -> str:
+    from goalforms.parsers.reports.names import dice
+    from goalforms.parsers.reports.text import compact
+
     best, best_score = None, NEAR
     for indicator in indicators:
         similarity = dice(compact(name), compact(indicator["level3"]))
@@ -182,6 +207,8 @@ def _nearest(name: str, indicators: list[dict[str, Any]]) -> str:
 
 
 def _nothing_found(connection: Any, project: str, key: str, unit: str | None) -> str:
+    from sqlalchemy import text
+
     of_unit = f" of unit {unit!r}" if unit else ""
     close = [r[0] for r in connection.execute(text(
         "SELECT DISTINCT project_name FROM v_forms WHERE project_name LIKE :p "
@@ -192,6 +219,8 @@ def _nothing_found(connection: Any, project: str, key: str, unit: str | None) ->
 
 
 def render_project(view: ProjectView, fmt: str) -> str:
+    from goalforms.pipeline import analysis
+
     if fmt == "json":
         documents = json.loads(analysis.render(view.documents, "json"))
         evaluations = [{"report_id": report["report_id"], "year": report["year"],

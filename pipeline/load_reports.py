@@ -10,10 +10,11 @@ document deletes its rows and, by cascade, their links; storing it again makes t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.reports.names import name_match, project_key, unit_match
@@ -33,11 +34,32 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else value if isinstance(value, int) else None
 
 
-def store_reports(session: Session, document: models.SourceDocument, reports: list[dict[str, Any]]) -> None:
-    """Add the reports of ``document`` (already added to ``session``) and link reports and forms."""
+class StoredForm(NamedTuple):
+    """What linking needs of a form just written (the loader builds no ORM object for it)."""
+
+    id: int
+    project_name: str | None
+    unit: str | None
+
+
+class _Side(NamedTuple):
+    """A report as linking sees it."""
+
+    id: int
+    project_name: str | None
+    unit: str | None
+
+
+def store_reports(session: Session, document: models.SourceDocument, reports: list[dict[str, Any]],
+                  forms: Sequence[StoredForm]) -> None:
+    """Add the reports of ``document`` (already written) and link reports and ``forms`` (its forms,
+    already written)."""
     new = [_report(document, ordinal, data) for ordinal, data in enumerate(reports, start=1)]
-    session.add_all(new)
-    link(session, new, list(document.forms))
+    if new:
+        session.add_all(new)
+        session.flush()  # their ids, for the links
+    link(session, [_Side(r.id, r.project_name, r.unit) for r in new], list(forms),
+         {r.project_key for r in new if r.project_key})
 
 
 def _report(document: models.SourceDocument, ordinal: int, data: dict[str, Any]) -> rm.Report:
@@ -156,24 +178,28 @@ def _locations(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def link(session: Session, reports: list[rm.Report], forms: list[models.Form]) -> None:
-    """Link new reports to the forms of the same project (stored or new) and new forms to stored
-    reports. Queries run without autoflush: new rows are paired with each other explicitly."""
-    pairs: list[tuple[rm.Report, models.Form]] = [(r, f) for r in reports for f in forms]
-    with session.no_autoflush:
-        keys = {r.project_key for r in reports if r.project_key}
-        if keys:
-            # Names that contain a key are the candidates; equality of keys decides.
-            stored = session.scalars(select(models.Form).where(
-                or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
-            pairs += [(r, f) for r in reports for f in stored if f not in forms]
-        form_keys = {k for f in forms if (k := project_key(f.project_name))}
-        if form_keys:
-            known = session.scalars(select(rm.Report).where(rm.Report.project_key.in_(form_keys))).all()
-            pairs += [(r, f) for r in known if r not in reports for f in forms]
+def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: set[str]) -> None:
+    """Link new reports (whose project keys are ``keys``) to the forms of the same project (stored
+    or new) and new forms to stored reports; the links are written with one executemany."""
+    pairs: list[tuple[_Side, StoredForm]] = [(r, f) for r in reports for f in forms]
+    new_forms = {f.id for f in forms}
+    new_reports = {r.id for r in reports}
+    if keys and reports:
+        # Names that contain a key are the candidates; equality of keys decides.
+        stored = session.execute(select(models.Form.id, models.Form.project_name, models.Form.unit).where(
+            or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
+        pairs += [(r, StoredForm(*f)) for r in reports for f in stored if f[0] not in new_forms]
+    form_keys = {k for f in forms if (k := project_key(f.project_name))}
+    if form_keys:
+        known = session.execute(select(rm.Report.id, rm.Report.project_name, rm.Report.unit)
+                                .where(rm.Report.project_key.in_(form_keys))).all()
+        pairs += [(_Side(*r), f) for r in known if r[0] not in new_reports for f in forms]
+    links = []
     for report, form in pairs:
         by_name = name_match(report.project_name, form.project_name)
         by_unit = unit_match(report.unit, form.unit)
         if by_name is None or by_unit is None:
             continue
-        session.add(rm.ReportFormLink(report=report, form=form, name_match=by_name, unit_match=by_unit))
+        links.append({"report_id": report.id, "form_id": form.id, "name_match": by_name, "unit_match": by_unit})
+    if links:
+        session.connection().execute(insert(rm.ReportFormLink.__table__), links)

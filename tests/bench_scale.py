@@ -1,86 +1,73 @@
-"""`make bench` (scale part): a synthetic archive imported with 1 worker, N workers and a local
-Dask cluster; prints forms per second, peak memory and the speed-up. Asserts nothing.
+"""`make bench` (scale part): a synthetic archive imported by the ``goalforms import`` command with
+1 worker, N workers and a local Dask cluster; forms per second, CPU seconds, peak memory of the
+whole process tree (parent + workers), and the database written. Asserts nothing.
 
-Sizes: BENCH_TEXT_FILES (default 1500 text files ≈ 10,000 forms), BENCH_PDF_FILES (default 100;
-the issue's 1,000 takes LibreOffice several minutes to make and minutes per run to read).
+Environment:
+- ``BENCH_TEXT_FILES`` (default 2000 text files ≈ 14,000 forms), ``BENCH_PDF_FILES`` (default 0;
+  PDFs are made by LibreOffice, which takes minutes for hundreds);
+- ``BENCH_DASK=0`` skips the Dask run; ``BENCH_BASELINE``: another checkout's ``goalforms``
+  executable (e.g. ``/work/main/.venv/bin/goalforms``) run on the same archive, alternately, for a
+  before/after in the same conditions.
 """
 
 from __future__ import annotations
 
 import os
-import platform
-import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
-from goalforms.pipeline.importer import ImportOptions, import_paths
-from goalforms.schema.db import connect
+from tests.benchkit import GOALFORMS, machine, mib, run
 from tests.conftest import SAMPLES
 
 sys.path.insert(0, str(SAMPLES))
 from make_archive import make_pdf_archive, make_text_archive  # noqa: E402
 
 
-class PeakMemory:
-    """Peak RSS of this process and its children (workers), sampled every 50 ms."""
+def _forms(db: Path) -> int:
+    import sqlite3
 
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.05):
-            try:
-                total = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
-            except psutil.Error:
-                continue
-            self.peak = max(self.peak, total)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    with sqlite3.connect(db) as connection:
+        return int(connection.execute("SELECT count(*) FROM forms").fetchone()[0])
 
 
 def main() -> None:
-    text_files = int(os.environ.get("BENCH_TEXT_FILES", "1500"))
-    pdf_files = int(os.environ.get("BENCH_PDF_FILES", "100"))
+    text_files = int(os.environ.get("BENCH_TEXT_FILES", "2000"))
+    pdf_files = int(os.environ.get("BENCH_PDF_FILES", "0"))
     cores = os.cpu_count() or 1
+    builds = [("this build", GOALFORMS)]
+    if os.environ.get("BENCH_BASELINE"):
+        builds.append(("baseline", os.environ["BENCH_BASELINE"]))
+    runs: list[tuple[str, list[str]]] = [("1 worker", ["--workers", "1"]), (f"--workers {cores}", ["--workers", str(cores)])]
+    if os.environ.get("BENCH_DASK", "1") != "0":
+        runs.append((f"--dask local ({cores} workers)", ["--workers", str(cores), "--dask", "local"]))
+    print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="goalforms-bench-") as tmp:
         root = Path(tmp)
         start = time.perf_counter()
         make_text_archive(root / "archive" / "text", text_files)
         if pdf_files:
             make_pdf_archive(root / "archive" / "pdf", pdf_files)
-        print(f"archive: {text_files} text files, {pdf_files} PDFs, made in {time.perf_counter() - start:.0f} s")
-        results = {}
-        for label, options in (("1 worker", ImportOptions(workers=1)),
-                               (f"{cores} workers", ImportOptions(workers=cores)),
-                               (f"Dask LocalCluster ({cores} workers)", ImportOptions(workers=cores, dask="local"))):
-            engine = connect(f"sqlite:///{root / (label.split()[0] + '.db')}")
-            with PeakMemory() as memory:
-                start = time.perf_counter()
-                report = import_paths([root / "archive"], engine, options=options)
-                seconds = time.perf_counter() - start
-            forms = report.total("forms")
-            results[label] = seconds
-            print(f"{label:>32}: {forms} forms in {seconds:.1f} s = {forms / seconds:.0f} forms/s, "
-                  f"peak memory {memory.peak / 2**20:.0f} MiB, failed {len(report.failures)}")
-        base = results["1 worker"]
-        for label, seconds in results.items():
-            print(f"speed-up of {label}: {base / seconds:.2f}x")
-    print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}; "
-          f"parent max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        print(f"archive: {text_files} text files, {pdf_files} PDFs, made in {time.perf_counter() - start:.0f} s; "
+              f"imported into a new SQLite database by the goalforms command")
+        one: dict[str, float] = {}
+        for label, options in runs:
+            for build, exe in builds:  # alternately, so both see the same load of the machine
+                db = root / f"{build.split()[0]}-{label.split()[0].strip('-')}.db"
+                try:
+                    result = run([exe, "import", str(root / "archive"), "--db", str(db), *options])
+                except RuntimeError as exc:  # a baseline checkout in the middle of a change, say
+                    print(f"  {build:>10} {label:>26}: {exc}")
+                    continue
+                forms = _forms(db)
+                one.setdefault(build, result.wall)
+                print(f"  {build:>10} {label:>26}: {forms} forms in {result.wall:5.1f} s = {forms / result.wall:5.0f} forms/s; "
+                      f"{result.cpu:5.1f} CPU-s ({1000 * result.cpu / forms:.2f} ms/form); peak memory {mib(result.peak)} "
+                      f"(all processes); speed-up {one[build] / result.wall:.2f}x")
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+    print(f"machine at the end: {machine()}")
 
 
 if __name__ == "__main__":

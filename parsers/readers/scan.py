@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import regex
 
 from goalforms.errors import UnreadableFile
@@ -42,6 +41,7 @@ from goalforms.parsers.readers.ocr_repair import Glyph
 from goalforms.parsers.readers.source import read_source
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
     from goalforms.parsers.readers.pdf import _Placed
@@ -53,6 +53,21 @@ DEFAULT_DPI = 200.0  # an image file that does not say its resolution
 _MIN_DPI, _MAX_DPI = 100.0, 400.0
 _MAX_SKEW = 5.0  # degrees: larger rotations are not "slight" and are left alone
 _ASCII_WORD = regex.compile(r"[A-Za-z0-9.%]")
+
+
+class _Numpy:
+    """numpy, imported on first use: every file type is read through this module's registry, and
+    a text or text-layer PDF reader must not pay numpy's import (a fifth of ``goalforms parse``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import numpy
+
+        globals()["np"] = numpy  # from now on the module itself
+        return getattr(numpy, name)
+
+
+if not TYPE_CHECKING:
+    np = _Numpy()
 
 
 # ---------------------------------------------------------------------------- recogniser

@@ -89,7 +89,7 @@ def parse(
     use_layouts(layouts)
     # The same job an import worker runs, in a worker process: the limits per file, the timeout and
     # the memory ceiling; every failure a reason (never a traceback), exit code 1.
-    from goalforms.pipeline.importer import parse_isolated
+    from goalforms.pipeline.isolate import parse_isolated
 
     result = parse_isolated(str(file), _limits(limit))
     doc = result.doc

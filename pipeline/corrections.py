@@ -518,8 +518,7 @@ class Replay:
         return [c for c in self.corrections if c.status != UNDONE and c.id not in self.stale]
 
 
-def replay(session: Session, form: models.Form, path: str) -> Replay:
-    """The form with its corrections replayed over the parse (reads only)."""
+def _replayed(session: Session, form: models.Form, path: str) -> tuple[FormState, list[Correction], dict[int, str]]:
     every = corrections_of(session, path, form.ordinal, include_undone=True)
     state = parsed_state(form, path)
     stale: dict[int, str] = {}
@@ -529,7 +528,19 @@ def replay(session: Session, form: models.Form, path: str) -> Replay:
         reason = _apply(state, c, c.id)
         if reason is not None:
             stale[c.id] = reason
+    return state, every, stale
+
+
+def replay(session: Session, form: models.Form, path: str) -> Replay:
+    """The form with its corrections replayed over the parse (reads only)."""
+    state, every, stale = _replayed(session, form, path)
     return Replay(form, parsed_state(form, path), state, every, stale)
+
+
+def corrected_state(session: Session, form: models.Form, path: str) -> FormState:
+    """``replay(...).state`` without the parse's own copy (the review, on every imported form,
+    needs only the corrected state)."""
+    return _replayed(session, form, path)[0]
 
 
 def _store(session: Session, result: Replay) -> None:

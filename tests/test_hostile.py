@@ -24,7 +24,7 @@ from goalforms.errors import UnreadableFile
 from goalforms.parsers.readers import docx as docx_reader
 from goalforms.parsers.readers import limits, pdf, scan
 from goalforms.parsers.readers.limits import LimitExceeded, Limits, check_zip
-from goalforms.pipeline import analysis, importer
+from goalforms.pipeline import analysis, importer, isolate
 from goalforms.pipeline.analysis import AnalysisError, QueryLimits
 from goalforms.pipeline.cli import app
 from goalforms.pipeline.importer import FAILED, LOADED, SKIPPED, ImportOptions, failed_paths, import_paths
@@ -276,7 +276,7 @@ def _folder_of(tmp_path: Path, *names: str) -> Path:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_timeout_per_file(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
-    monkeypatch.setattr(importer, "parse_file", _slow_or_greedy)  # forked workers inherit it
+    monkeypatch.setattr(isolate, "parse_file", _slow_or_greedy)  # forked workers inherit it
     folder = _folder_of(tmp_path, "good.txt", "slow.txt")
     options = ImportOptions(workers=workers, limits=Limits(timeout_s=0.5))
     outcomes = _outcomes(import_paths([folder], connect(db_url), options=options))
@@ -286,7 +286,7 @@ def test_timeout_per_file(tmp_path: Path, db_url: str, monkeypatch: pytest.Monke
 
 
 def test_memory_ceiling_and_dead_workers(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "parse_file", _slow_or_greedy)
+    monkeypatch.setattr(isolate, "parse_file", _slow_or_greedy)
     folder = _folder_of(tmp_path, "good.txt", "greedy.txt", "crash.txt", "other.txt")
     options = ImportOptions(workers=2, limits=Limits(max_memory_mb=6144))
     outcomes = _outcomes(import_paths([folder], connect(db_url), options=options))

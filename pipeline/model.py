@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from goalforms.parsers.grid import Origin
 from goalforms.parsers.layouts.discovery import budget_keys, header_keys
 
 
@@ -52,6 +53,8 @@ class Indicator:
     note: str | None = None
     prior_year: dict[str, str | None] | None = None
     period: str | None = None
+    # The cell each field was read from ("level1", "level2", "level3", "raw", "actual" …).
+    origins: dict[str, Origin] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class Indicator:
             "dimension": self.dimension, "where": self.where,
             "actual": self.actual, "weight": self.weight, "score": self.score, "note": self.note,
             "prior_year": self.prior_year, "period": self.period,
+            "origin": {name: origin.to_dict() for name, origin in self.origins.items()},
         }
 
 
@@ -76,6 +80,9 @@ class Form:
     where: str = ""
     # Where each header/budget value was printed ("header.goal" -> "line 14").
     sources: dict[str, str] = field(default_factory=dict)
+    # The cell each header/budget value was read from (its page, box, sheet and cell, confidence):
+    # the contract's ``forms[].sources``.
+    origins: dict[str, Origin] = field(default_factory=dict)
     kind: str = "target"
     funds: list[dict[str, str | None]] = field(default_factory=list)
     tasks: list[dict[str, str | None]] = field(default_factory=list)
@@ -95,6 +102,7 @@ class Form:
             "points": dict(self.points),
             "indicators": [i.to_dict() for i in self.indicators],
             "issues": [i.to_dict() for i in self.issues],
+            "sources": {name: origin.to_dict() for name, origin in self.origins.items()},
         }
 
 

@@ -9,11 +9,9 @@ from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.discovery import ensure_loaded
-from goalforms.parsers.readers.ocr_repair import doubtful_fields
-from goalforms.parsers.readers.spreadsheet import FORMATS as SPREADSHEET_FORMATS
-from goalforms.parsers.readers.spreadsheet import doubt_issues as spreadsheet_doubts
 from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
+from goalforms.pipeline.doubts import doubt_issues
 from goalforms.pipeline.model import Issue, ParsedDocument, Source
 from goalforms.pipeline.normalise import normalise
 from goalforms.pipeline.plausibility import check_document, check_form
@@ -36,15 +34,10 @@ def parse_grid(grid: Grid) -> ParsedDocument:
     for segment in segments:
         parser = LAYOUTS[segment.layout]
         form = validate(normalise(parser.parse(segment.rows)))
-        if grid.format == "scan":
-            # OCR doubts: every value read from a doubted cell, every target whose spaces a
-            # scan cannot show, is flagged low_confidence for the clerk.
-            form.issues.extend(Issue("low_confidence", "warning", message, where, field)
-                               for message, where, field in doubtful_fields(segment.rows, form))
-        elif grid.format in SPREADSHEET_FORMATS:
-            # Numbers that hold more than their format prints (1094910000.0001 shown as …000.00).
-            form.issues.extend(Issue(code, "warning", message, where, field)
-                               for code, message, where, field in spreadsheet_doubts(segment.rows, form))
+        # What the reader doubted (OCR on a scan, a number that holds more than it prints in a
+        # spreadsheet), flagged from each value's origin; a scan's targets also where their spaces
+        # cannot be seen.
+        form.issues.extend(doubt_issues(form, grid.format, segment.rows))
         # Last: values that read but do not fit together, whatever the reader (plausibility.py).
         forms.append(check_form(form, parser.spec))
     check_document(document_rows(body), [segment.rows[0] for segment in segments], forms)

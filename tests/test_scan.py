@@ -180,20 +180,24 @@ def test_targets_whose_spaces_a_scan_cannot_show(raw: str, invisible: bool) -> N
 
 
 def test_doubted_cells_and_invisible_spaces_flag_the_values_they_became() -> None:
-    from goalforms.parsers.grid import Cell, Location, Row
+    """The doubt travels with the value's origin (the cell it was read from): no matching of texts."""
+    from goalforms.parsers.grid import Location, Origin
+    from goalforms.pipeline.doubts import doubt_issues
     from goalforms.pipeline.model import Form, Indicator
 
     where = Location(page=1, table=3, row=2)
-    rows = [Row((Cell("预算执行率", 2), Cell("=100%", 3, doubt="'=100%': '1' read with confidence 0.41")), where)]
+    doubted = Origin(where, 3, (300.0, 100.0, 400.0, 120.0), 0.41, "'=100%': '1' read with confidence 0.41")
     indicators = [
-        Indicator("产出指标", "数量指标", "预算执行率", "=100%", "numeric", "=", "100", "%", None, None, str(where)),
+        Indicator("产出指标", "数量指标", "预算执行率", "=100%", "numeric", "=", "100", "%", None, None, str(where),
+                  origins={"level3": Origin(where, 2), "raw": doubted}),
         Indicator("产出指标", "数量指标", "解决率", "达 90%以上", "text", None, None, None, None, None, "page 1"),
         Indicator("产出指标", "数量指标", "合理性", "合理", "qualitative", None, None, None, None, None, "page 1"),
     ]
     form = Form("2024", 2024, {}, {}, indicators)
-    flagged = ocr_repair.doubtful_fields(rows, form)
-    assert [field for _, _, field in flagged] == ["indicators[0].raw", "indicators[1].raw"]
-    assert flagged[0][1] == "page 1, table 3, row 2, column 4"
+    flagged = doubt_issues(form, "scan")
+    assert [issue.field for issue in flagged] == ["indicators[0].raw", "indicators[1].raw"]
+    assert flagged[0].where == "page 1, table 3, row 2, column 4"
+    assert doubt_issues(form, "pdf") == []  # a PDF's text layer is not doubted
 
 
 # ---------------------------------------------------------------- detection

@@ -26,13 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import regex
-
-if TYPE_CHECKING:
-    from goalforms.parsers.grid import Row
-    from goalforms.pipeline.model import Form
 
 LOW_PROB = 0.6  # below this a character is doubted (on the samples, correct ones are ≥ 0.8)
 
@@ -217,52 +212,3 @@ def invisible_space(text: str) -> bool:
 def as_printed(text: str) -> str:
     """``text`` as a scan reads it: where Chinese meets Latin/digits, the printed gap is a space."""
     return _HAN_ALNUM.sub(" ", text)
-
-
-_SPACES = regex.compile(r"\s+")
-_DIGITS = regex.compile(r"\d")
-
-
-def _same_value(cell: str, value: object) -> bool:
-    """Did ``value`` (a parsed field) come from this cell's text?"""
-    if value is None or isinstance(value, bool):
-        return isinstance(value, bool) and _SPACES.sub("", cell)[-1:] in "是否"
-    text, mine = _SPACES.sub("", str(value)), _SPACES.sub("", cell)
-    if not text:
-        return False
-    if text in mine or mine in text:
-        return True
-    digits = "".join(_DIGITS.findall(text))
-    return bool(digits) and digits == "".join(_DIGITS.findall(mine))
-
-
-def doubtful_fields(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str]]:
-    """The low_confidence issues of one scanned form, as (message, where, field): every value
-    that came from a cell the reader doubted, and every target whose spaces the page cannot
-    show."""
-    found: list[tuple[str, str, str]] = []
-    for row in rows:
-        where = str(row.where)
-        for cell in row.cells:
-            doubt, text = cell.doubt, cell.text
-            if not doubt:
-                continue
-            cell_where = f"{where}, column {cell.col + 1}"
-            for index, indicator in enumerate(form.indicators):
-                if indicator.where != where:
-                    continue
-                for name in ("level3", "raw"):
-                    if _same_value(text, getattr(indicator, name)):
-                        found.append((f"OCR doubt in {name} {getattr(indicator, name)!r}: {doubt}", cell_where,
-                                      f"indicators[{index}].{name}"))
-            for name, source in form.sources.items():
-                section, key = name.split(".", 1)
-                values = {"budget": form.budget, "header": form.header, "header_extra": form.extra}
-                value = values[section].get(key) if section in values else None
-                if source == where and _same_value(text, value):
-                    found.append((f"OCR doubt in {name}: {doubt}", cell_where, name))
-    for index, indicator in enumerate(form.indicators):
-        if invisible_space(indicator.raw) and not any(f == f"indicators[{index}].raw" for _, _, f in found):
-            found.append((f"target {indicator.raw!r}: a scan cannot show whether a space was typed between "
-                          "Chinese and Latin/digits; check the spaces", indicator.where, f"indicators[{index}].raw"))
-    return found

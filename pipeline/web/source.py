@@ -5,9 +5,14 @@ Locations are the strings the parse stored (``line 121``, ``page 1, line 23``, `
 ``page 3, table 9, row 2``); the pane marks the source elements with the same key, so that the
 page can link a parsed value and its source both ways. The file is read again from its imported
 path (only that path: a request never names a file). A page image is served only for a form in
-the user's scope, and only a page of that form. Bounding boxes are not stored by the loader
-yet, so for a PDF with a text layer they are read again from the PDF's grid (cached); a scan is not
-OCR'd again for this (too slow): its pages are shown without outlines until the boxes are stored.
+the user's scope, and only a page of that form.
+
+Where each value was read — its page and cell box (PDF, scan), its sheet and cell (spreadsheet) —
+comes from the store (``provenance``, written by the loader from the parse's origins): showing a
+page never parses the file again. A PDF or scan page is rendered as an image (pypdfium2) with
+the cells of the form's values outlined, flagged ones in red, and the first flagged cell shown
+enlarged; an .xlsx sheet is shown as its cells (openpyxl, values only) with the flagged cells
+marked. Word, HTML, .xls and .ods files are still shown as the tables their reader finds.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from fastapi.responses import Response
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers import readers
-from goalforms.parsers.grid import Grid, Row
+from goalforms.parsers.grid import Grid, Location, Row, sheet_ref
 from goalforms.parsers.readers import pdf as pdf_reader
 from goalforms.parsers.readers.text import decode
 from goalforms.pipeline.scope import Scope
@@ -74,6 +79,7 @@ class TableRow:
     key: str
     cells: list[tuple[str, int]]  # text, column span
     flags: list[Flag]
+    marks: list[str] = field(default_factory=list)  # per cell: "" or "flag" (a flagged value's cell)
 
 
 @dataclass
@@ -92,6 +98,7 @@ class Box:
     width: float
     height: float
     flagged: bool
+    field: str = ""  # the value's field path (``indicators[3].raw``)
 
 
 @dataclass
@@ -103,6 +110,16 @@ class Page:
 
 
 @dataclass
+class Zoom:
+    """The first flagged cell enlarged: a part of its page (``view``: x, y, width, height in the
+    page's units) around the cell's box."""
+
+    page: Page
+    box: Box
+    view: tuple[float, float, float, float]
+
+
+@dataclass
 class Pane:
     kind: str  # lines | blocks | pages | none
     notice: str | None = None
@@ -110,6 +127,7 @@ class Pane:
     blocks: list[Block] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
     document_id: int = 0
+    zoom: Zoom | None = None
 
 
 def _file(document: models.SourceDocument) -> tuple[Path, bytes, str | None]:
@@ -127,9 +145,10 @@ _GRID_FORMATS = ("docx", "odt", "html", "xlsx", "xls", "ods")
 
 
 def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[str, list[Flag]],
-               keys: set[str]) -> Pane:
+               keys: set[str], fields: dict[str, list[Flag]] | None = None) -> Pane:
     """The source pane of one form. ``flags``: messages by location key; ``keys``: the locations of
-    the form's values (outlined on page images)."""
+    the form's values; ``fields``: messages by field path (the cells of flagged values are marked)."""
+    fields = fields or {}
     try:
         path, data, notice = _file(document)
     except OSError as exc:
@@ -138,11 +157,13 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
+        elif document.format == "xlsx":
+            pane = _sheets(path, form, flags, fields)
         elif document.format in _GRID_FORMATS:
             pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
                            form.source_location, next_start, flags)
         elif document.format in ("pdf", "scan"):
-            pane = _pages(path, data, document.format, form, next_start, flags, keys)
+            pane = _pages(path, data, form, next_start, flags, fields)
         else:
             pane = Pane("none", f"no source view for {document.format} files")
     except GoalformsError as exc:
@@ -202,16 +223,16 @@ def _between(rows: list[Row], start: str | None, end: str | None) -> list[Row]:
     return rows[first:last]
 
 
-def _pages(path: Path, data: bytes, kind: str, form: models.Form, next_start: str | None,
-           flags: dict[str, list[Flag]], keys: set[str]) -> Pane:
+def _pages(path: Path, data: bytes, form: models.Form, next_start: str | None,
+           flags: dict[str, list[Flag]], fields: dict[str, list[Flag]]) -> Pane:
     sizes = _page_sizes(str(path), hashlib.sha256(data).hexdigest())
     numbers = _form_pages(form, next_start, len(sizes))
-    boxes = _boxes(path, data, kind, form, keys, flags)
+    boxes = _boxes(form, flags, fields)
     pages = [Page(n, sizes[n - 1][0], sizes[n - 1][1], boxes.get(n, [])) for n in numbers]
     notice = None
-    if kind == "scan" and not boxes:
-        notice = "cells are not outlined on scans until the loader stores their boxes (docs/clerks.md)"
-    return Pane("pages", notice=notice, pages=pages)
+    if not any(boxes.values()):
+        notice = "no cell boxes are stored for this form: import the file again to outline its cells"
+    return Pane("pages", notice=notice, pages=pages, zoom=_zoom(pages))
 
 
 def _form_pages(form: models.Form, next_start: str | None, count: int) -> list[int]:
@@ -221,31 +242,112 @@ def _form_pages(form: models.Form, next_start: str | None, count: int) -> list[i
     return list(range(first, min(max(first, last), count) + 1))[:MAX_PAGES]
 
 
-def _boxes(path: Path, data: bytes, kind: str, form: models.Form, keys: set[str],
-           flags: dict[str, list[Flag]]) -> dict[int, list[Box]]:
-    """Outlines by page: the rows of the form's values, flagged ones marked."""
-    found: dict[int, list[Box]] = {}
-    for key, page, bbox in _located(path, data, kind, form):
-        if key in keys or key in flags:
-            x0, top, x1, bottom = bbox
-            found.setdefault(page, []).append(Box(key, x0, top, x1 - x0, bottom - top,
-                                                  any(not f.resolved for f in flags.get(key, []))))
+def _row_location(p: models.Provenance) -> str:
+    """The stored value's row location as the parse printed it (``page 1, table 3, row 2``)."""
+    return str(Location(line=p.line, page=p.page, paragraph=p.paragraph, table=p.source_table, row=p.source_row))
+
+
+def _field_flags(fields: dict[str, list[Flag]], name: str) -> list[Flag]:
+    """The flags on a value's field, and on its indicator as a whole (``indicators[3]``)."""
+    found = list(fields.get(name, []))
+    if name.startswith("indicators[") and "." in name:
+        found += fields.get(name.split(".", 1)[0], [])
     return found
 
 
-def _located(path: Path, data: bytes, kind: str, form: models.Form) -> Iterable[tuple[str, int, tuple[float, ...]]]:
-    if path.suffix.lower() in _IMAGES:
-        return []
-    stored = [(i.source_location, getattr(i, "source_bbox", None)) for i in form.indicators]
-    stored += [(p.location, getattr(p, "source_bbox", None)) for p in form.issues]
-    if any(bbox for _, bbox in stored):  # once the loader stores boxes (docs/clerks.md), use them
-        return [(loc, _number(_PAGE, loc) or 1, tuple(bbox)) for loc, bbox in stored if loc and bbox]
-    if kind != "pdf":
-        return []
-    grid = _grid(str(path), hashlib.sha256(data).hexdigest(), "pdf")
-    # Table rows only: a free line's location is just its page, which would match every free line.
-    return [(str(r.where), r.where.page, r.where.bbox) for r in grid.rows
-            if r.where.page is not None and r.where.bbox is not None and r.where.row is not None]
+def _boxes(form: models.Form, flags: dict[str, list[Flag]], fields: dict[str, list[Flag]]) -> dict[int, list[Box]]:
+    """Outlines by page from the stored provenance: every value's cell, flagged ones marked (the
+    value's own field flagged, or — for values of flagged rows — its row)."""
+    found: dict[int, list[Box]] = {}
+    for p in form.provenance:
+        if p.page is None or p.bbox is None:
+            continue
+        x0, top, x1, bottom = p.bbox
+        key = loc_key(_row_location(p)) or ""
+        own = _field_flags(fields, p.field)
+        flagged = any(not f.resolved for f in own)
+        found.setdefault(p.page, []).append(Box(key, x0, top, x1 - x0, bottom - top, flagged, p.field))
+    return found
+
+
+def _zoom(pages: list[Page]) -> Zoom | None:
+    """The first flagged cell, with a margin of a few cells around it."""
+    for page in pages:
+        for box in page.boxes:
+            if box.flagged:
+                margin_x, margin_y = max(40.0, box.width), max(30.0, box.height * 2)
+                x = max(0.0, box.x0 - margin_x)
+                y = max(0.0, box.top - margin_y)
+                width = min(page.width - x, box.width + 2 * margin_x)
+                height = min(page.height - y, box.height + 2 * margin_y)
+                return Zoom(page, box, (round(x, 2), round(y, 2), round(width, 2), round(height, 2)))
+    return None
+
+
+_A1 = re.compile(r"^([A-Z]+)(\d+)$")
+MAX_SHEET_ROWS = 400
+
+
+def _sheets(path: Path, form: models.Form, flags: dict[str, list[Flag]], fields: dict[str, list[Flag]]) -> Pane:
+    """An .xlsx form's sheets as their cells (values as stored in the file, openpyxl), from the
+    rows and columns of the form's stored cells; the cells of flagged values marked."""
+    import openpyxl
+    from openpyxl.utils import column_index_from_string
+
+    cells: dict[str, dict[tuple[int, int], bool]] = {}
+    for p in form.provenance:
+        m = _A1.match(p.cell or "")
+        if p.sheet is None or m is None:
+            continue
+        at = (int(m.group(2)), column_index_from_string(m.group(1)))
+        flagged = any(not f.resolved for f in _field_flags(fields, p.field))
+        sheet = cells.setdefault(p.sheet, {})
+        sheet[at] = sheet.get(at, False) or flagged
+    if not cells:
+        return Pane("none", "no cells are stored for this form: import the file again to show its sheet")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any damage: said in the pane, never a crash
+        return Pane("none", f"the sheet cannot be shown: {exc}")
+    blocks: list[Block] = []
+    try:
+        for name, marked in cells.items():
+            if name not in book.sheetnames:
+                continue
+            first_row = min(r for r, _ in marked)
+            start = _A1.match((form.source_location or "").rsplit("!", 1)[-1])
+            if start is not None and form.source_location and sheet_ref(name) == form.source_location.rsplit("!", 1)[0]:
+                first_row = min(first_row, int(start.group(2)))
+            last_row = min(max(r for r, _ in marked), first_row + MAX_SHEET_ROWS)
+            first_col = 1
+            last_col = max(c for _, c in marked)
+            rows: list[TableRow] = []
+            for r, values in enumerate(book[name].iter_rows(min_row=first_row, max_row=last_row, min_col=first_col,
+                                                            max_col=last_col, values_only=True), start=first_row):
+                texts = ["" if v is None else str(v) for v in values] + [""] * (last_col - len(values))
+                filled = [c for c, text in enumerate(texts, start=first_col) if text.strip()]
+                if not filled:
+                    continue
+                key = f"{sheet_ref(name)}!{_letters(filled[0])}{r}"
+                marks = ["flag" if marked.get((r, c)) else ("value" if (r, c) in marked else "")
+                         for c in range(first_col, last_col + 1)]
+                rows.append(TableRow(key, [(t, 1) for t in texts], flags.get(key, []), marks))
+            blocks.append(Block(name, rows))
+    finally:
+        book.close()
+    focused = False
+    for block in blocks:  # the first flagged cell is where the pane opens (app.js)
+        for row in block.rows:
+            if not focused and "flag" in row.marks:
+                row.marks[row.marks.index("flag")] = "flag focus"
+                focused = True
+    return Pane("blocks", blocks=blocks)
+
+
+def _letters(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col)
 
 
 @lru_cache(maxsize=32)
@@ -309,6 +411,15 @@ def page_image(scope: Scoped, session: DbSession, doc: int, n: int, page: Annota
         raise HTTPException(404, "no such page")
     return Response(_page_png(str(path), sha256, page), media_type="image/png",
                     headers={"Cache-Control": "private, max-age=300"})
+
+
+def flags_by_field(issues: Iterable[Any]) -> dict[str, list[Flag]]:
+    """Issue messages by the field they name (objects with .field, .message and .resolved_by)."""
+    flags: dict[str, list[Flag]] = {}
+    for issue in issues:
+        if issue.field:
+            flags.setdefault(issue.field, []).append(Flag(issue.message, issue.resolved_by is not None))
+    return flags
 
 
 def flags_by_location(issues: Iterable[Any]) -> dict[str, list[Flag]]:

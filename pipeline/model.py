@@ -125,6 +125,17 @@ class ParsedDocument:
         return {
             "source": {"path": self.source.path, "sha256": self.source.sha256, "format": self.source.format},
             "collection_title": self.collection_title,
-            "forms": [f.to_dict() for f in self.forms],
+            "forms": [_with_format(f.to_dict(), self.source.format) for f in self.forms],
             "reports": self.reports,
         }
+
+
+def _with_format(form: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """Every origin names the file's format (``source.format``): an origin read alone says how to
+    read its keys (a box in PDF points, a cell of a sheet, a line of a dump)."""
+    for origin in form["sources"].values():
+        origin["format"] = fmt
+    for indicator in form["indicators"]:
+        for origin in indicator["origin"].values():
+            origin["format"] = fmt
+    return form

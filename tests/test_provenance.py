@@ -292,3 +292,16 @@ def test_indicator_inputs_are_as_wide_as_their_text(tmp_path: Path) -> None:
     assert inputs
     for _name, value, size in inputs:
         assert int(size) >= 2 * len(value)
+
+
+def test_an_xls_sheet_is_shown_from_the_file_not_the_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An .xls form's sheet shows the cells the file holds (xlrd), the cells of its values marked."""
+    xls = Path(shutil.copy(SAMPLES / "xls" / "002_24ec7dd97fefd2fa.xls", tmp_path))
+    client = _client(tmp_path, [xls])
+    total = parse_file(xls).forms[0].budget["current_year"]
+    _no_reading(monkeypatch)
+    page = form_page(client, xls, 1)
+    assert page.status_code == 200 and "no source view" not in page.text
+    values = re.findall(r'<td class="cell-value">([^<]*)</td>', page.text)
+    assert total is not None and any(v.strip() and Decimal(v) == Decimal(total) for v in values if
+                                     re.fullmatch(r"[\d.]+", v.strip()))

@@ -12,7 +12,8 @@ comes from the store (``provenance``, written by the loader from the parse's ori
 page never parses the file again. A PDF or scan page is rendered as an image (pypdfium2) with
 the cells of the form's values outlined, flagged ones in red, and the first flagged cell shown
 enlarged; an .xlsx sheet is shown as its cells (openpyxl, values only) with the flagged cells
-marked. Word, HTML, .xls and .ods files are still shown as the tables their reader finds.
+marked (.xls alike, xlrd). Word, HTML and .ods files are still shown as the tables their reader
+finds (read again, cached).
 """
 
 from __future__ import annotations
@@ -157,8 +158,8 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
-        elif document.format == "xlsx":
-            pane = _sheets(path, form, flags, fields)
+        elif document.format in ("xlsx", "xls"):
+            pane = _sheets(path, document.format, form, flags, fields)
         elif document.format in _GRID_FORMATS:
             pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
                            form.source_location, next_start, flags)
@@ -288,10 +289,47 @@ _A1 = re.compile(r"^([A-Z]+)(\d+)$")
 MAX_SHEET_ROWS = 400
 
 
-def _sheets(path: Path, form: models.Form, flags: dict[str, list[Flag]], fields: dict[str, list[Flag]]) -> Pane:
-    """An .xlsx form's sheets as their cells (values as stored in the file, openpyxl), from the
-    rows and columns of the form's stored cells; the cells of flagged values marked."""
-    import openpyxl
+class _Book:
+    """A workbook's cell values, opened to show them (openpyxl for .xlsx, xlrd for .xls): no
+    reader runs, nothing is parsed; a cell shows the value the file holds."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.fmt = fmt
+        if fmt == "xlsx":
+            import openpyxl
+
+            self._xlsx = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            self.sheetnames = list(self._xlsx.sheetnames)
+        else:
+            import xlrd
+
+            self._xls = xlrd.open_workbook(str(path), on_demand=True)
+            self.sheetnames = list(self._xls.sheet_names())
+
+    def rows(self, name: str, first_row: int, last_row: int, last_col: int) -> list[list[object]]:
+        """Rows ``first_row``..``last_row`` (1-based), columns 1..``last_col``."""
+        if self.fmt == "xlsx":
+            return [list(values) for values in self._xlsx[name].iter_rows(
+                min_row=first_row, max_row=last_row, min_col=1, max_col=last_col, values_only=True)]
+        sheet = self._xls.sheet_by_name(name)
+        out: list[list[object]] = []
+        for r in range(first_row - 1, min(last_row, sheet.nrows)):
+            values: list[object] = [sheet.cell_value(r, c) if c < sheet.row_len(r) else None for c in range(last_col)]
+            out.append([int(v) if isinstance(v, float) and v.is_integer() else (v if v != "" else None)
+                        for v in values])
+        return out
+
+    def close(self) -> None:
+        if self.fmt == "xlsx":
+            self._xlsx.close()
+        else:
+            self._xls.release_resources()
+
+
+def _sheets(path: Path, fmt: str, form: models.Form, flags: dict[str, list[Flag]],
+            fields: dict[str, list[Flag]]) -> Pane:
+    """A spreadsheet form's sheets as their cells (the values the file holds), from the rows and
+    columns of the form's stored cells; the cells of flagged values marked."""
     from openpyxl.utils import column_index_from_string
 
     cells: dict[str, dict[tuple[int, int], bool]] = {}
@@ -306,7 +344,7 @@ def _sheets(path: Path, form: models.Form, flags: dict[str, list[Flag]], fields:
     if not cells:
         return Pane("none", "no cells are stored for this form: import the file again to show its sheet")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = _Book(path, fmt)
     except Exception as exc:  # noqa: BLE001 - any damage: said in the pane, never a crash
         return Pane("none", f"the sheet cannot be shown: {exc}")
     blocks: list[Block] = []
@@ -322,8 +360,7 @@ def _sheets(path: Path, form: models.Form, flags: dict[str, list[Flag]], fields:
             first_col = 1
             last_col = max(c for _, c in marked)
             rows: list[TableRow] = []
-            for r, values in enumerate(book[name].iter_rows(min_row=first_row, max_row=last_row, min_col=first_col,
-                                                            max_col=last_col, values_only=True), start=first_row):
+            for r, values in enumerate(book.rows(name, first_row, last_row, last_col), start=first_row):
                 texts = ["" if v is None else str(v) for v in values] + [""] * (last_col - len(values))
                 filled = [c for c, text in enumerate(texts, start=first_col) if text.strip()]
                 if not filled:

@@ -158,7 +158,7 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
-        elif document.format in ("xlsx", "xls"):
+        elif document.format in ("xlsx", "xls") and form.provenance:  # imported before 0009: as below
             pane = _sheets(path, document.format, form, flags, fields)
         elif document.format in _GRID_FORMATS:
             pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
@@ -232,7 +232,7 @@ def _pages(path: Path, data: bytes, form: models.Form, next_start: str | None,
     pages = [Page(n, sizes[n - 1][0], sizes[n - 1][1], boxes.get(n, [])) for n in numbers]
     notice = None
     if not any(boxes.values()):
-        notice = "no cell boxes are stored for this form: import the file again to outline its cells"
+        notice = "no cell boxes are stored for this form (imported before they were): its cells are not outlined"
     return Pane("pages", notice=notice, pages=pages, zoom=_zoom(pages))
 
 
@@ -342,7 +342,7 @@ def _sheets(path: Path, fmt: str, form: models.Form, flags: dict[str, list[Flag]
         sheet = cells.setdefault(p.sheet, {})
         sheet[at] = sheet.get(at, False) or flagged
     if not cells:
-        return Pane("none", "no cells are stored for this form: import the file again to show its sheet")
+        return Pane("none", "no cells are stored for this form (imported before they were): its sheet cannot be shown")
     try:
         book = _Book(path, fmt)
     except Exception as exc:  # noqa: BLE001 - any damage: said in the pane, never a crash

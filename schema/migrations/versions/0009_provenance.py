@@ -5,8 +5,10 @@
   the page and the cell's box in PDF points, the sheet and cell, the line, paragraph, table, row
   and column, and the OCR confidence and the reader's doubt.
 
-Files imported before this migration have no provenance rows (the clerk page then shows their
-pages without outlines): import them again to store their cells. Downgrade drops the table.
+Files imported before this migration have no provenance rows: the clerk page shows their pages
+without outlines (and says why), their sheets as the reader reads them (as before). ``goalforms
+import`` skips an unchanged file, so their rows are filled only by importing into a new store (or
+after the document is removed). Downgrade drops the table.
 
 Revision ID: 0009_provenance
 Revises: 0008_siblings

@@ -3,34 +3,48 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SYSLOG := build/system-deps.log
 
-.PHONY: demo test lint typecheck unit bench expected samples system-deps clean
+# The setup steps print one line each; their output goes to a log, and only a failure shows it
+# (its last 30 lines) and stops make. Usage: $(QUIETLY) LOG COMMAND ARGS…
+QUIETLY = quietly() { log=$$1; shift; "$$@" >>"$$log" 2>&1 || { status=$$?; \
+  echo "failed: $$*" >&2; tail -n 30 "$$log" >&2; echo "(full log: $$log)" >&2; exit $$status; }; }; quietly
+
+.PHONY: demo test test-fast lint typecheck unit bench expected samples system-deps clean
 
 # System packages: only Python's venv module is needed so far; installed from Debian's
 # packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
 system-deps:
+	@mkdir -p build
+	@echo "checking system packages (chromium, LibreOffice, CJK fonts, poppler, PostgreSQL, python3-venv)…"
 	@test -x /usr/bin/chromium || { \
-	  echo "installing chromium (browser tests; Playwright's own browser download does not work here)"; \
-	  apt-get update -qq && apt-get install -y -qq chromium; }
+	  echo "installing system packages: chromium (browser tests) (log: $(SYSLOG))…"; \
+	  $(QUIETLY) $(SYSLOG) sh -c 'apt-get update -qq && apt-get install -y -qq chromium'; }
 	@command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && \
 	  test -e /usr/lib/libreoffice/program/libsclo.so || { \
-	  echo "installing LibreOffice Writer and Calc, CJK fonts and poppler (samples, .doc conversion)"; apt-get update -qq && \
-	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui \
-	    fonts-noto-cjk fonts-wqy-zenhei poppler-utils; }
+	  echo "installing system packages: LibreOffice Writer and Calc, CJK fonts, poppler (log: $(SYSLOG))…"; \
+	  $(QUIETLY) $(SYSLOG) sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils'; }
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
-	  echo "installing postgresql (server for the PostgreSQL tests)"; apt-get update -qq && apt-get install -y -qq postgresql; }
+	  echo "installing system packages: postgresql (PostgreSQL tests) (log: $(SYSLOG))…"; \
+	  $(QUIETLY) $(SYSLOG) sh -c 'apt-get update -qq && apt-get install -y -qq postgresql'; }
 	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { \
-	  echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv python3-pip; }
+	  echo "installing system packages: python3-venv (log: $(SYSLOG))…"; \
+	  $(QUIETLY) $(SYSLOG) sh -c 'apt-get update -qq && apt-get install -y -qq python3-venv python3-pip'; }
 
 $(STAMP): pyproject.toml | system-deps
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "creating $(VENV)…"
+	@$(QUIETLY) $(SYSLOG) $(PYTHON) -m venv $(VENV)
+	@echo "installing goalforms and its dependencies (log: $(VENV)/install.log)…"
+	@$(QUIETLY) $(VENV)/install.log $(BIN)/pip install --upgrade pip
+	@$(QUIETLY) $(VENV)/install.log $(BIN)/pip install -e '.[dev]'
+	@touch $(STAMP)
+	@echo "installed; next: importing samples/"
 
 # Import the embedded samples into SQLite goalforms.db and print the summary.
 demo: $(STAMP)
-	$(BIN)/goalforms import samples --db goalforms.db
+	@echo "importing samples/ into goalforms.db…"
+	@$(BIN)/goalforms import samples --db goalforms.db
 
 test: $(STAMP) lint typecheck unit
 
@@ -43,6 +57,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The quick loop (about a minute and a half on two idle cores): lint, types, and every test that
+# needs no OCR, browser, PostgreSQL, LibreOffice or worker pool (markers registered in
+# pyproject.toml). `make test` runs them all.
+FAST := not scan and not browser and not pg and not libreoffice and not workers
+# Two workers (pytest-xdist), each test file in one of them so module fixtures are built once.
+test-fast: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "$(FAST)"
+
 # Word, PDF, layout-text and spreadsheet versions of the sample forms (needs LibreOffice; the results are
 # committed, so the tests do not).
 samples: $(STAMP)
@@ -51,6 +73,7 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_spreadsheets.py
 	$(BIN)/python samples/make_html.py
 	$(BIN)/python samples/make_flowing.py
+	$(BIN)/python samples/make_siblings.py
 
 # Prints figures; asserts nothing.
 bench: $(STAMP)

@@ -70,6 +70,9 @@ class Cell:
     # shown as 1,094,910,000.00): the text is what the sheet prints, the doubt says what it holds.
     confidence: float | None = None
     doubt: str | None = None
+    # PDF and scans: the cell's box on its page (PDF points; x0, top, x1, bottom), for drawing what
+    # was read (``goalforms debug``). Not part of a cell's identity: equal texts are equal cells.
+    bbox: tuple[float, float, float, float] | None = field(default=None, compare=False)
 
     @property
     def blank(self) -> bool:

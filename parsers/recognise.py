@@ -20,11 +20,11 @@ from goalforms.errors import NoKnownLayout, UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Row
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import LAYOUTS
+from goalforms.parsers.layouts.table import find_table_header
 
-# Documents of the same archives that are not target forms: named in the error message.
+# Documents of the same archives that are not forms: named in the error message.
 _KNOWN_OTHER_DOCUMENTS = {
     "绩效评价报告": "a performance evaluation report (绩效评价报告), not a target form",
-    "绩效自评": "a self-evaluation (绩效自评), not a target form",
 }
 
 
@@ -37,21 +37,20 @@ class FormSegment:
 def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     """Split a grid into form segments; return the collection title and the segments."""
     rows = document_rows(grid)
-    starts: list[tuple[int, str]] = []
+    starts: list[tuple[int, list[str]]] = []
     for i, row in enumerate(rows):
         text = row.text("")
         if not text or (len(text) > 40 and not row.flowing):
             continue
-        for layout_id, parser in LAYOUTS.items():
-            if parser.spec.is_title(text):
-                starts.append((i, layout_id))
-                break
+        candidates = [layout_id for layout_id, parser in LAYOUTS.items() if parser.spec.is_title(text)]
+        if candidates:
+            starts.append((i, candidates))
     if not starts:
         raise NoKnownLayout(grid.path, _why_not(grid))
     segments = []
-    for n, (start, layout_id) in enumerate(starts):
+    for n, (start, candidates) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(rows)
-        segments.append(FormSegment(layout_id, rows[start:end]))
+        segments.append(FormSegment(_by_table(candidates, rows[start:end]), rows[start:end]))
     for segment in segments:
         if _column_block_order(segment):
             raise UnreadableFile(
@@ -63,6 +62,16 @@ def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     above = [clean_text(row.text(" ")) for row in rows[: starts[0][0]] if not row.blank]
     collection_title = "".join(above) or None
     return collection_title, segments
+
+
+def _by_table(candidates: list[str], rows: list[Row]) -> str:
+    """Of the layouts printing one title (a local variant keeps the national title), the first
+    whose indicator-table header is in the form; the first layout when none is."""
+    if len(candidates) > 1:
+        for layout_id in candidates:
+            if find_table_header(rows, LAYOUTS[layout_id].spec) is not None:
+                return layout_id
+    return candidates[0]
 
 
 def _title_pattern() -> regex.Pattern[str]:
@@ -111,9 +120,43 @@ def _column_block_order(segment: FormSegment) -> bool:
 
 
 def _why_not(grid: Grid) -> str:
-    titles = "、".join(t for parser in LAYOUTS.values() for t in parser.spec.titles)
+    titles = "、".join(dict.fromkeys(t for parser in LAYOUTS.values() for t in parser.spec.titles))
     head = "".join(row.text("") for row in grid.rows[:60])
     for marker, what in _KNOWN_OTHER_DOCUMENTS.items():
         if marker in head:
             return f"no form of a known layout: the file looks like {what}"
-    return f"no form of a known layout: no title line reads {titles}"
+    closest = closest_layout(grid)
+    return f"no form of a known layout: no title line reads {titles}" + (f"; {closest}" if closest else "")
+
+
+def closest_layout(grid: Grid) -> str | None:
+    """Which layout the file comes closest to, and what of it was found and what was missing:
+    a layout whose title is printed (inside a longer line) first, else the one whose labels
+    matched most. None when no label of any layout is in the file."""
+    lines = [compact(row.text("")) for row in grid.rows]
+    cells = {compact(c.text) for row in grid.rows for c in row.filled}
+    text = "".join(lines)
+    best: tuple[int, int, str] | None = None
+    for layout_id, parser in LAYOUTS.items():
+        spec = parser.spec
+        titled = next((t for t in spec.titles if t in text), None)
+        labels = spec.labels()
+        found = [label for label in labels if label in cells or any(line.startswith(label) for line in lines)]
+        missing = [label for label in labels if label not in found]
+        if not found and titled is None:
+            continue
+        shown = "、".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+        table = [n for role in sorted(spec.header_roles) for n in spec.table.get(role, [])[:1]]
+        table_missing = [n for n in table if n not in found]
+        if titled is not None:
+            line = next(row.text(" ") for row, key in zip(grid.rows, lines, strict=True) if titled in key)
+            what = f"closest layout {layout_id}: its title {titled} found inside the line {line.strip()[:60]!r}"
+            what += (f"; its table header {'、'.join(table_missing)} not found" if table_missing
+                     else "; its table header found")
+        else:
+            what = (f"closest layout {layout_id} ({spec.name}): {len(found)} of its {len(labels)} labels found "
+                    f"({'、'.join(found[:8])}); missing: the title" + (f", {shown}" if shown else ""))
+        score = (1 if titled is not None else 0, len(found) * 1000 // max(len(labels), 1))
+        if best is None or score > best[:2]:
+            best = (*score, what)
+    return best[2] if best else None

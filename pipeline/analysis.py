@@ -99,6 +99,31 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "to_form_id": INTEGER, "from_position": INTEGER, "to_position": INTEGER,
     },
 }
+# Issue 12 (migration 0008_siblings): columns added at the end of v_indicators and v_forms, and the
+# view v_target_vs_actual.
+VIEW_COLUMNS["v_indicators"].update({
+    "form_kind": TEXT, "project_key": TEXT, "period": TEXT, "actual_raw": TEXT, "actual_kind": TEXT,
+    "actual_op": TEXT, "actual_value": EXACT, "actual_value_num": NUMBER, "actual_unit": TEXT, "weight": EXACT,
+    "weight_num": NUMBER, "score": EXACT, "score_num": NUMBER, "note": TEXT, "prior_year_raw": TEXT,
+    "prior_year_kind": TEXT, "prior_year_op": TEXT, "prior_year_value": EXACT, "prior_year_value_num": NUMBER,
+    "prior_year_unit": TEXT,
+})
+VIEW_COLUMNS["v_forms"].update({
+    "kind": TEXT, "project_key": TEXT, "outcome": TEXT, "total_score": EXACT, "total_score_num": NUMBER,
+    "grade": TEXT,
+})
+VIEW_COLUMNS["v_target_vs_actual"] = {
+    "project_name": TEXT, "project_key": TEXT, "org_unit": TEXT, "year": INTEGER, "dimension": TEXT,
+    "match_kind": TEXT, "similarity": NUMBER, "target_from": TEXT, "target_level3": TEXT, "target_raw": TEXT,
+    "target_kind": TEXT, "target_op": TEXT, "target_value": EXACT, "target_value_num": NUMBER,
+    "target_unit": TEXT, "eval_level1": TEXT, "eval_level3": TEXT, "eval_target_raw": TEXT, "actual_raw": TEXT,
+    "actual_kind": TEXT, "actual_op": TEXT, "actual_value": EXACT, "actual_value_num": NUMBER,
+    "actual_unit": TEXT, "met": INTEGER, "shortfall": NUMBER, "reason": TEXT, "weight": EXACT,
+    "weight_num": NUMBER, "score": EXACT, "score_num": NUMBER, "note": TEXT, "eval_grade": TEXT,
+    "eval_total_score": EXACT, "eval_total_score_num": NUMBER, "target_form_id": INTEGER,
+    "target_indicator_id": INTEGER, "target_source_path": TEXT, "eval_form_id": INTEGER,
+    "eval_indicator_id": INTEGER, "eval_source_path": TEXT,
+}
 
 VIEWS: dict[str, str] = {
     "v_indicators": "one row per indicator, with its form's project, unit, year, layout and its target",
@@ -111,6 +136,8 @@ VIEWS: dict[str, str] = {
 FORM_VIEWS = tuple(VIEWS)
 VIEWS.update(report_models.VIEWS)
 VIEW_COLUMNS.update(report_models.VIEW_COLUMNS)
+# Issue 12 (migration 0008_siblings, documented in docs/views.md); empty without self-evaluations.
+VIEWS["v_target_vs_actual"] = "a project's targets beside its self-evaluation of the same year: met, shortfall, score"
 
 QUERY_FORMATS = ("table", "csv", "json")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")

@@ -18,7 +18,8 @@ from rich.table import Table
 
 from goalforms.parsers.readers import READERS
 from goalforms.parsers.readers.limits import Limits
-from goalforms.pipeline import cli_analysis, cli_clerk, cli_reports
+from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
+from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.importer import (
     FAILED,
     LOADED,
@@ -92,8 +93,10 @@ def parse(
                                               "(.png/.jpg/.tif), or .doc/.wps/.rtf.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse contract JSON.")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Parse one file and print its forms (a table, or the contract JSON with --json)."""
+    use_layouts(layouts)
     # The same job an import worker runs, in a worker process: the limits per file, the timeout and
     # the memory ceiling; every failure a reason (never a traceback), exit code 1.
     result = parse_isolated(str(file), _limits(limit))
@@ -119,8 +122,10 @@ def import_(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Import again the files whose last "
                                                "import failed (the quarantine list).")] = False,
     limit: LimitOption = None,
+    layouts: LayoutsOption = None,
 ) -> None:
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
+    use_layouts(layouts)
     limits = _limits(limit)
     try:
         engine = connect(db)
@@ -184,13 +189,17 @@ def _print_document(doc: ParsedDocument) -> None:
                   f" · {_m(h.get('unit'))} · {_m(form.where)}", highlight=False)
         budget = ", ".join(f"{k}={v}" for k, v in form.budget.items() if v is not None)
         out.print(f"budget: {_m(budget) or '—'}", highlight=False)
+        # The later columns (actual, 分值, 得分, note, prior year) only where the layout has them.
+        later = [name for name in ("prior_year", "actual", "weight", "score", "note")
+                 if any(getattr(ind, name) is not None for ind in form.indicators)]
         table = Table(show_lines=False)
-        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", "where"):
+        for column in ("#", "一级", "二级", "三级", "target", "kind", "op", "value", "unit", *later, "where"):
             table.add_column(column)
         for i, ind in enumerate(form.indicators, start=1):
+            extra = [_later_text(getattr(ind, name)) for name in later]
             table.add_row(*(_m(v or "", keep_newlines=True) for v in (
                 str(i), ind.level1, ind.level2, ind.level3, ind.raw, ind.kind, ind.op, ind.value, ind.unit,
-                ind.where)))
+                *extra, ind.where)))
         out.print(table)
         for issue in form.issues:
             colour = "red" if issue.severity == "error" else "yellow"
@@ -199,12 +208,22 @@ def _print_document(doc: ParsedDocument) -> None:
     cli_reports.print_reports(out, doc.reports)
 
 
+def _later_text(value: object) -> str:
+    """A later column's cell: a reading like a target shows its raw text."""
+    if isinstance(value, dict):
+        return str(value.get("raw") or "")
+    return "" if value is None else str(value)
+
+
 def _print_report(report: ImportReport, db: str) -> None:
     out.print(
         f"files: {len(report.outcomes)} · loaded {report.count('loaded')} · replaced {report.count('replaced')}"
         f" · skipped {report.count('skipped')} · failed {report.count('failed')}", highlight=False)
     out.print(f"forms: {report.total('forms')} · indicators: {report.total('indicators')}"
               f" · issues: {report.total('issues')} · database: {_m(db)}", highlight=False)
+    if report.formats():
+        out.print("formats: " + " · ".join(f"{name} {count}" for name, count in report.formats().items()),
+                  highlight=False)
     for failure in report.failures:
         err.print(f"[red]failed:[/red] {_m(failure.path)}: {_m(failure.reason)}", highlight=False)
     for outcome in report.outcomes:
@@ -221,6 +240,9 @@ cli_analysis.register(app)
 cli_reports.register(app)
 # Clerks: serve (the web app), user, issues, corrections.
 cli_clerk.register(app)
+cli_layouts.register(app)  # goalforms layouts: the layouts in force and where they come from
+cli_review.register(app)  # goalforms review: findings about what the forms say
+cli_debug.register(app)  # goalforms debug: draw what the parser saw
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -32,6 +32,10 @@ from goalforms.schema.db import DEFAULT_DB
 DOCUMENT_COLUMNS = ("year", "document", "project_name", "org_unit", "match", "layout", "indicators", "budget",
                     "spent", "execution_rate", "score", "grade", "report_number", "source")
 SCORE_COLUMNS = ("report_year", "code", "level1", "level2", "level3", "weight", "score")
+# v_target_vs_actual, as `goalforms project` shows it: a project's targets beside its self-evaluations.
+ACTUAL_COLUMNS = ("year", "dimension", "match", "target", "target_raw", "actual_raw", "met", "shortfall",
+                  "weight", "score", "reason", "note")
+DOCUMENT_KINDS = {"target": "target form", "self_evaluation": "self-evaluation", "department": "department form"}
 # A target indicator is shown beside a scored indicator when their names are this alike (the
 # Dice coefficient v_series uses for near matches).
 NEAR = 0.5
@@ -46,6 +50,8 @@ class ProjectView:
     unit: str | None
     documents: analysis.QueryResult
     evaluations: list[tuple[dict[str, Any], analysis.QueryResult]]
+    # Targets beside the actuals of the project's self-evaluations (v_target_vs_actual).
+    actuals: analysis.QueryResult = field(default_factory=lambda: analysis.QueryResult(ACTUAL_COLUMNS, []))
 
 
 def _money(value: Any, unit: str | None) -> str:
@@ -88,18 +94,49 @@ def project_view(db: str | None, project: str, unit: str | None = None) -> Proje
                 linked = sorted({(link["form_year"], link["form_id"]) for link in links
                                  if link["report_id"] == report["report_id"]}, key=lambda x: (x[0] or 0, x[1]))
                 evaluations.append((report, _scores_beside_targets(connection, report, linked)))
+            actuals = _targets_beside_actuals(connection, key, units[0] if len(units) == 1 else None)
     finally:
         engine.dispose()
     documents = [_form_row(f, project) for f in forms] + [_report_row(r, project) for r in reports]
     documents.sort(key=lambda row: (row[0] or 0, row[1] != "evaluation"))
     return ProjectView(key, units[0] if units else None, analysis.QueryResult(DOCUMENT_COLUMNS, documents),
-                       evaluations)
+                       evaluations, actuals)
+
+
+def _targets_beside_actuals(connection: Any, key: str, unit: str | None) -> analysis.QueryResult:
+    """Each self-evaluated indicator of the project beside its target (v_target_vs_actual), in the
+    self-evaluation's order; the targets it does not evaluate after them. One file per
+    self-evaluation: the same form imported in several formats is shown once."""
+    rows = _records(connection, "SELECT * FROM v_target_vs_actual WHERE project_key = :k ORDER BY year, "
+                                "eval_source_path, eval_indicator_id, target_source_path, target_indicator_id", k=key)
+    if unit is not None:
+        rows = [r for r in rows if compact(r["org_unit"]) == compact(unit)]
+    # The self-evaluation's rows in its order, then the targets it does not evaluate (NULLs sort
+    # differently on SQLite and PostgreSQL: order here).
+    rows.sort(key=lambda r: (r["year"], r["match_kind"] == "not_evaluated", r["eval_source_path"] or "",
+                             r["eval_indicator_id"] or 0, r["target_source_path"] or "", r["target_indicator_id"] or 0))
+    first_file: dict[Any, Any] = {}
+    out = []
+    for r in rows:
+        path = r["eval_source_path"] or r["target_source_path"]
+        if first_file.setdefault((r["year"], r["match_kind"] == "not_evaluated"), path) != path:
+            continue
+        met = {1: "met", 0: "missed"}.get(r["met"], "")
+        shortfall = r["shortfall"]
+        out.append((r["year"], r["dimension"] or "", r["match_kind"], r["target_level3"] or "", r["target_raw"] or "",
+                    r["actual_raw"] if r["actual_raw"] is not None else "", met,
+                    f"{_money(Decimal(repr(shortfall)), r['target_unit'])}" if shortfall else "",
+                    _money(r["weight"], ""), _money(r["score"], ""), r["reason"] or "", r["note"] or ""))
+    return analysis.QueryResult(ACTUAL_COLUMNS, out)
 
 
 def _form_row(form: dict[str, Any], asked: str) -> tuple[Any, ...]:
-    return (form["year"], "target form", form["project_name"], form["org_unit"],
+    kind = form.get("kind") or "target"
+    budget = form["current_year"] if form["current_year"] is not None else form["total"]
+    return (form["year"], DOCUMENT_KINDS.get(kind, kind), form["project_name"], form["org_unit"],
             name_match(asked, form["project_name"]) or "near", form["layout"], form["indicator_count"],
-            _money(form["current_year"], "元"), "", "", "", "", "", form["source_path"])
+            _money(budget, "元"), "", "", _money(form.get("total_score"), ""), form.get("grade") or "", "",
+            form["source_path"])
 
 
 def _report_row(report: dict[str, Any], asked: str) -> tuple[Any, ...]:
@@ -163,7 +200,9 @@ def render_project(view: ProjectView, fmt: str) -> str:
                         "scores": json.loads(analysis.render(scores, "json"))}
                        for report, scores in view.evaluations]
         return json.dumps({"project": view.key, "org_unit": view.unit, "documents": documents,
-                           "evaluations": evaluations}, ensure_ascii=False, indent=2) + "\n"
+                           "evaluations": evaluations,
+                           "targets_vs_actuals": json.loads(analysis.render(view.actuals, "json"))},
+                          ensure_ascii=False, indent=2) + "\n"
     parts = []
     if fmt == "table":
         parts.append(f"{view.key} · {view.unit or 'unit not stated'}\n\n")
@@ -175,6 +214,9 @@ def render_project(view: ProjectView, fmt: str) -> str:
         else:
             parts.append("\n")
         parts.append(analysis.render(scores, fmt))
+    if view.actuals.rows:
+        parts.append("\ntargets and self-evaluated actuals\n" if fmt == "table" else "\n")
+        parts.append(analysis.render(view.actuals, fmt))
     return "".join(parts)
 
 

@@ -42,8 +42,11 @@ from sqlalchemy.sql import column, table
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers.labels import clean_text, compact
+from goalforms.parsers.layouts import LAYOUTS
+from goalforms.parsers.layouts.discovery import budget_keys, header_keys
 from goalforms.parsers.layouts.spec import LayoutSpec, load_spec
-from goalforms.pipeline.model import BUDGET_KEYS, HEADER_KEYS
+from goalforms.parsers.reports.names import project_key
+from goalforms.parsers.values import parse_decimal, parse_year
 from goalforms.pipeline.normalise import canonical_decimal, parse_bool, parse_date, parse_money, parse_target
 from goalforms.pipeline.scope import Scope
 from goalforms.schema import models
@@ -60,12 +63,20 @@ from goalforms.schema.clerk_models import (
 SET, ADD, DELETE, MOVE, REORDER, RESOLVE = "set", "add", "delete", "move", "reorder", "resolve"
 ACTIONS = (SET, ADD, DELETE, MOVE, REORDER, RESOLVE)
 ROW_FIELDS = ("level1", "level2", "level3", "raw")
+# Row columns of issue 12 a clerk can correct where the layout has them (docs/contract.md).
+LATER_ROW_FIELDS = ("actual", "weight", "score", "note")
 FORM_FIELD = "form"  # the field of a resolved issue that concerns the whole form
 ROWS = "indicators"  # the field of an added row
 
 _ROW = re.compile(r"^indicators\[(?P<ref>\d+|c\d+)\]$")
-_ROW_FIELD = re.compile(r"^(?P<row>indicators\[(?:\d+|c\d+)\])\.(?P<name>level1|level2|level3|raw)$")
+_ROW_FIELD = re.compile(
+    r"^(?P<row>indicators\[(?:\d+|c\d+)\])\.(?P<name>level1|level2|level3|raw|actual|weight|score|note)$")
 _DATE_FIELDS = ("plan_start", "plan_end")
+# Indicator columns of issue 12 that the corrected copy carries from the parse (migration 0008_siblings).
+SIBLING_ROW_COLUMNS = (
+    "actual_raw", "actual_kind", "actual_op", "actual_value", "actual_unit", "weight", "score", "note",
+    "prior_year_raw", "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_unit", "period",
+)
 
 
 class CorrectionError(GoalformsError):
@@ -100,6 +111,19 @@ class RowState:
     source_line: int | None
     source_location: str | None
     corrected_by: dict[str, int] = field(default_factory=dict)  # row field -> last correction that set it
+    # Later columns (issue 12): the actual value's printed text, weight and score as decimal
+    # strings, the note; None where the layout has no such column.
+    actual: str | None = None
+    weight: str | None = None
+    score: str | None = None
+    note: str | None = None
+
+    def actual_reading(self) -> dict[str, str | None] | None:
+        """The actual value read like a target (None when the row has none)."""
+        return parse_target(self.actual).to_dict() if self.actual is not None else None
+    # The parsed row's other issue-12 columns (prior year, period; the actual as normalised), carried
+    # into the corrected copy; a row a clerk added has none.
+    sibling: dict[str, Any] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
         """What identifies a row to a delete: its levels, name and target."""
@@ -167,8 +191,9 @@ def header_fields(layout: str) -> list[tuple[str, str]]:
         for table in (spec.fields, spec.text_blocks):
             for name, spellings in table.items():
                 labels.setdefault(name, spellings[0] if spellings else name)
-    keys = [k for k in HEADER_KEYS if spec is None or k in labels]
-    extra = [k for k in labels if k not in HEADER_KEYS]
+    contract = header_keys()
+    keys = [k for k in contract if spec is None or k in labels]
+    extra = [k for k in labels if k not in contract]
     return [(f"header.{k}", labels.get(k, k)) for k in keys] + [(f"header_extra.{k}", labels[k]) for k in extra]
 
 
@@ -176,8 +201,40 @@ def budget_fields(layout: str) -> list[tuple[str, str]]:
     """(path, printed label) of the budget items a layout prints."""
     spec = _spec(layout)
     if spec is None:
-        return [(f"budget.{k}", k) for k in BUDGET_KEYS]
-    return [(f"budget.{k}", spellings[0] if spellings else k) for k, spellings in spec.budget.items()]
+        return [(f"budget.{k}", k) for k in budget_keys()]
+    items = [(k, spellings[0] if spellings else k) for k, spellings in spec.budget.items()]
+    if spec.money is not None:  # a self-evaluation's money rows (budget = the row's 全年预算数)
+        items += [(k, spellings[0] if spellings else k) for k, spellings in spec.money.rows.items()]
+    if spec.tasks is not None and spec.tasks.total_row:  # a department form's 金额合计 row
+        items += [(k, f"{spec.tasks.total_row[0]} {spellings[0] if spellings else k}")
+                  for k, spellings in spec.tasks.columns.items() if k in ("total", "fiscal_appropriation", "other_funds")]
+    return [(f"budget.{k}", label) for k, label in dict(items).items()]
+
+
+def field_hint(layout: str, path: str) -> tuple[bool, str]:
+    """(multiline, typing hint) of a header field of a layout, from its declared type: prose
+    (text blocks, header_extra, continued fields, the goal) is multiline; a typed field gets a hint."""
+    spec = _spec(layout)
+    section, _, name = path.partition(".")
+    field_spec = spec.field_specs.get(name) if spec is not None and section in ("header", "header_extra") else None
+    if field_spec is None:
+        return name == "goal", ""
+    multiline = field_spec.type == "text" and (
+        field_spec.extra or field_spec.continued or name in spec.text_blocks or name == "goal")  # type: ignore[union-attr]
+    hints = {"date": "e.g. 2020-01-01", "bool": "是 or 否", "decimal": "e.g. 95.5", "year": "e.g. 2026",
+             "money": "yuan, e.g. 280000", "enum": " / ".join(field_spec.values)}
+    return multiline, hints.get(field_spec.type, "")
+
+
+def row_fields(layout: str) -> list[tuple[str, str]]:
+    """(row field, printed column header) of the indicator columns a layout prints: the four of
+    every layout, then actual/weight/score/note where it has them."""
+    spec = _spec(layout)
+    table = spec.table if spec is not None else {}
+    names = {"level1": "一级指标", "level2": "二级指标", "level3": "三级指标", "raw": "指标值"}
+    out = [(name, table.get(role, [names[name]])[0] if table.get(role) else names[name])
+           for name, role in (("level1", "level1"), ("level2", "level2"), ("level3", "level3"), ("raw", "target"))]
+    return out + [(name, table[name][0]) for name in LATER_ROW_FIELDS if table.get(name)]
 
 
 def vocabulary(layout: str) -> dict[str, list[str]]:
@@ -208,6 +265,7 @@ def parsed_state(form: models.Form, path: str) -> FormState:
         "plan_start": form.plan_start.isoformat() if form.plan_start else None,
         "plan_end": form.plan_end.isoformat() if form.plan_end else None,
         "gov_procurement": form.gov_procurement, "performance_type": form.performance_type, "goal": form.goal,
+        "outcome": form.outcome, "total_score": _decimal_text(form.total_score), "grade": form.grade,
     }
     budget: dict[str, str | None] = {p.removeprefix("budget."): None for p, _ in budget_fields(form.layout)}
     budget.update({b.item: _decimal_text(b.amount) for b in form.budget_figures})
@@ -219,13 +277,32 @@ def parsed_state(form: models.Form, path: str) -> FormState:
             key=f"indicators[{i.position - 1}]", level1=i.level1, level2=i.level2, level3=i.level3, raw=i.raw_target,
             kind=i.kind, op=i.op, value=_decimal_text(i.value), unit=i.unit, dimension=i.dimension,
             indicator_id=i.id, parse_index=i.position - 1, source_line=i.source_line,
-            source_location=i.source_location,
+            source_location=i.source_location, **_later_columns(i),
+            sibling={name: getattr(i, name) for name in SIBLING_ROW_COLUMNS},
         )
         for i in sorted(form.indicators, key=lambda i: i.position)
     ]
     issues = [IssueState(p.id, p.code, p.severity, p.message, p.location, p.field)
               for p in sorted(form.issues, key=lambda p: p.id)]
     return FormState(form.id, path, form.ordinal, form.layout, form.year, header, extra, budget, rows, issues)
+
+
+def _later_columns(indicator: models.Indicator) -> dict[str, Any]:
+    """The stored row's actual/weight/score/note, where the store has those columns (migration
+    0008_siblings); None otherwise."""
+    weight, score = getattr(indicator, "weight", None), getattr(indicator, "score", None)
+    return {"actual": getattr(indicator, "actual_raw", None), "note": getattr(indicator, "note", None),
+            "weight": _decimal_text(weight) if isinstance(weight, Decimal) else weight,
+            "score": _decimal_text(score) if isinstance(score, Decimal) else score}
+
+
+def _field_type(name: str) -> str:
+    """A header field's type as its layouts declare it (text when none does)."""
+    for parser in LAYOUTS.values():
+        spec = parser.spec.field_specs.get(name)
+        if spec is not None and spec.type != "text":
+            return spec.type
+    return "text"
 
 
 def as_text(value: Any) -> str:
@@ -469,10 +546,14 @@ def _store(session: Session, result: Replay) -> None:
     if applied == 0:
         return  # the views read the parse
     h = state.header
-    values: dict[str, Any] = {key: h[key] for key in HEADER_KEYS}
+    # The header columns the corrected copy stores (a layout's other header keys are kept with the parse).
+    values: dict[str, Any] = {key: h.get(key) for key in header_keys() if hasattr(CorrectedForm, key)}
+    if values.get("total_score") is not None:
+        values["total_score"] = Decimal(values["total_score"])
+    values["project_key"] = project_key(h.get("project_name"))
     for key in _DATE_FIELDS:
         values[key] = dt.date.fromisoformat(h[key]) if h[key] else None
-    for item in BUDGET_KEYS:
+    for item in budget_keys():
         amount = state.budget.get(item)
         values[item] = Decimal(amount) if amount is not None else None
     parsed_extra = result.form.header_extra or {}
@@ -486,7 +567,7 @@ def _store(session: Session, result: Replay) -> None:
             form_id=form_id, position=position, indicator_id=r.indicator_id, parse_index=r.parse_index,
             level1=r.level1, level2=r.level2, level3=r.level3, dimension=r.dimension, raw_target=r.raw,
             kind=r.kind, op=r.op, value=Decimal(r.value) if r.value is not None else None, unit=r.unit,
-            source_line=r.source_line, source_location=r.source_location,
+            source_line=r.source_line, source_location=r.source_location, **_sibling_columns(r),
         )
         for position, r in enumerate(state.rows, start=1)
     )
@@ -495,10 +576,28 @@ def _store(session: Session, result: Replay) -> None:
     session.flush()
 
 
+def _sibling_columns(row: RowState) -> dict[str, Any]:
+    """The corrected copy's issue-12 columns of a row: as parsed, with a clerk's actual (read again
+    like a target), weight, score and note."""
+    columns = dict(row.sibling)
+    if "actual" in row.corrected_by:
+        reading = row.actual_reading() or {}
+        columns.update({f"actual_{k}": reading.get(k) for k in ("raw", "kind", "op", "unit")})
+        value = reading.get("value")
+        columns["actual_value"] = Decimal(value) if value is not None else None
+    columns["weight"] = Decimal(row.weight) if row.weight else None
+    columns["score"] = Decimal(row.score) if row.score else None
+    columns["note"] = row.note
+    return columns
+
+
 def refresh_form(session: Session, form: models.Form, path: str) -> Replay:
     """Replay a form's corrections and store the result (statuses, corrected copy)."""
     result = replay(session, form, path)
     _store(session, result)
+    from goalforms.pipeline.review.store import review_forms  # the review reads this module
+
+    review_forms(session, [form])  # a corrected form is reviewed again (docs/review.md)
     return result
 
 
@@ -579,6 +678,16 @@ def _label(state: FormState, path: str) -> str:
     return f"{labels[path]} ({path})" if path in labels else path
 
 
+_READERS: dict[str, tuple[Any, str]] = {
+    "date": (parse_date, "a date (write it as 2020-12-31)"),
+    "bool": (parse_bool, "是 or 否"),
+    "year": (parse_year, "a year (write it as 2026)"),
+    "decimal": (parse_decimal, "a number (write it as 95.5)"),
+    "money": (parse_money, "an amount of money (write yuan in digits: 280000 or 2,745,200.00)"),
+    "enum": (lambda text: text if text else None, "a value"),
+}
+
+
 def read_value(path: str, value: Any) -> Any:
     """What a clerk typed for a field, as the contract's value; ValueError says why it is refused."""
     text = as_text(value).strip()
@@ -596,27 +705,31 @@ def read_value(path: str, value: Any) -> Any:
         if amount is None:
             raise ValueError(f"{text!r} is not an amount of money (write yuan in digits: 280000 or 2,745,200.00)")
         return amount
-    if section == "header" and name in _DATE_FIELDS:
+    kind = _field_type(name) if section == "header" else "text"
+    if kind != "text":
         if not text:
             return None
-        date = parse_date(text)
-        if date is None:
-            raise ValueError(f"{text!r} is not a date (write it as 2020-12-31)")
-        return date
-    if section == "header" and name == "gov_procurement":
-        if not text:
-            return None
-        answer = parse_bool(text)
-        if answer is None:
-            raise ValueError(f"{text!r} is not 是 or 否")
-        return answer
+        reader, hint = _READERS[kind]
+        read = reader(text)
+        if read is None:
+            raise ValueError(f"{text!r} is not {hint}")
+        return read
     if section in ("header", "header_extra"):
         return clean_text(str(value if value is not None else "")) or None
     m = _ROW_FIELD.match(path)
     if m is not None:
         name = m.group("name")
-        if name == "raw":
-            return parse_target(text).raw
+        if name in ("raw", "actual"):
+            return parse_target(text).raw  # the actual value is read again like a target
+        if name in ("weight", "score"):
+            if not text:
+                return None
+            number = parse_decimal(text)
+            if number is None:
+                raise ValueError(f"{text!r} is not a number (write it as 10 or 9.5)")
+            return number
+        if name == "note":
+            return clean_text(str(value if value is not None else "")) or None
         name_text = compact(text)
         if name == "level3" and not name_text:
             raise ValueError("a 三级 name cannot be empty (delete the row instead)")
@@ -677,6 +790,8 @@ def _correction(state: FormState, change: Change) -> Correction | None:
             return Correction(action=SET, field=path, old_value=current, new_value=new)
         row = _row_for(state, m.group("row"), change)
         name = m.group("name")
+        if name in LATER_ROW_FIELDS and name not in dict(row_fields(state.layout)):
+            raise ValueError(f"{path}: layout {state.layout} has no {name} column")
         try:
             new = read_value(path, change.new)
         except ValueError as exc:

@@ -42,6 +42,7 @@ from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.parse import parse_file
+from goalforms.pipeline.review.store import review_document
 from goalforms.process import die_with_parent
 from goalforms.schema import models
 
@@ -56,6 +57,8 @@ class FileOutcome:
     indicators: int = 0
     issues: int = 0
     reason: str = ""
+    # source.format of what was read (txt, docx, pdf, scan, html, xlsx …); "" when the file failed.
+    format: str = ""
 
 
 @dataclass
@@ -68,6 +71,14 @@ class ImportReport:
     @property
     def failures(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == FAILED]
+
+    def formats(self) -> dict[str, int]:
+        """Files loaded, replaced or skipped, counted by the format their content is."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            if outcome.format:
+                counts[outcome.format] = counts.get(outcome.format, 0) + 1
+        return dict(sorted(counts.items()))
 
     def total(self, attribute: str) -> int:
         return sum(getattr(o, attribute) for o in self.outcomes if o.status in (LOADED, REPLACED))
@@ -287,7 +298,7 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
         same = find_by_sha(session, sha256)
         if same is not None:
             where = "" if same.path == key else f" (same content as {same.path})"
-            return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}")
+            return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
     return _Job(path, key, sha256, size)
 
 
@@ -315,6 +326,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))
+            review_document(session, stored)  # findings of the corrected forms (docs/review.md)
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path
@@ -334,6 +346,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         indicators=sum(len(f.indicators) for f in doc.forms),
         issues=sum(len(f.issues) for f in doc.forms),
         reason=stale,
+        format=doc.source.format,
     )
 
 

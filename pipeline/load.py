@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from goalforms.pipeline import load_siblings
 from goalforms.pipeline.load_reports import store_reports
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.schema import models
@@ -44,6 +45,7 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     )
     for ordinal, form in enumerate(doc.forms, start=1):
         header = form.header
+        data = form.to_dict()  # the issue-12 keys are read from the contract's form (load_siblings)
         row = models.Form(
             ordinal=ordinal,
             layout=form.layout,
@@ -61,6 +63,7 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
             header_extra=dict(form.extra),
             collection_title=doc.collection_title,
             source_location=form.where,
+            **load_siblings.form_columns(data),
         )
         for item, amount in form.budget.items():
             row.budget_figures.append(
@@ -70,7 +73,12 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
                     source_location=form.sources.get(f"budget.{item}"),
                 )
             )
-        for position, indicator in enumerate(form.indicators, start=1):
+        row.funds.extend(models.FundLine(**{k: v for k, v in r.items() if k != "form_id"})
+                         for r in load_siblings.fund_rows(0, data))
+        row.tasks.extend(models.DepartmentTask(**{k: v for k, v in r.items() if k != "form_id"})
+                         for r in load_siblings.task_rows(0, data))
+        for position, (indicator, indicator_data) in enumerate(zip(form.indicators, data["indicators"], strict=True),
+                                                               start=1):
             row.indicators.append(
                 models.Indicator(
                     position=position,
@@ -85,6 +93,7 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
                     unit=indicator.unit,
                     source_line=indicator.line,
                     source_location=indicator.where,
+                    **load_siblings.indicator_columns(indicator_data),
                 )
             )
         for issue in form.issues:

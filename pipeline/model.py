@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-HEADER_KEYS = (
-    "project_name", "unit", "department", "project_category", "project_nature",
-    "plan_start", "plan_end", "gov_procurement", "performance_type", "goal",
-)
-BUDGET_KEYS = (
-    "total", "current_year", "prior_year_budget", "prior_year_spent",
-    "fiscal_appropriation", "carryover", "other_funds",
-)
+from goalforms.parsers.layouts.discovery import budget_keys, header_keys
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``HEADER_KEYS`` / ``BUDGET_KEYS``: the union over the layouts in force (their TOML files),
+    read when asked, so user layouts (``--layouts``) count."""
+    if name == "HEADER_KEYS":
+        return tuple(header_keys())
+    if name == "BUDGET_KEYS":
+        return tuple(budget_keys())
+    raise AttributeError(name)
 
 
 @dataclass
@@ -41,12 +44,22 @@ class Indicator:
     dimension: str | None
     line: int | None
     where: str
+    # The later columns (CONTRACT-12): the actual and prior-year values read like targets
+    # ({"raw", "kind", "op", "value", "unit"}), weight/score as decimal strings, the note's text.
+    actual: dict[str, str | None] | None = None
+    weight: str | None = None
+    score: str | None = None
+    note: str | None = None
+    prior_year: dict[str, str | None] | None = None
+    period: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level1": self.level1, "level2": self.level2, "level3": self.level3,
             "raw": self.raw, "kind": self.kind, "op": self.op, "value": self.value, "unit": self.unit,
             "dimension": self.dimension, "where": self.where,
+            "actual": self.actual, "weight": self.weight, "score": self.score, "note": self.note,
+            "prior_year": self.prior_year, "period": self.period,
         }
 
 
@@ -63,15 +76,23 @@ class Form:
     where: str = ""
     # Where each header/budget value was printed ("header.goal" -> "line 14").
     sources: dict[str, str] = field(default_factory=dict)
+    kind: str = "target"
+    funds: list[dict[str, str | None]] = field(default_factory=list)
+    tasks: list[dict[str, str | None]] = field(default_factory=list)
+    points: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "layout": self.layout,
+            "kind": self.kind,
             "year": self.year,
             "where": self.where,
-            "header": {key: self.header.get(key) for key in HEADER_KEYS},
+            "header": {key: self.header.get(key) for key in header_keys()},
             "header_extra": dict(self.extra),
-            "budget": {key: self.budget.get(key) for key in BUDGET_KEYS},
+            "budget": {key: self.budget.get(key) for key in budget_keys()},
+            "funds": [dict(f) for f in self.funds],
+            "tasks": [dict(t) for t in self.tasks],
+            "points": dict(self.points),
             "indicators": [i.to_dict() for i in self.indicators],
             "issues": [i.to_dict() for i in self.issues],
         }

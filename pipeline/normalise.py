@@ -6,105 +6,54 @@ read into kind/op/value/unit. Values that cannot be read become null with an iss
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-
 import regex
 
 from goalforms.parsers.labels import clean_text, compact
-from goalforms.parsers.layouts import RawForm, RawValue
+from goalforms.parsers.layouts import LAYOUTS, RawForm, RawValue
+from goalforms.parsers.layouts.spec import FieldSpec
+from goalforms.parsers.values import (
+    NULL_CELLS,
+    Target,
+    canonical_decimal,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    parse_money,
+    parse_target,
+    parse_year,
+)
 from goalforms.pipeline.model import Form, Indicator, Issue
 
-_OPERATORS = {">=": "≥", "<=": "≤", "＝": "=", "=": "=", "≥": "≥", "≤": "≤", ">": ">", "<": "<",
-              "＞": ">", "＜": "<", "≧": "≥", "≦": "≤", "＞＝": "≥", "＜＝": "≤"}
-_NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-_TARGET = regex.compile(
-    rf"""^(?P<op>>=|<=|＞＝|＜＝|[=＝≥≤><＞＜≧≦])?\s*
-         (?P<num>{_NUMBER})\s*
-         (?:[(（](?P<punit>[^()（）]*)[)）]|(?P<unit>[^\d\s()（）][^\d\s()（）]{{0,2}}))?$""",
-    regex.VERBOSE,
-)
-_WHITESPACE_RUN = regex.compile(r"\s+")
-_DATE = regex.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_MONEY = regex.compile(rf"^[¥￥]?\s*(?P<num>{_NUMBER})\s*(?:元)?$")
-_YES = {"是", "有", "Y", "YES", "TRUE"}
-_NO = {"否", "无", "N", "NO", "FALSE"}
+# The grammar lives in parsers/values.py; these names stay importable from here.
+__all__ = ["Target", "canonical_decimal", "normalise", "parse_bool", "parse_date", "parse_money", "parse_target"]
+
+_WHAT = {"date": "a date", "bool": "是 or 否", "money": "an amount of money", "year": "a year",
+         "decimal": "a number", "enum": "one of the allowed values"}
 
 
-def canonical_decimal(value: Decimal) -> str:
-    """``100.00`` → ``100``, ``0.10`` → ``0.1``; never an exponent."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "+0") else text
-
-
-def _decimal(text: str) -> Decimal:
-    return Decimal(text.replace(",", ""))
-
-
-@dataclass(frozen=True)
-class Target:
-    raw: str
-    kind: str  # missing | numeric | qualitative | text
-    op: str | None = None
-    value: str | None = None
-    unit: str | None = None
-
-
-def parse_target(text: str | None) -> Target:
-    """A target cell into kind/op/value/unit (``shared/spec/output.md``, Indicators)."""
-    raw = _WHITESPACE_RUN.sub(" ", text or "").strip()
-    if not raw:
-        return Target(raw="", kind="missing")
-    if not regex.search(r"\d", raw):
-        return Target(raw=raw, kind="qualitative")
-    m = _TARGET.match(raw)
-    if m is None:
-        return Target(raw=raw, kind="text")
-    unit = m.group("punit") if m.group("punit") is not None else m.group("unit")
-    unit = compact(unit) if unit is not None else None
-    return Target(
-        raw=raw,
-        kind="numeric",
-        op=_OPERATORS[m.group("op")] if m.group("op") else None,
-        value=canonical_decimal(_decimal(m.group("num"))),
-        unit=unit or None,
-    )
-
-
-def parse_money(text: str) -> str | None:
-    """``1,094,910,000.00`` → ``1094910000``; None when it is not an amount."""
-    m = _MONEY.match(compact(text))
-    if m is None:
-        return None
-    try:
-        return canonical_decimal(_decimal(m.group("num")))
-    except InvalidOperation:
-        return None
-
-
-def parse_date(text: str) -> str | None:
-    """``2020-1-1`` → ``2020-01-01``; None when it is not a full date."""
-    m = _DATE.match(text.strip())
-    if m is None:
-        return None
-    year, month, day = (int(g) for g in m.groups())
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-def parse_bool(text: str) -> bool | None:
-    key = compact(text).upper()
-    if key in _YES:
-        return True
-    if key in _NO:
-        return False
-    return None
-
-
-_HEADER_READERS = {"plan_start": parse_date, "plan_end": parse_date, "gov_procurement": parse_bool}
-_CONTRACT_HEADER = {"project_name", "unit", "department", "project_category", "project_nature",
-                    "plan_start", "plan_end", "gov_procurement", "performance_type", "goal"}
+def _read_field(spec: FieldSpec, value: RawValue) -> object:
+    """A header value by its declared type (None when it does not read as that type)."""
+    text = value.text
+    if spec.type == "text":
+        return clean_text(text) or None
+    if spec.type == "date":
+        return parse_date(text)
+    if spec.type == "bool":
+        return parse_bool(text)
+    if spec.type == "money":
+        return parse_money(text, value.unit)
+    if spec.type == "year":
+        return parse_year(text)
+    if spec.type == "decimal":
+        return parse_decimal(text)
+    # enum: the printed value, if it is one of the allowed ones; or the one check box ticked
+    # (新增项目□ 延续项目☑)
+    key = compact(text)
+    exact = next((v for v in spec.values if compact(v) == key), None)
+    if exact is not None:
+        return exact
+    ticked = [v for v in spec.values if regex.search(rf"(?:[☑■√✓✔]{regex.escape(compact(v))}|{regex.escape(compact(v))}[☑■√✓✔])", key)]
+    return ticked[0] if len(ticked) == 1 else None
 
 
 def _invalid(field: str, value: RawValue, what: str) -> Issue:
@@ -113,36 +62,41 @@ def _invalid(field: str, value: RawValue, what: str) -> Issue:
 
 def normalise(raw: RawForm) -> Form:
     """A raw form into a contract form (issues found while reading values are added)."""
-    form = Form(layout=raw.layout, year=raw.year, header={}, budget={}, where=str(raw.where))
+    parser = LAYOUTS.get(raw.layout)
+    specs = parser.spec.field_specs if parser is not None else {}
+    form = Form(layout=raw.layout, year=raw.year, header={}, budget={}, where=str(raw.where), kind=raw.kind)
     for name, value in raw.header.items():
         cleaned: object = None
-        section = "header" if name in _CONTRACT_HEADER else "header_extra"
+        spec = specs.get(name, FieldSpec(name, []))
+        section = "header_extra" if spec.extra else "header"
         if value is not None:
             form.sources[f"{section}.{name}"] = str(value.where)
         if value is not None and value.text.strip():
-            reader = _HEADER_READERS.get(name)
-            if reader is None:
-                cleaned = clean_text(value.text) or None
-            else:
-                cleaned = reader(value.text)
-                if cleaned is None:
-                    what = "a date" if reader is parse_date else "是 or 否"
-                    form.issues.append(_invalid(f"header.{name}", value, what))
-        if name in _CONTRACT_HEADER:
-            form.header[name] = cleaned
-        else:
+            cleaned = _read_field(spec, value)
+            if cleaned is None and spec.type != "text":
+                form.issues.append(_invalid(f"{section}.{name}", value, _WHAT[spec.type]))
+        if spec.extra:
             form.extra[name] = cleaned  # type: ignore[assignment]
+        else:
+            form.header[name] = cleaned
     for name, value in raw.budget.items():
         amount = None
         if value is not None:
             form.sources[f"budget.{name}"] = str(value.where)
         if value is not None and value.text.strip():
-            amount = parse_money(value.text)
+            amount = parse_money(value.text, value.unit)
             if amount is None:
                 form.issues.append(_invalid(f"budget.{name}", value, "an amount of money"))
         form.budget[name] = amount
+    for n, row in enumerate(raw.funds):
+        form.funds.append(_fund(n, row, form))
+    for n, row in enumerate(raw.tasks):
+        form.tasks.append(_task(n, row, form))
+    form.points = dict(raw.points)
     for item in raw.indicators:
+        index = len(form.indicators)
         target = parse_target(item.target)
+        actual = parse_target(item.actual) if item.actual is not None else None
         form.indicators.append(
             Indicator(
                 level1=item.level1,
@@ -156,9 +110,61 @@ def normalise(raw: RawForm) -> Form:
                 dimension=item.dimension,
                 line=item.where.line,
                 where=str(item.where),
+                actual=actual.to_dict() if actual is not None else None,
+                weight=_number(item.weight, f"indicators[{index}].weight", item.where, form),
+                score=_number(item.score, f"indicators[{index}].score", item.where, form),
+                note=(clean_text(item.note) or None) if item.note is not None else None,
+                prior_year=parse_target(item.prior_year).to_dict() if item.prior_year is not None else None,
+                period=item.period,
             )
         )
+        if actual is not None and actual.kind == "missing" and target.kind != "missing":
+            form.issues.append(Issue("missing_actual", "warning", f"{compact(item.level3) or '(no name)'}: a target "
+                                     "and no 实际完成值", str(item.where), f"indicators[{index}].actual"))
     form.issues.extend(
         Issue(i.code, i.severity, i.message, str(i.where) if i.where else None, i.field) for i in raw.issues
     )
     return form
+
+
+def _number(text: str | None, path: str, where: object, form: Form) -> str | None:
+    """A weight, score or rate as a decimal string; a printed value that is no number is an issue."""
+    if text is None or compact(text) in NULL_CELLS:  # blank, or printed as "—": nothing here
+        return None
+    value = parse_decimal(text)
+    if value is None:
+        form.issues.append(Issue("invalid_value", "error", f"{path}: {text.strip()!r} is not a number", str(where), path))
+    return value
+
+
+def _fund(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str | None]:
+    item = row.get("item")
+    out: dict[str, str | None] = {"item": item.text if item is not None else None}
+    for column in ("initial", "full_year", "executed"):
+        value = row.get(column)
+        amount = None
+        if value is not None and compact(value.text) not in NULL_CELLS:
+            amount = parse_money(value.text, value.unit)
+            if amount is None:
+                form.issues.append(_invalid(f"funds[{n}].{column}", value, "an amount of money"))
+        out[column] = amount
+    for column in ("rate", "weight", "score"):
+        value = row.get(column)
+        out[column] = _number(value.text, f"funds[{n}].{column}", value.where, form) if value is not None else None
+    return out
+
+
+def _task(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for column in ("name", "content"):
+        value = row.get(column)
+        out[column] = (clean_text(value.text) or None) if value is not None else None
+    for column in ("total", "fiscal_appropriation", "other_funds"):
+        value = row.get(column)
+        amount = None
+        if value is not None and compact(value.text) not in NULL_CELLS:
+            amount = parse_money(value.text, value.unit)
+            if amount is None:
+                form.issues.append(_invalid(f"tasks[{n}].{column}", value, "an amount of money"))
+        out[column] = amount
+    return out

@@ -8,6 +8,7 @@ from goalforms.errors import NoKnownLayout
 from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
+from goalforms.parsers.layouts.discovery import ensure_loaded
 from goalforms.parsers.readers.ocr_repair import doubtful_fields
 from goalforms.parsers.readers.spreadsheet import FORMATS as SPREADSHEET_FORMATS
 from goalforms.parsers.readers.spreadsheet import doubt_issues as spreadsheet_doubts
@@ -21,6 +22,7 @@ from goalforms.pipeline.validate import validate
 
 def parse_grid(grid: Grid) -> ParsedDocument:
     """Parse a grid already read from a file: its target forms and its evaluation reports."""
+    ensure_loaded()  # a broken user layout (GOALFORMS_LAYOUTS) is an error naming its file and key
     reports = find_reports(grid)
     body = without_reports(grid)
     try:

@@ -136,6 +136,11 @@ class CorrectedForm(Base):
     carryover: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     other_funds: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     applied: Mapped[int] = mapped_column(Integer)  # how many corrections made this copy
+    # Issue 12 (migration 0008_siblings): carried from the parse (project_key from the corrected name).
+    project_key: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    total_score: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    grade: Mapped[str | None] = mapped_column(String(40))
 
 
 class CorrectedIndicator(Base):
@@ -162,6 +167,21 @@ class CorrectedIndicator(Base):
     unit: Mapped[str | None] = mapped_column(String(100))
     source_line: Mapped[int | None] = mapped_column(Integer)
     source_location: Mapped[str | None] = mapped_column(String(200))
+    # Issue 12 (migration 0008_siblings): carried from the parsed row (clerks do not correct them yet).
+    actual_raw: Mapped[str | None] = mapped_column(Text)
+    actual_kind: Mapped[str | None] = mapped_column(String(16))
+    actual_op: Mapped[str | None] = mapped_column(String(2))
+    actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    actual_unit: Mapped[str | None] = mapped_column(String(100))
+    weight: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    score: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    note: Mapped[str | None] = mapped_column(Text)
+    prior_year_raw: Mapped[str | None] = mapped_column(Text)
+    prior_year_kind: Mapped[str | None] = mapped_column(String(16))
+    prior_year_op: Mapped[str | None] = mapped_column(String(2))
+    prior_year_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    prior_year_unit: Mapped[str | None] = mapped_column(String(100))
+    period: Mapped[str | None] = mapped_column(String(16))
 
 
 class ResolvedIssue(Base):

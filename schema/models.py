@@ -57,6 +57,13 @@ class Form(Base):
     header_extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     collection_title: Mapped[str | None] = mapped_column(Text)
     source_location: Mapped[str | None] = mapped_column(String(200))
+    # Issue 12 (migration 0008_siblings): what the form is, and the keys of the sibling forms.
+    kind: Mapped[str] = mapped_column(String(20), default="target", server_default="target", index=True)
+    project_key: Mapped[str | None] = mapped_column(Text, index=True)  # project name, year and quotes peeled
+    outcome: Mapped[str | None] = mapped_column(Text)  # self_eval: 实际完成情况
+    total_score: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # self_eval: 总分 row's 得分
+    grade: Mapped[str | None] = mapped_column(String(40))  # self_eval: 自评等级
+    points: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # self_eval: {"产出指标": "50", …}
 
     document: Mapped[SourceDocument] = relationship(back_populates="forms")
     budget_figures: Mapped[list[BudgetFigure]] = relationship(
@@ -67,6 +74,12 @@ class Form(Base):
     )
     issues: Mapped[list[ParseIssue]] = relationship(
         back_populates="form", cascade="all, delete-orphan", passive_deletes=True
+    )
+    funds: Mapped[list[FundLine]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="FundLine.position"
+    )
+    tasks: Mapped[list[DepartmentTask]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="DepartmentTask.position"
     )
 
 
@@ -101,8 +114,62 @@ class Indicator(Base):
     unit: Mapped[str | None] = mapped_column(String(100))
     source_line: Mapped[int | None] = mapped_column(Integer)
     source_location: Mapped[str | None] = mapped_column(String(200))
+    # Issue 12: the self-evaluation's actual (normalised like the target), its points and score, the
+    # note beside it, a local form's prior-year level, and the table (long_term / annual) it sat in.
+    actual_raw: Mapped[str | None] = mapped_column(Text)
+    actual_kind: Mapped[str | None] = mapped_column(String(16))
+    actual_op: Mapped[str | None] = mapped_column(String(2))
+    actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    actual_unit: Mapped[str | None] = mapped_column(String(100))
+    weight: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    score: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    note: Mapped[str | None] = mapped_column(Text)
+    prior_year_raw: Mapped[str | None] = mapped_column(Text)
+    prior_year_kind: Mapped[str | None] = mapped_column(String(16))
+    prior_year_op: Mapped[str | None] = mapped_column(String(2))
+    prior_year_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    prior_year_unit: Mapped[str | None] = mapped_column(String(100))
+    period: Mapped[str | None] = mapped_column(String(16))
 
     form: Mapped[Form] = relationship(back_populates="indicators")
+
+
+class FundLine(Base):
+    """A money row of a self-evaluation (年度资金总额, 当年财政拨款, 上年结转资金, 其他资金), in yuan."""
+
+    __tablename__ = "fund_lines"
+    __table_args__ = (UniqueConstraint("form_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1-based, printed order
+    item: Mapped[str] = mapped_column(String(40))  # total, fiscal_appropriation, carryover, other_funds
+    initial: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 年初预算数
+    full_year: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 全年预算数
+    executed: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 全年执行数
+    rate: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 执行率, percent
+    weight: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 分值
+    score: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # 得分
+
+    form: Mapped[Form] = relationship(back_populates="funds")
+
+
+class DepartmentTask(Base):
+    """A row of a department form's 年度主要任务 table (money in yuan)."""
+
+    __tablename__ = "department_tasks"
+    __table_args__ = (UniqueConstraint("form_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    fiscal_appropriation: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    other_funds: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+    form: Mapped[Form] = relationship(back_populates="tasks")
 
 
 class ParseIssue(Base):

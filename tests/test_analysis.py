@@ -137,7 +137,13 @@ def test_v_indicators_exact_row(samples_db: str) -> None:
         "department": None, "year": 2020, "layout": "2020", "position": 1, "dimension": "management.input",
         "level1": "投入与管理", "level2": "投入管理", "level3": "预算执行率", "raw": ">90%", "kind": "numeric",
         "op": ">", "value": r["value"], "value_num": 90.0, "unit": "%", "source_line": 68,
-        "source_location": "line 68"}
+        "source_location": "line 68",
+        # issue 12 (0008_siblings): a target form's row has no actual, points, note, prior year or period
+        "form_kind": "target", "project_key": "征地养老费用",
+        **{k: None for k in ("period", "actual_raw", "actual_kind", "actual_op", "actual_value", "actual_value_num",
+                             "actual_unit", "weight", "weight_num", "score", "score_num", "note", "prior_year_raw",
+                             "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_value_num",
+                             "prior_year_unit")}}
     assert _exact(r["value"]) == "90"
     assert Path(r["source_path"]).name == "003_cca29bee0b231de8.txt"
 

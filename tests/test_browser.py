@@ -42,6 +42,8 @@ from tests.test_corrections import (
 )
 from tests.test_web import SCRIPT_TARGET
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path(os.environ.get("GOALFORMS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

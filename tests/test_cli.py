@@ -60,3 +60,11 @@ def test_import_default_database_is_goalforms_db_in_the_working_folder(tmp_path:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "goalforms.db").exists()
     assert "forms: 9" in result.stdout
+
+
+def test_parse_table_shows_the_later_columns_of_a_self_evaluation() -> None:
+    result = run("parse", str(SAMPLES / "siblings" / "text" / "self_eval_2024.txt"))
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "三级" in line)
+    assert all(name in header for name in ("actual", "weight", "score", "note"))
+    assert "22850人" in result.stdout and "部分人员年内死亡" in result.stdout

@@ -24,6 +24,7 @@ def test_without_libreoffice_the_message_says_how_to_convert(tmp_path: Path, mon
         parse_file(path)
 
 
+@pytest.mark.libreoffice
 def test_a_doc_file_is_converted_and_parses_like_its_docx(tmp_path: Path) -> None:
     subprocess.run(
         ["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",

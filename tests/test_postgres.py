@@ -29,6 +29,8 @@ from goalforms.schema.db import connect
 from tests import pg
 from tests.conftest import REPO, SAMPLES
 
+pytestmark = pytest.mark.pg
+
 TEXT = SAMPLES / "text"
 SINGLE_IMPORT = {"source_documents": 4, "forms": 28, "budget_figures": 8 * 4 + 20 * 5, "indicators": 441,
                  "parse_issues": 31}

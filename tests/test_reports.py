@@ -27,7 +27,7 @@ from goalforms.errors import NoKnownLayout
 from goalforms.parsers.reports.checks import rules_differ
 from goalforms.parsers.reports.names import name_match, project_key, unit_match
 from goalforms.parsers.reports.text import clean, iso_date, number
-from goalforms.pipeline import analysis, load, parse_file
+from goalforms.pipeline import analysis, parse_file
 from goalforms.pipeline.cli import app
 from goalforms.pipeline.importer import LOADED, REPLACED, SKIPPED, import_paths
 from goalforms.schema import models
@@ -43,30 +43,6 @@ FORMS_2026 = SAMPLES / "text" / "004_dca627b1a6ea1aa7.txt"  # 社会保险经办
 PROJECT = "社会保险经办业务费"
 BACKENDS = ["sqlite", "postgresql"]
 ISSUE_KEYS = ("code", "severity", "where", "field", "found", "expected")
-
-
-def _parse_integrated() -> bool:
-    try:
-        return "reports" in parse_file(SEED).to_dict()
-    except NoKnownLayout:
-        return False
-
-
-# Until the integration edits of issue 8 are made (ParsedDocument.reports, parse_grid, store_document,
-# the CLI and analysis registrations), the tests that go through them are skipped; each check turns
-# itself off once its edit is in, so nothing is skipped after integration.
-INTEGRATED = {
-    "parse": _parse_integrated(),
-    "store": hasattr(load, "store_reports"),
-    "cli": any(c.name == "project" for c in app.registered_commands),
-    "views": "v_reports" in analysis.VIEWS,
-}
-
-
-def _pending(*parts: str) -> pytest.MarkDecorator:
-    missing = [part for part in parts if not INTEGRATED[part]]
-    return pytest.mark.skipif(bool(missing), reason=f"issue 8 integration pending: {', '.join(missing)}")
-
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +77,6 @@ def _without_messages(report: dict[str, Any]) -> dict[str, Any]:
 # --- the seed report ------------------------------------------------------------------------------
 
 
-@_pending("parse")
 def test_seed_parses_as_its_expected_file() -> None:
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
     actual = parse_file(SEED).to_dict()
@@ -113,7 +88,6 @@ def test_seed_parses_as_its_expected_file() -> None:
     assert got == want
 
 
-@_pending("parse")
 def test_seed_scores_add_up_to_the_total_of_91_34() -> None:
     report = _report()
     scores, subtotals = report["scores"], report["subtotals"]
@@ -132,7 +106,6 @@ def test_seed_scores_add_up_to_the_total_of_91_34() -> None:
     assert not [i for i in report["issues"] if i["code"] == "sum_mismatch"]
 
 
-@_pending("parse")
 def test_seed_budget_and_output_figures() -> None:
     report = _report()
     budget = report["budget_execution"]
@@ -149,7 +122,6 @@ def test_seed_budget_and_output_figures() -> None:
     assert report["satisfaction"]["total"] == {"max": "10", "rate": "88.9", "score": "8.89", "where": "line 1489"}
 
 
-@_pending("parse")
 def test_the_duplicate_scoring_table_is_compared_not_merged() -> None:
     report = _report()
     assert report["score_table"] == {"source": "body", "where": "line 346", "duplicate": "annex1",
@@ -163,9 +135,9 @@ def test_the_duplicate_scoring_table_is_compared_not_merged() -> None:
     ]
 
 
-@_pending("parse")
 def test_the_same_report_as_a_word_document_parses_the_same(tmp_path: Path) -> None:
-    docx = pytest.importorskip("docx")
+    import docx
+
     document = docx.Document()
     table_rows: list[list[str]] = []
 
@@ -214,7 +186,6 @@ def _edited(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     return path
 
 
-@_pending("parse")
 def test_contradictions_of_a_damaged_copy_are_flagged(tmp_path: Path) -> None:
     path = _edited(
         tmp_path,
@@ -235,7 +206,6 @@ def test_contradictions_of_a_damaged_copy_are_flagged(tmp_path: Path) -> None:
     assert issues[("score_mismatch", "scores[20].workpaper.score")]["found"] == "2"
 
 
-@_pending("parse")
 def test_a_scoring_row_without_its_code_is_flagged_not_guessed(tmp_path: Path) -> None:
     report = _report(_edited(tmp_path, ("\t\tA12 立项依据充分性\t2\t2", "\t\t立项依据充分性\t2\t2")))
     assert "A12" not in [s["code"] for s in report["scores"]]
@@ -314,7 +284,6 @@ C11 供餐完成率（满分 20 分，得 18.33 分）
 """
 
 
-@_pending("parse")
 def test_another_report_of_the_family(tmp_path: Path) -> None:
     path = tmp_path / "small.txt"
     path.write_text(SMALL_REPORT, encoding="utf-8")
@@ -340,7 +309,6 @@ def test_another_report_of_the_family(tmp_path: Path) -> None:
     assert not [i for i in issues if i[0] in ("rate_mismatch", "duplicate_table_mismatch", "score_mismatch")]
 
 
-@_pending("parse")
 @pytest.mark.parametrize("report_first", [True, False], ids=["report-then-forms", "forms-then-report"])
 def test_a_file_may_hold_forms_and_a_report(tmp_path: Path, report_first: bool) -> None:
     parts = [SEED, FORMS_2020] if report_first else [FORMS_2020, SEED]
@@ -425,7 +393,6 @@ SEED_COUNTS = {"reports": 1, "report_scores": 30, "report_subtotals": 12, "repor
                "report_issues": 16, "report_form_links": 2}
 
 
-@_pending("parse", "store")
 @pytest.mark.parametrize("report_first", [True, False], ids=["report-first", "forms-first"])
 def test_import_stores_the_report_and_links_it_to_its_forms(any_db: str, tmp_path: Path, report_first: bool) -> None:
     engine = connect(any_db)
@@ -447,7 +414,6 @@ def test_import_stores_the_report_and_links_it_to_its_forms(any_db: str, tmp_pat
     engine.dispose()
 
 
-@_pending("parse", "store")
 def test_reimport_is_skipped_and_a_changed_report_replaces_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'replace.db'}"
     engine = connect(url)
@@ -494,7 +460,6 @@ def project_db(any_db: str) -> str:
     return any_db
 
 
-@_pending("parse", "store")
 def test_views_and_query(project_db: str) -> None:
     def rows(sql: str) -> list[dict[str, Any]]:
         result = analysis.query(project_db, sql)
@@ -514,14 +479,12 @@ def test_views_and_query(project_db: str) -> None:
         [(2018, 91.34, "优", 2020, "near", 91.38), (2018, 91.34, "优", 2026, "near", 91.38)]
 
 
-@_pending("parse", "store", "views")
 def test_report_views_export_like_the_form_views(project_db: str, tmp_path: Path) -> None:
     for view in rm.VIEWS:
         out = analysis.export(project_db, "csv", view, tmp_path / f"{view}.csv")
         assert out.read_text(encoding="utf-8").splitlines()[0].split(",") == list(rm.VIEW_COLUMNS[view])
 
 
-@_pending("parse", "store", "cli")
 def test_project_command_shows_forms_and_evaluation_side_by_side(project_db: str) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["project", PROJECT, "--db", project_db])
@@ -541,7 +504,6 @@ def test_project_command_shows_forms_and_evaluation_side_by_side(project_db: str
     assert unknown.exit_code == 1 and "no target form or evaluation report" in unknown.output
 
 
-@_pending("parse", "cli")
 def test_parse_prints_the_report_readably() -> None:
     result = CliRunner().invoke(app, ["parse", str(SEED)])
     assert result.exit_code == 0, result.output
@@ -549,7 +511,6 @@ def test_parse_prints_the_report_readably() -> None:
     assert "总分 91.34" in result.output and "score_mismatch (line 654)" in result.output
 
 
-@_pending("cli")
 def test_project_command_help_is_documented() -> None:
     result = CliRunner().invoke(app, ["project", "--help"])
     assert result.exit_code == 0 and "--db" in result.output
@@ -561,7 +522,6 @@ def test_project_command_help_is_documented() -> None:
             assert f"| `{column}` |" in docs, (view, column)
 
 
-@_pending("parse", "store")
 def test_stored_reports_reach_their_document(tmp_path: Path) -> None:
     engine = connect(f"sqlite:///{tmp_path / 'doc.db'}")
     import_paths([SEED], engine)

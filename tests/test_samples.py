@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from goalforms.parsers import readers
+from goalforms.parsers.readers import legacy, scan
 from goalforms.pipeline import parse_file
 from tests.conftest import SAMPLES
 
@@ -24,6 +26,20 @@ def _sample_for(expected: Path) -> Path:
     matches = [p for p in expected.parent.iterdir() if p.stem == stem and not p.name.endswith(".json")]
     assert len(matches) == 1, f"no single sample file for {expected}"
     return matches[0]
+
+
+def _param(expected: Path) -> Any:
+    """The sample as a test parameter, marked with what its reader needs: OCR for a scan, LibreOffice
+    for a format it converts (.odt, .doc …), so that `make test-fast` can leave them out."""
+    reader = readers.reader_for(_sample_for(expected))
+    if reader is scan.read or expected.parent.name == "scan":
+        return pytest.param(expected, marks=pytest.mark.scan)
+    if reader is legacy.read:
+        return pytest.param(expected, marks=pytest.mark.libreoffice)
+    return expected
+
+
+PARAMS = [_param(p) for p in EXPECTED]
 
 
 def _project(actual: dict[str, Any], expected: Any) -> Any:
@@ -39,7 +55,7 @@ def test_there_are_samples() -> None:
     assert len(EXPECTED) >= 4
 
 
-@pytest.mark.parametrize("expected_path", EXPECTED, ids=lambda p: str(p.relative_to(SAMPLES)))
+@pytest.mark.parametrize("expected_path", PARAMS, ids=lambda p: str(p.relative_to(SAMPLES)))
 def test_sample_parses_as_expected(expected_path: Path) -> None:
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
     actual = parse_file(_sample_for(expected_path)).to_dict()

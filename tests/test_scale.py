@@ -27,6 +27,9 @@ from tests.conftest import REPO, SAMPLES
 sys.path.insert(0, str(SAMPLES))
 from make_archive import make_text_archive  # noqa: E402
 
+# Worker processes, a killed import, a Dask cluster: the slowest tests; `make test-fast` leaves them out.
+pytestmark = pytest.mark.workers
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.PgServer]:

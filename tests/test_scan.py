@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import cv2  # noqa: E402  (a hard dependency: a missing OpenCV fails here, never skips)
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from goalforms.parsers.readers import ocr_repair, scan
 from goalforms.parsers.readers.ocr_repair import Glyph
 from tests.conftest import SAMPLES
 
-cv2 = pytest.importorskip("cv2")
+pytestmark = pytest.mark.scan
 
 SCANS = SAMPLES / "scan"
 

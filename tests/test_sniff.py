@@ -172,6 +172,7 @@ def test_folder_import_looks_at_files_without_a_suffix() -> None:
     assert not readers.worth_reading(Path("setup.exe")) and not readers.worth_reading(Path("notes.md"))
 
 
+@pytest.mark.libreoffice
 def test_a_word_97_file_without_its_name_converts(tmp_path: Path) -> None:
     subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
                     "--convert-to", "doc", "--outdir", str(tmp_path), str(DOCX)], check=True, capture_output=True, timeout=300)

@@ -155,22 +155,23 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 
 def _post_routes(site: Site) -> list[str]:
     found = sorted({route.path for route in _routes(site.app.routes) if "POST" in getattr(route, "methods", set())})
-    assert found == ["/account/password", "/form/add-row", "/form/resolve", "/form/resolve-all", "/form/row",
-                     "/form/save", "/form/undo", "/login", "/logout"]
+    assert found == ["/account/password", "/form/accept-finding", "/form/add-row", "/form/reopen-finding",
+                     "/form/resolve", "/form/resolve-all", "/form/row", "/form/save", "/form/undo", "/login", "/logout"]
     return found
 
 
 def _fingerprint(site: Site) -> tuple[Any, ...]:
     return (rows(site.url, "SELECT COUNT(*) FROM corrections"), rows(site.url, "SELECT COUNT(*) FROM users"),
             rows(site.url, "SELECT * FROM v_indicators ORDER BY indicator_id"),
-            rows(site.url, "SELECT * FROM v_issues ORDER BY issue_id"))
+            rows(site.url, "SELECT * FROM v_issues ORDER BY issue_id"),
+            rows(site.url, "SELECT COUNT(*) FROM finding_acceptances"))
 
 
 def _attack(site: Site) -> dict[str, str]:
     """Form data that would change things, were it accepted."""
     return {"path": str(site.seed.resolve()), "n": "3", "v:indicators[1].raw": "=1%", "o:indicators[1].raw": "",
             "op": "delete:indicators[0]", "level3": "intruder", "issue_id": "1", "note": "x", "correction": "1",
-            "name": "alice", "password": "alice's password"}
+            "name": "alice", "password": "alice's password", "finding": "1"}
 
 
 def test_an_unauthenticated_request_cannot_change_anything(site: Site) -> None:

@@ -1,18 +1,16 @@
-"""Layout parsers: one module per layout family, registered here by layout id.
+"""Layout parsers: one generic parser per layout, each layout a TOML file (``docs/layouts.md``).
 
 Contract (every layout parser): ``parse(rows) -> RawForm`` for the rows of one form, from its
 title row to the row before the next form. It never raises on damaged input: what it cannot
-recover it reports as issues on the form.
+recover it reports as issues on the form. ``LAYOUTS`` maps layout id → parser; it holds the
+built-in layouts and the user's (``discovery.py``) and is refreshed in place.
 """
 
 from __future__ import annotations
 
 from goalforms.parsers.layouts.base import LayoutParser, RawForm, RawIndicator, RawIssue, RawValue
-from goalforms.parsers.layouts.form2020 import Form2020Parser
-from goalforms.parsers.layouts.form2024 import Form2024Parser
+from goalforms.parsers.layouts.discovery import LAYOUTS, refresh
 
-LAYOUTS: dict[str, LayoutParser] = {
-    parser.spec.id: parser for parser in (Form2020Parser(), Form2024Parser())
-}
+refresh(tolerant=True)
 
 __all__ = ["LAYOUTS", "LayoutParser", "RawForm", "RawIndicator", "RawIssue", "RawValue"]

@@ -16,18 +16,27 @@ from dataclasses import dataclass, field
 
 import regex
 
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Row
-from goalforms.parsers.labels import clean_text
+from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import flowing
+from goalforms.parsers.layouts.blocks import read_blocks
 from goalforms.parsers.layouts.continuation import display_width, flag_placements, rebuild_rows
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TableHeader, find_table_header, read_indicator_table
+from goalforms.parsers.layouts.table import (
+    TableHeader,
+    find_table_header,
+    first_period,
+    periods_by_row,
+    read_indicator_table,
+)
 
 
 @dataclass(frozen=True)
 class RawValue:
     text: str
     where: Location
+    unit: str = "元"  # money printed in a 万元 block is read × 10000
 
 
 @dataclass
@@ -47,6 +56,13 @@ class RawIndicator:
     target: str
     where: Location
     dimension: str | None = None
+    # Columns read by their header's position (None: the layout has no such column).
+    actual: str | None = None
+    weight: str | None = None
+    score: str | None = None
+    note: str | None = None
+    prior_year: str | None = None
+    period: str | None = None  # "long_term" | "annual" when the form has both tables
 
 
 @dataclass
@@ -60,6 +76,12 @@ class RawForm:
     issues: list[RawIssue] = field(default_factory=list)
     # The cells of the form lost their right part (cut-off columns): values may be incomplete.
     truncated: bool = False
+    kind: str = "target"
+    # Self-evaluation money rows: item -> column -> printed amount (``funds`` of the contract).
+    funds: list[dict[str, RawValue | None]] = field(default_factory=list)
+    # Department task rows: column -> printed value (``tasks`` of the contract).
+    tasks: list[dict[str, RawValue | None]] = field(default_factory=list)
+    points: dict[str, str] = field(default_factory=dict)  # 一级 name -> points printed in its label
 
 
 def _centre(row: Row, cell: Cell) -> float:
@@ -71,35 +93,53 @@ _YEAR = regex.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年\s*�
 
 
 class LayoutParser:
-    """Parse one form of a layout described by a :class:`LayoutSpec`."""
+    """Parse one form of any layout: everything layout-specific is in its :class:`LayoutSpec`."""
 
-    spec: LayoutSpec
+    def __init__(self, spec: LayoutSpec) -> None:
+        self.spec = spec
 
     def parse(self, rows: list[Row]) -> RawForm:
         if any(row.flowing for row in rows):
             return flowing.parse_flowing(self, rows)  # cells split by the labels, then parsed as below
         rows, placements = rebuild_rows(rows, self.spec)
-        form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where)
+        roles.seen(rows)  # goalforms debug: the rows as read, and (roles.note) what each cell was taken for
+        roles.note(rows[0].where, None, "title")
+        form = RawForm(layout=self.spec.id, year=self.find_year(rows), where=rows[0].where, kind=self.spec.kind)
         for name in list(self.spec.fields) + list(self.spec.text_blocks):
             form.header[name] = None
         for name in self.spec.budget:
             form.budget[name] = None
         table_at = find_table_header(rows, self.spec)
         header_rows = rows[1:table_at] if table_at is not None else rows[1:]
+        header_rows = read_blocks(header_rows, self.spec, form)
         self.read_label_values(header_rows, form)
         self.read_text_blocks(header_rows, form)
         if table_at is None:
             form.issues.append(
-                RawIssue("missing_table", "error", "no indicator table header found in this form", rows[0].where)
+                RawIssue("missing_table", "error", self.missing_table(rows), rows[0].where)
             )
             flag_placements(placements, form)
             return form
         header = TableHeader.from_row(rows[table_at], self.spec)
         table_rows, fragments = self.split_fragments(rows[table_at + 1 :])
-        read_indicator_table(header, table_rows, self.spec, form)
+        for row in [rows[table_at], *fragments]:
+            roles.note(row.where, None, "table header" if row is rows[table_at] else "fragment")
+        period = first_period(rows[: table_at + 1], self.spec)
+        periods = periods_by_row(rows[table_at + 1 :], self.spec, period) if self.spec.periods else None
+        read_indicator_table(header, table_rows, self.spec, form, period, periods)
         self.check_truncation(header, fragments, form)
         flag_placements(placements, form)
         return form
+
+    def missing_table(self, rows: list[Row]) -> str:
+        """Why no table header was found: which of the layout's column headers are missing."""
+        cells = {compact(c.text) for row in rows for c in row.filled}
+        wanted = {role: self.spec.table.get(role, []) for role in sorted(self.spec.header_roles)}
+        missing = ["/".join(names) for names in wanted.values() if not cells & set(names)]
+        found = ["/".join(sorted(cells & set(names))) for names in wanted.values() if cells & set(names)]
+        return (f"no indicator table header found in this form (layout {self.spec.id}): "
+                f"{'、'.join(missing) or 'the column headers on one row'} not found"
+                + (f"; found {'、'.join(found)}" if found else ""))
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -114,8 +154,17 @@ class LayoutParser:
         """Label–value pairs: the value is in the label's cell after it, or in the next non-empty
         cell of the row unless that cell is itself a label. A later non-empty value of a label
         printed twice (其他资金) wins over an earlier blank one."""
+        open_field: tuple[str, int] | None = None  # a ``continued`` field and its label's column
         for row in rows:
             cells = row.filled
+            if open_field is not None:
+                name, label_col = open_field
+                current = form.header.get(name)
+                if (cells and current is not None and all(c.col > label_col for c in cells)
+                        and not any(self.spec.match_label(c.text) for c in cells)):
+                    form.header[name] = RawValue(current.text + "\n" + row.text(" "), current.where, current.unit)
+                    continue
+                open_field = None
             used: set[int] = set()
             for i, cell in enumerate(cells):
                 if i in used:
@@ -123,14 +172,21 @@ class LayoutParser:
                 hit = self.spec.match_label(cell.text)
                 if hit is None or hit.kind in ("caption", "text_block"):
                     continue
-                value = RawValue(hit.rest, row.where)
+                unit = self.spec.budget_unit if hit.kind == "budget" else "元"
+                value = RawValue(hit.rest, row.where, unit)
+                role = "money" if hit.kind == "budget" else "header value"
+                roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
                 if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
-                    value = RawValue(cells[i + 1].text, row.where)
+                    value = RawValue(cells[i + 1].text, row.where, unit)
                     used.add(i + 1)
+                    roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
                     target[hit.name] = value
+                    spec = self.spec.field_specs.get(hit.name)
+                    if hit.kind == "field" and spec is not None and spec.continued:
+                        open_field = (hit.name, cell.col)
 
     def read_text_blocks(self, rows: list[Row], form: RawForm) -> None:
         """Texts printed on the rows below their label row, in the label's column (2024 goals).
@@ -144,6 +200,8 @@ class LayoutParser:
             blocks = [(cell, hit) for cell, hit in hits if hit is not None and hit.kind == "text_block"]
             if blocks:
                 columns = {cell.col: (hit.name, _centre(row, cell)) for cell, hit in blocks}
+                for cell, _hit in blocks:
+                    roles.note(row.where, cell, "header label")
                 placed: dict[int, str] = {}
                 continue
             if any(hit is not None for _, hit in hits):
@@ -161,6 +219,7 @@ class LayoutParser:
                     name = columns[min(columns, key=lambda c: (abs(columns[c][1] - centre), c))][0]
                     placed[cell.col] = name
                 texts.setdefault(name, []).append(RawValue(cell.text, row.where))
+                roles.note(row.where, cell, "text block", name)
         for name, parts in texts.items():
             joined = "".join(clean_text(p.text) for p in parts)
             form.header[name] = RawValue(joined, parts[0].where)

@@ -38,7 +38,8 @@ from goalforms.parsers.layouts.centred_cells import SLACK, Placement
 from goalforms.parsers.layouts.centred_header import rebuild_header
 from goalforms.parsers.layouts.centred_table import rebuild_table
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header, is_table_header
+from goalforms.parsers.layouts.table import find_table_header, is_table_header
+from goalforms.parsers.values import looks_like_target
 
 _YEAR = regex.compile(r"[(（]\s*\d{4}\s*年\s*度?\s*[)）]|\d{4}\s*年\s*度")
 _EXACT = 0.5  # lines: the misfit of a label that stands at its rows' centre (rounding)
@@ -105,7 +106,7 @@ def _table_sandwiches(body: list[Row], spec: LayoutSpec) -> int:
             continue
         if not texts and all(n.col > max(c.col for c in labels) for n in names if n):
             found += 1
-        elif len(texts) == 1 and TARGET_SHAPE.match(texts[0].text) and all(
+        elif len(texts) == 1 and looks_like_target(texts[0].text) and all(
                 n.col + SLACK < texts[0].col for n in names if n):
             found += 1
     return found

@@ -15,7 +15,8 @@ from goalforms.parsers.labels import compact, is_separator
 from goalforms.parsers.layouts.centred_cells import SLACK, Piece, Placement, Stack, overlaps, pieces_of
 from goalforms.parsers.layouts.continuation import display_width
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TARGET_SHAPE, is_table_header
+from goalforms.parsers.layouts.table import is_table_header
+from goalforms.parsers.values import looks_like_target
 
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
 _HANGING = regex.compile(r"[”’」』》）)，。、；：！？]$")
@@ -394,7 +395,7 @@ def rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: lis
             targets.append(ps[-1])
             continue
         piece = ps[0]
-        if TARGET_SHAPE.match(piece.text) or abs(piece.col - target_col) < abs(piece.col - name_col):
+        if looks_like_target(piece.text) or abs(piece.col - target_col) < abs(piece.col - name_col):
             targets.append(piece)
         else:
             names.append(piece)
@@ -404,7 +405,7 @@ def rebuild_table(rows: list[Row], start: int, spec: LayoutSpec, placements: lis
                        default=0)
     name_room, target_room = _room(names), _room(targets, target_floor)
     def target_shaped(piece: Piece) -> bool:
-        return bool(TARGET_SHAPE.match(piece.text))
+        return looks_like_target(piece.text)
 
     name_column = Column(names, name_room, lambda p: False)
     # A target column no wider than its header label may never have wrapped: its widest target

@@ -23,7 +23,8 @@ import regex
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TARGET_SHAPE, find_table_header
+from goalforms.parsers.layouts.table import find_table_header
+from goalforms.parsers.values import looks_like_target
 
 if TYPE_CHECKING:
     from goalforms.parsers.layouts.base import RawForm
@@ -168,7 +169,7 @@ def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
         )
         if continues and in_table:
             target = len(previous.filled) - 1
-            if any(o == target and TARGET_SHAPE.match(c.text) for o, c in zip(owners, row.filled, strict=True)):
+            if any(o == target and looks_like_target(c.text) for o, c in zip(owners, row.filled, strict=True)):
                 continues = False  # a target of its own (=100%, ≥95.00(%)): a new row
         if continues and in_table:
             # In the indicator table a new row without labels looks like a wrapped line: only a

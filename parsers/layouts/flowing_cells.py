@@ -12,9 +12,6 @@ from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.spec import LayoutSpec
 
 UNCERTAIN = "uncertain_split"
-# Header fields of the contract (the others are ``header_extra``).
-_CONTRACT_HEADER = {"project_name", "unit", "department", "project_category", "project_nature",
-                    "plan_start", "plan_end", "gov_procurement", "performance_type", "goal"}
 _CJK = r"[\p{Han}\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2026\u2014]"
 _GAP = regex.compile(r"\s+")
 _MONEY = regex.compile(r"^[¥￥]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?元?$")

@@ -10,7 +10,6 @@ import regex
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.flowing_cells import (
-    _CONTRACT_HEADER,
     _DATE,
     _MONEY,
     _MONEY_TOKEN,
@@ -35,6 +34,7 @@ class Slot:
     where: Location
     pieces: list[str] = field(default_factory=list)
     doubted: bool = False
+    extra: bool = False  # a header_extra text (the layout's ``extra = true``)
 
     @property
     def value(self) -> str:
@@ -44,7 +44,7 @@ class Slot:
     def field(self) -> str:
         if self.kind == "budget":
             return f"budget.{self.name}"
-        return f"header.{self.name}" if self.name in _CONTRACT_HEADER else f"header_extra.{self.name}"
+        return f"header_extra.{self.name}" if self.extra else f"header.{self.name}"
 
     def can_take(self, text: str) -> bool:
         """Whether ``text`` (a line without a label) could be more of this value."""
@@ -99,7 +99,8 @@ class HeaderReader:
         slots = []
         for n, (start, end, kind, name) in enumerate(hits):
             stop = hits[n + 1][0] if n + 1 < len(hits) else len(text)
-            slot = Slot(kind, name, text[start:end].strip(), where)
+            spec = self.spec.field_specs.get(name)
+            slot = Slot(kind, name, text[start:end].strip(), where, extra=spec is not None and spec.extra)
             value = text[end:stop].strip()
             if value:
                 slot.pieces.append(value)

@@ -12,7 +12,7 @@ from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.continuation import display_width
 from goalforms.parsers.layouts.flowing_cells import _ASCII, _CJK, _GAP, Doubt, _is_table_header, _join_all
 from goalforms.parsers.layouts.spec import LayoutSpec
-from goalforms.parsers.layouts.table import TARGET_SHAPE
+from goalforms.parsers.values import looks_like_target
 
 # -- indicator table -----------------------------------------------------------------------------
 
@@ -35,10 +35,8 @@ class Indicator:
 
 
 def _is_target(text: str) -> bool:
-    """Only a target can look like this: an operator then a number, or a bare percentage."""
-    from goalforms.pipeline.normalise import parse_target
-
-    return bool(TARGET_SHAPE.match(text)) and parse_target(text).kind == "numeric"
+    """Only a target can look like this (the value grammar's numeric target with an operator or a unit)."""
+    return looks_like_target(text)
 
 
 def split_name_target(text: str) -> tuple[list[str], bool]:
@@ -268,7 +266,7 @@ class TableReader:
             target_full = False  # a whole target in the grammar's shape does not go on
         two = len(pieces) == 2 and sure
         if two and _is_target(pieces[1]):
-            if not current.target and not TARGET_SHAPE.match(pieces[1]).group().lstrip()[:1].isdigit():  # type: ignore[union-attr]
+            if not current.target and not pieces[1].lstrip()[:1].isdigit():
                 return False  # a new row with a target of its own (an operator: not prose)
             if not current.target:
                 self.new_row_doubt = (f"the line {rest!r} was read as a new row; it may be the target of the row "

@@ -6,6 +6,11 @@ group. Cells are therefore classified by what they say — a vocabulary name is 
 wherever it stands; the remaining first text is the 三级 name and the last is the target — and
 the hierarchy is rebuilt from the labels with the vocabulary (which level-2 name belongs to
 which level-1 name). Every placement that had to be inferred is flagged.
+
+Columns beyond that core (实际完成值, 分值, 得分, 备注, 上年度实际水平 — the roles ``actual``,
+``weight``, ``score``, ``note``, ``prior_year`` of the layout's ``[table]``) are read by position: a
+cell goes to such a column when that column's header is the nearest to it, and is then left out
+of the content classification. A layout without them is read exactly as before.
 """
 
 from __future__ import annotations
@@ -13,17 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import regex
-
+from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
-from goalforms.parsers.layouts.spec import LayoutSpec
+from goalforms.parsers.layouts.blocks import centre, nearest
+from goalforms.parsers.layouts.spec import POSITION_ROLES, LayoutSpec
+from goalforms.parsers.values import looks_like_target, split_points
 
 if TYPE_CHECKING:
     from goalforms.parsers.layouts.base import RawForm
-
-# A cell that can only be a target: an operator then a number, or a bare percentage.
-TARGET_SHAPE = regex.compile(r"^\s*(?:[=＝≥≤＞＜><]=?\s*[-+]?\d|[-+]?\d+(?:\.\d+)?\s*[%％]\s*$)")
 
 
 @dataclass
@@ -32,10 +35,13 @@ class TableHeader:
     columns: dict[str, int]
     target_label: str
     target_cut: bool
+    # Centre of every named column (position roles are read by the nearest centre).
+    centres: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Row, spec: LayoutSpec) -> TableHeader:
         columns: dict[str, int] = {}
+        centres: dict[str, float] = {}
         target_label, target_cut = "", False
         for cell in row.filled:
             found = spec.table_column(cell.text)
@@ -43,15 +49,22 @@ class TableHeader:
                 continue
             column, cut = found
             columns.setdefault(column, cell.col)
+            centres.setdefault(column, centre(row, cell))
             if column == "target":
                 target_label, target_cut = cell.text.strip(), cut
-        return cls(row.where, columns, target_label, target_cut)
+        return cls(row.where, columns, target_label, target_cut, centres)
+
+    @property
+    def by_position(self) -> bool:
+        return any(role in self.centres for role in POSITION_ROLES)
 
 
 def is_table_header(row: Row, spec: LayoutSpec) -> bool:
-    """A row naming the 一级/二级/三级 columns (the table header, or its repeat on a new page)."""
+    """A row naming the layout's level columns (一级/二级/三级): the table header, or its repeat on a new page."""
     named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
-    return {"level1", "level2", "level3"} <= named
+    # A layout whose name column may be the only one (指标名称) also knows its header by the
+    # name and target columns with a column read by position beside them.
+    return spec.header_roles <= named or ({"level3", "target"} <= named and bool(named & set(POSITION_ROLES)))
 
 
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
@@ -72,6 +85,8 @@ class Entry:
     notes: list[str] = field(default_factory=list)  # why a placement was inferred
     borrowed: str | None = None  # the levels were given by a label printed on a line of its own
     problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+    extra: dict[str, str] = field(default_factory=dict)  # position role -> cell text
+    period: str | None = None
 
     @property
     def has_indicator(self) -> bool:
@@ -85,8 +100,9 @@ class Entry:
         return self.level1 if level == 1 else self.level2
 
 
-def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
-    """Split a row's cells into level labels, the 三级 name and the target."""
+def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[str, str] | None = None) -> Entry:
+    """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position)."""
+    points_seen = {} if points_seen is None else points_seen
     vocab = spec.vocabulary
     entry = Entry(row.where)
     labels: list[tuple[Cell, LabelHit]] = []
@@ -94,7 +110,18 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
     for cell in row.filled:
         if is_separator(cell.text) or compact(cell.text) in spec.side_labels:
             continue
+        text = cell.text
+        if spec.points_in_labels:
+            text, points = split_points(text)
+            if points is not None and (found := vocab.lookup(text)) is not None:
+                points_seen[found.name] = points
+                cell = Cell(text, cell.col, cell.row_span, cell.col_span)
         hit = vocab.lookup(cell.text)
+        if hit is None and header.by_position:
+            role = nearest(header.centres, centre(row, cell))
+            if role in POSITION_ROLES and role not in entry.extra:
+                entry.extra[role] = cell.text
+                continue
         if hit is not None:
             labels.append((cell, hit))
         elif not vocab.is_wrap_fragment(cell.text):
@@ -125,7 +152,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
                 entry.unknown[level] = compact(cell.text)
                 texts.remove(cell)
     if len(texts) == 1:
-        if TARGET_SHAPE.match(texts[0].text):
+        if looks_like_target(texts[0].text):
             entry.target = texts[0].text
         else:
             entry.level3 = texts[0].text
@@ -136,6 +163,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec) -> Entry:
             entry.problems.append(
                 ("ambiguous_placement", f"{len(texts)} texts on one row; the first {len(texts) - 1} were joined as the 三级 name")
             )
+    roles.classified(row, entry, labels, texts)  # goalforms debug: what each cell was taken for
     return entry
 
 
@@ -170,7 +198,8 @@ def attach_label_lines(entries: list[Entry], parent: dict[str, str] | None = Non
             previous.notes.append(f"the label {name} printed on its own at {entry.where} was placed on this row")
 
 
-def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entry, str | None, str | None]]:
+def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec,
+                      levels_printed: bool = True) -> list[tuple[Entry, str | None, str | None]]:
     """Give every indicator row its level-1 and level-2 name.
 
     A level printed on the row, or carried down through blank cells from the label printed on
@@ -225,7 +254,7 @@ def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entr
                         else f"no level-2 label for this row under {own1}")
                 row.notes.append(note)
                 level2, why2 = ahead, f"{note} (at {row.where})"
-        elif level1 is None or level2 is None:
+        elif (level1 is None or level2 is None) and levels_printed:
             row.notes.append("no level label above this row")
         if len(row.notes) == notes_before:
             # Nothing inferred on this row itself: it may still carry an inferred level down.
@@ -239,13 +268,106 @@ def resolve_hierarchy(entries: list[Entry], spec: LayoutSpec) -> list[tuple[Entr
     return resolved
 
 
-def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec, form: RawForm) -> None:
-    """Read the indicator rows below the table header into ``form``."""
-    from goalforms.parsers.layouts.base import RawIndicator, RawIssue
+def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str] | None:
+    """The 总分 row of a self-evaluation: its weight, score and grade cells by position (in the
+    order 分值, 得分, grade when positions do not tell)."""
+    cells = row.filled
+    if not cells or compact(cells[0].text) not in spec.total_row:
+        return None
+    values: dict[str, str] = {}
+    rest = cells[1:]
+    for cell in rest:
+        role = nearest(header.centres, centre(row, cell)) if header.centres else ""
+        if role in ("weight", "score", "note") and role not in values:
+            values[role] = cell.text
+    if len(values) < len(rest):  # positions did not tell: read the cells in their printed order
+        values = dict(zip(("weight", "score", "note"), (c.text for c in rest), strict=False))
+    return values
 
-    entries = [classify(row, header, spec) for row in rows if not row.blank and not is_table_header(row, spec)]
+
+def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm) -> bool:
+    """A header field printed below the table (自评等级 | 优), its label in the first column:
+    read into the header (unless the header already holds a value) rather than as an indicator."""
+    from goalforms.parsers.layouts.base import RawValue
+
+    cells = row.filled
+    if not cells or (header.columns and cells[0].col > min(header.columns.values())):
+        return False
+    hit = spec.match_label(cells[0].text)
+    if hit is None or hit.kind != "field":
+        return False
+    text = hit.rest or (cells[1].text if len(cells) > 1 else "")
+    current = form.header.get(hit.name)
+    if current is None or not current.text.strip():
+        form.header[hit.name] = RawValue(text, row.where)
+    return True
+
+
+def _period(row: Row, spec: LayoutSpec) -> str | None:
+    """The period a caption row names (长期绩效指标 / 年度绩效指标), if the row is one."""
+    for cell in row.filled:
+        key = compact(cell.text)
+        for period, captions in spec.periods.items():
+            if key in captions:
+                return period
+    return None
+
+
+def periods_by_row(rows: list[Row], spec: LayoutSpec, period: str | None) -> dict[int, str]:
+    """The period of every row (by ``id``), from the period captions printed above it."""
+    out: dict[int, str] = {}
+    for row in rows:
+        period = _period(row, spec) or period
+        if period is not None:
+            out[id(row)] = period
+    return out
+
+
+def first_period(rows: list[Row], spec: LayoutSpec) -> str | None:
+    """The period caption printed last above the table header (or in it)."""
+    found = None
+    for row in rows:
+        found = _period(row, spec) or found
+    return found
+
+
+def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec, form: RawForm,
+                         period: str | None = None, periods_at: dict[int, str] | None = None) -> None:
+    """Read the indicator rows below the table header into ``form``. ``periods_at``: the period of
+    each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
+    from goalforms.parsers.layouts.base import RawIndicator, RawIssue, RawValue
+
+    entries: list[Entry] = []
+    for row in rows:
+        if row.blank:
+            continue
+        period = (periods_at or {}).get(id(row)) or _period(row, spec) or period
+        if is_table_header(row, spec):
+            continue
+        if spec.periods and _period(row, spec) is not None and len(row.filled) == 1:
+            continue  # the caption of the next table
+        if _trailing_field(row, header, spec, form):
+            continue
+        total = _total_row(row, header, spec) if spec.total_row else None
+        if total is not None:
+            if total.get("score") is not None:
+                form.header["total_score"] = RawValue(total["score"], row.where)
+            grade = form.header.get("grade")
+            if total.get("note") and (grade is None or not grade.text.strip()):
+                form.header["grade"] = RawValue(total["note"], row.where)
+            continue
+        entry = classify(row, header, spec, form.points)
+        entry.period = period
+        if not entry.has_indicator and entry.extra and entries and entries[-1].has_indicator:
+            # Only later columns on this row: the wrapped rest of the row above.
+            for role, text in entry.extra.items():
+                entries[-1].extra[role] = entries[-1].extra.get(role, "") + text
+            continue
+        entries.append(entry)
+    periods = {e.period for e in entries if e.has_indicator}
     attach_label_lines(entries, spec.vocabulary.parent)
-    for entry, level1, level2 in resolve_hierarchy(entries, spec):
+    printed = "level1" in header.columns or "level2" in header.columns  # 指标名称 alone: no levels at all
+    for entry, level1, level2 in resolve_hierarchy(entries, spec, printed):
         if entry.level3 is None and form.indicators and not form.indicators[-1].target.strip():
             # A target alone on its row: the rest of the row above, split by a page break.
             form.indicators[-1].target = entry.target or ""
@@ -263,6 +385,8 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
                 target=entry.target or "",
                 where=entry.where,
                 dimension=spec.vocabulary.dimension_of(level1, level2),
+                **_position_values(entry, header, spec),
+                period=entry.period if len(periods) > 1 else None,
             )
         )
         name = compact(entry.level3 or "") or "(no name)"
@@ -282,3 +406,9 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
                 RawIssue("missing_name", "error", f"a target {entry.target!r} with no 三级 name", entry.where,
                          f"indicators[{index}].level3")
             )
+
+
+def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec) -> dict[str, str | None]:
+    """The later columns of a row: "" where the layout has the column and the row left it blank,
+    None where the layout has no such column."""
+    return {role: (entry.extra.get(role, "") if spec.table.get(role) else None) for role in POSITION_ROLES}

@@ -157,7 +157,7 @@ def check_zip(path: Path, limits: Limits | None = None) -> None:
                         raise UnreadableFile(path, f"refused: {info.filename!r} declares a DOCTYPE or entities "
                                                    "(office files never do; an XML entity bomb?)")
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile(path, f"not a readable zip archive: {exc}") from None
+        raise UnreadableFile(path, f"a broken zip archive (an Office file cut short?): {exc}") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:  # zip64 oddities, encryption
         raise UnreadableFile(path, f"unsupported zip archive: {exc}") from None
     except OSError as exc:

@@ -160,6 +160,7 @@ def _page_rows(page: Any, page_no: int, first_table: int) -> tuple[list[_Placed]
                 col,
                 row_span=max(1, _index(ys, bbox[3]) - row),
                 col_span=max(1, _index(xs, bbox[2]) - col),
+                bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
             )
             by_row.setdefault(row, []).append((cell, full))
         for row_index in sorted(by_row):

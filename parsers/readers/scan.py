@@ -655,6 +655,7 @@ def page_placed(gray: Image, page_no: int, first_table: int, scale: float = 1.0)
         for tcell, lines in cells:
             edges = (tcell.box[0] + 1.0, tcell.box[2] - 1.0)
             cell, full = _cell(tcell.col, tcell.row_span, tcell.col_span, lines, edges, page.pitch)
+            cell = replace(cell, bbox=box(*tcell.box))  # the cell's box, for goalforms debug
             by_row.setdefault(tcell.row, []).append((cell, full))
         for row_index in sorted(by_row):
             row_cells = sorted(by_row[row_index], key=lambda item: item[0].col)

@@ -8,11 +8,12 @@ here undo that; they know nothing of the report's structure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 import regex
 
 from goalforms.parsers.labels import strip_html
+from goalforms.parsers.values import NULL_CELLS, canonical_decimal, decimal_of
 
 # Characters next to which whitespace is an extraction artefact: ideographs, CJK and full-width
 # punctuation, curly quotes, circled numbers (①②) and comparison signs (docs/reports.md, Text).
@@ -33,9 +34,8 @@ _HTML_PARAGRAPH = regex.compile(r"</p>\s*<p[^<>]*>", regex.IGNORECASE)
 _TERMINAL = "。！？：!?:…"
 _CLOSING = "”’」』）)】〕》\"'"
 
-_NUMBER = regex.compile(r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _DATE = regex.compile(r"(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")
-_NULL_CELLS = {"", "-", "—", "－", "/", "－－", "--", "——"}
+_NULL_CELLS = NULL_CELLS
 
 
 def _latex(match: regex.Match[str]) -> str:
@@ -77,21 +77,8 @@ def ends_complete(text: str) -> bool:
     return bool(stripped) and stripped[-1] in _TERMINAL
 
 
-def canonical(value: Decimal) -> str:
-    """``24.50`` → ``24.5``, ``100.00`` → ``100``; never an exponent."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "+0") else text
-
-
-def decimal_of(text: str | None) -> Decimal | None:
-    """A printed number (``1,009.08``, ``95.5%``) as a Decimal; None for ``-``, blank or non-numbers."""
-    key = compact(text).rstrip("%％")
-    if key in _NULL_CELLS or not _NUMBER.match(key):
-        return None
-    try:
-        return Decimal(key.replace(",", ""))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        return None
+# Numbers are read by the one value grammar (parsers/values.py), as in the forms.
+canonical = canonical_decimal
 
 
 def number(text: str | None) -> str | None:

@@ -230,7 +230,7 @@ class SecureCookie:
 
 def create_app(engine: Engine, secret: str, config: Settings | None = None) -> FastAPI:
     """The app for a database engine (already migrated), a cookie-signing secret and settings."""
-    from goalforms.pipeline.web import auth, forms, queue, source
+    from goalforms.pipeline.web import auth, findings, forms, queue, source
 
     config = config or Settings()
     app = FastAPI(title="goalforms", docs_url=None, redoc_url=None, openapi_url=None,
@@ -271,6 +271,6 @@ def create_app(engine: Engine, secret: str, config: Settings | None = None) -> F
         return response
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, queue, forms, source):
+    for module in (auth, queue, forms, source, findings):
         app.include_router(module.router)
     return app

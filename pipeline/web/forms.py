@@ -38,12 +38,11 @@ from goalforms.pipeline.corrections import (
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import source
 from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, Viewer, flash
+from goalforms.pipeline.web.findings import findings_context
 from goalforms.schema import models
 from goalforms.schema.clerk_models import CLERK, UNDONE, Correction, User
 
 router = APIRouter()
-_MULTILINE = {"header.goal", "header_extra.overview", "header_extra.basis", "header_extra.necessity",
-              "header_extra.measures", "header_extra.implementation_plan", "header_extra.project_goal"}
 
 
 @dataclass
@@ -97,10 +96,10 @@ class FormPage:
     history: list[Correction]
     stale: dict[int, str]
     keys: set[str] = field(default_factory=set)
+    # (row field, column header) of the indicator columns this layout prints (actual, weight … too).
+    row_fields: list[tuple[str, str]] = field(default_factory=list)
 
 
-_HINTS = {"header.plan_start": "e.g. 2020-01-01", "header.plan_end": "e.g. 2020-12-31",
-          "header.gov_procurement": "是 or 否", "year": "e.g. 2026"}
 
 
 def form_url(request: Request, path: str, ordinal: int, **extra: Any) -> URL:
@@ -139,7 +138,11 @@ def build_page(result: Replay, raw_view: bool) -> FormPage:
         location = budget_locations.get(path) or next((v.issue.location for v in found if v.issue.location), None)
         cid = None if raw_view else state.corrected_by.get(path)
         return FieldView(path, label, as_text(current), as_text(parsed), by_id.get(cid) if cid else None, found,
-                         source.loc_key(location), path in _MULTILINE, _HINTS.get(path, ""))
+                         source.loc_key(location), *_field_hint(path))
+
+    def _field_hint(path: str) -> tuple[bool, str]:
+        # Multiline and the typing hint come from the field's type in the layout's TOML.
+        return (False, "e.g. 2026") if path == "year" else corr.field_hint(result.form.layout, path)
 
     layout = result.form.layout
     fields = [field_view("year", "年度")] + [field_view(p, label) for p, label in corr.header_fields(layout)]
@@ -155,7 +158,8 @@ def build_page(result: Replay, raw_view: bool) -> FormPage:
     keys = {k for k in [r.location for r in rows] + [f.location for f in budget] if k}
     return FormPage(fields, budget, rows, form_issues, issues,
                     sum(1 for i in state.issues if i.resolved_by is None),
-                    list(reversed(result.corrections)), {} if raw_view else result.stale, keys)
+                    list(reversed(result.corrections)), {} if raw_view else result.stale, keys,
+                    corr.row_fields(layout))
 
 
 def _load(session: Session, scope: Scope, path: str, ordinal: int) -> tuple[models.Form, Replay]:
@@ -180,6 +184,7 @@ def _render(request: Request, session: Session, user: User, scope: Scope, path: 
         "basename": PurePath(path).name, "form_url": lambda n, **kw: form_url(request, path, n, **kw),
         "UNDONE": UNDONE, "source_key": source.loc_key, "title": (result.raw if raw_view else result.state).header.get("project_name"),
     }
+    context.update(findings_context(session, scope, path, ordinal))  # the target review, apart from issues
     response: Response = request.app.state.templates.TemplateResponse(request, "form.html", context,
                                                                        status_code=status)
     return response

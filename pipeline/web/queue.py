@@ -16,6 +16,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from goalforms.pipeline.corrections import V_FORMS, V_ISSUES
+from goalforms.pipeline.review.store import V_FINDINGS
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web.app import DbSession, Scoped
 from goalforms.schema.clerk_models import ACTIVE, STALE, UNDONE, Correction
@@ -32,6 +33,7 @@ class Filters:
     code: str | None = None
     q: str | None = None
     scope: Scope = Scope.everything()
+    finding: str | None = None  # a review rule id: forms with an open finding of that rule
 
     def conditions(self, columns: Any, skip: str = "") -> list[ColumnElement[bool]]:
         """WHERE terms for a view that has source_path, org_unit, year, project_name (all but
@@ -48,6 +50,10 @@ class Filters:
         if self.code is not None and skip != "code":
             with_code = select(V_ISSUES.c.form_id).where(V_ISSUES.c.code == self.code)
             terms.append(columns.form_id.in_(with_code))
+        if self.finding is not None and skip != "finding":
+            with_finding = select(V_FINDINGS.c.form_id).where(V_FINDINGS.c.rule_id == self.finding,
+                                                              V_FINDINGS.c.status == "open")
+            terms.append(columns.form_id.in_(with_finding))
         return terms
 
 
@@ -59,11 +65,11 @@ def _blank_none(value: str | None) -> str | None:
 def queue_page(
     request: Request, scope: Scoped, session: DbSession,
     file: str | None = None, unit: str | None = None, year: str | None = None, code: str | None = None,
-    q: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+    q: str | None = None, page: Annotated[int, Query(ge=1)] = 1, finding: str | None = None,
 ) -> Response:
     year_text = _blank_none(year)
     filters = Filters(_blank_none(file), _blank_none(unit), int(year_text) if year_text and year_text.isdigit() else None,
-                      _blank_none(code), _blank_none(q.strip() if q else None), scope)
+                      _blank_none(code), _blank_none(q.strip() if q else None), scope, _blank_none(finding))
     f = V_FORMS.c
     where = filters.conditions(f)
     total = session.scalar(select(func.count()).select_from(V_FORMS).where(*where)) or 0
@@ -115,7 +121,14 @@ def _facets(session: DbSession, filters: Filters) -> dict[str, list[tuple[Any, i
             .where(*filters.conditions(i, "code")).group_by(i.code).order_by(i.code)
         )
     ]
-    return {"file": _facet(session, f.source_path, filters, "file"), "unit": _facet(session, f.org_unit, filters, "unit"),
+    x = V_FINDINGS.c
+    rules = [
+        (rule, forms, n) for rule, forms, n in session.execute(
+            select(x.rule_id, func.count(func.distinct(x.form_id)), func.count())
+            .where(x.status == "open", *filters.conditions(x, "finding")).group_by(x.rule_id).order_by(x.rule_id)
+        )
+    ]
+    return {"finding": rules, "file": _facet(session, f.source_path, filters, "file"), "unit": _facet(session, f.org_unit, filters, "unit"),
             "year": _facet(session, f.year, filters, "year"), "code": codes}
 
 

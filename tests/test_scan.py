@@ -272,7 +272,7 @@ def test_a_scanned_page_parses_to_its_expected_form() -> None:
     expected = json.loads((SCANS / "002_24ec7dd97fefd2fa_p2.expected.json").read_text(encoding="utf-8"))
     actual = parse_grid(grid).to_dict()
     for got, want in zip(actual["forms"], expected["forms"], strict=True):
-        assert got["header"] == want["header"]
+        assert {k: got["header"].get(k) for k in want["header"]} == want["header"]
         assert got["budget"] == want["budget"]
         assert [{k: i[k] for k in w} for i, w in zip(got["indicators"], want["indicators"], strict=True)] \
             == want["indicators"]

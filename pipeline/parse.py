@@ -15,7 +15,7 @@ from goalforms.parsers.readers.spreadsheet import doubt_issues as spreadsheet_do
 from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
 from goalforms.pipeline.model import Issue, ParsedDocument, Source
-from goalforms.pipeline.normalise import normalise
+from goalforms.pipeline.normalise import normalise, parse_target
 from goalforms.pipeline.plausibility import check_document, check_form
 from goalforms.pipeline.validate import validate
 
@@ -37,10 +37,10 @@ def parse_grid(grid: Grid) -> ParsedDocument:
         parser = LAYOUTS[segment.layout]
         form = validate(normalise(parser.parse(segment.rows)))
         if grid.format == "scan":
-            # OCR doubts: every value read from a doubted cell, every target whose spaces a
-            # scan cannot show, is flagged low_confidence for the clerk.
+            # OCR doubts: every value read from a doubted cell, every target whose meaning hangs
+            # on a space a scan cannot show, is flagged low_confidence for the clerk.
             form.issues.extend(Issue("low_confidence", "warning", message, where, field)
-                               for message, where, field in doubtful_fields(segment.rows, form))
+                               for message, where, field in doubtful_fields(segment.rows, form, parse_target))
         elif grid.format in SPREADSHEET_FORMATS:
             # Numbers that hold more than their format prints (1094910000.0001 shown as …000.00).
             form.issues.extend(Issue(code, "warning", message, where, field)

@@ -11,9 +11,12 @@ space measured around it on the page), never on the image itself. Three kinds of
   marks the same mark measured nearest to it in the cell (before and after, when they agree);
   failing both, the reading is doubted.
 - **Spaces between Chinese and Latin/digits.** Word processors print a gap there whether or not
-  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. The
-  reader writes the gap as a space, as it is printed; :func:`invisible_space` lets the caller
-  flag the values where that matters (targets keep their spaces; names and texts drop them).
+  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. This
+  is settled by a written rule, not by a clerk: a target's ``raw`` is written as printed, with
+  one space wherever Chinese meets Latin/digits (as ``pdftotext -layout`` prints it); a target
+  is flagged only when reading it with those spaces and without them gives a different kind,
+  operator, value or unit (:func:`spacing_matters`) — never on the space alone. Names and
+  texts drop such spaces.
 - **Look-alike characters** in numbers (``O``/``0``, ``l``/``1``, full-width digits, ``≥`` read as
   ``2``/``=``/``>``): repaired where only one reading is a number (:data:`CONFUSIONS`), doubted
   where the recogniser itself hesitated between them (runner-up ``≥``).
@@ -24,9 +27,9 @@ pipeline turns it into a ``low_confidence`` issue on the value that came from th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import regex
 
@@ -219,6 +222,21 @@ def as_printed(text: str) -> str:
     return _HAN_ALNUM.sub(" ", text)
 
 
+def spacing_matters(raw: str, parse_target: Callable[[str], Any]) -> bool:
+    """Could the space a scan cannot show change what a target means? ``parse_target`` reads a
+    target into an object with kind/op/value/unit (the normaliser's); True when the target read
+    with a space wherever Chinese meets Latin/digits and read with none there differ in any of
+    the four (``达90%以上`` and ``达 90%以上`` are both text: no doubt worth a clerk's time)."""
+    if not invisible_space(raw):
+        return False
+
+    def key(text: str) -> tuple[Any, ...]:
+        target = parse_target(text)
+        return target.kind, target.op, target.value, target.unit
+
+    return key(as_printed(raw)) != key(_HAN_ALNUM.sub("", raw))
+
+
 _SPACES = regex.compile(r"\s+")
 _DIGITS = regex.compile(r"\d")
 
@@ -236,10 +254,11 @@ def _same_value(cell: str, value: object) -> bool:
     return bool(digits) and digits == "".join(_DIGITS.findall(mine))
 
 
-def doubtful_fields(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str]]:
+def doubtful_fields(rows: Sequence[Row], form: Form,
+                    parse_target: Callable[[str], Any]) -> list[tuple[str, str, str]]:
     """The low_confidence issues of one scanned form, as (message, where, field): every value
-    that came from a cell the reader doubted, and every target whose spaces the page cannot
-    show."""
+    that came from a cell the reader doubted, and every target whose meaning hangs on a space
+    the page cannot show (:func:`spacing_matters`, with the normaliser's ``parse_target``)."""
     found: list[tuple[str, str, str]] = []
     for row in rows:
         where = str(row.where)
@@ -262,7 +281,9 @@ def doubtful_fields(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str
                 if source == where and _same_value(text, value):
                     found.append((f"OCR doubt in {name}: {doubt}", cell_where, name))
     for index, indicator in enumerate(form.indicators):
-        if invisible_space(indicator.raw) and not any(f == f"indicators[{index}].raw" for _, _, f in found):
+        if spacing_matters(indicator.raw, parse_target) and \
+                not any(f == f"indicators[{index}].raw" for _, _, f in found):
             found.append((f"target {indicator.raw!r}: a scan cannot show whether a space was typed between "
-                          "Chinese and Latin/digits; check the spaces", indicator.where, f"indicators[{index}].raw"))
+                          "Chinese and Latin/digits, and the target reads otherwise without it; check the spaces",
+                          indicator.where, f"indicators[{index}].raw"))
     return found

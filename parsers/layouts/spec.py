@@ -402,9 +402,3 @@ def load_file(path: Path, source: str) -> LayoutSpec:
         raise LayoutError(str(path), f"cannot be read: {exc}") from exc
     return parse_spec(text, str(path), source)
 
-
-def load_spec(name: str) -> LayoutSpec:
-    """A loaded layout by file name (``layout2024.toml``) or id (``2024``)."""
-    from goalforms.parsers.layouts.discovery import spec_by_name
-
-    return spec_by_name(name)

@@ -92,10 +92,10 @@ class Framework:
 
 
 def _spec(layout: str) -> Any:
-    from goalforms.parsers.layouts.spec import load_spec  # the layouts' data, read once
+    from goalforms.parsers.layouts.discovery import spec_by_name  # the layouts' data, read once
 
     try:
-        return load_spec(f"layout{layout}.toml")
+        return spec_by_name(f"layout{layout}.toml")
     except (FileNotFoundError, OSError, KeyError, ValueError):
         return None
 

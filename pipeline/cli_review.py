@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
 from goalforms.pipeline.analysis import QueryResult, render
-from goalforms.pipeline.review.rules import RuleSet, combine, default_rule_sets, load_rule_set
-from goalforms.pipeline.review.store import FindingFilter, findings, live_findings, review_pending, summary
-from goalforms.schema.db import DEFAULT_DB, connect
+from goalforms.pipeline.archive import Archive
+from goalforms.pipeline.review.rules import RuleSet, combine, load_rule_set
+from goalforms.pipeline.review.store import FindingFilter, summary
+from goalforms.schema.db import DEFAULT_DB
 
 DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
 
@@ -97,14 +97,8 @@ def review(
                                     "json" if fmt == ReviewFormat.json else "table"))
             return
         filters = FindingFilter(unit=unit, year=year, rule=rule, status=status.value if status else None)
-        engine = connect(db)
-        try:
-            with Session(engine) as session, session.begin():
-                review_pending(session, list(default_rule_sets()))  # forms never reviewed, or under older rules
-            with Session(engine) as session:
-                rows = live_findings(session, combine(extra), filters) if extra else findings(session, filters)
-        finally:
-            engine.dispose()
+        with Archive(db) as archive:  # forms never reviewed, or under older rules, are reviewed first
+            rows = archive.findings(filters, extra)
     except GoalformsError as exc:
         raise _fail(exc) from None
     totals = summary(rows)

@@ -194,9 +194,6 @@ class LayoutSpec:
     def header_keys(self) -> list[str]:
         return [n for n, f in self.field_specs.items() if not f.extra]
 
-    def extra_keys(self) -> list[str]:
-        return [n for n, f in self.field_specs.items() if f.extra]
-
     def labels(self) -> list[str]:
         """Every label this layout prints (for telling the closest layout when none matched)."""
         out = [s for table in (self.fields, self.text_blocks, self.budget) for v in table.values() for s in v]

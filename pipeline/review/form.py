@@ -83,9 +83,6 @@ class Framework:
 
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def group_of(self, dimension: str | None) -> list[str]:
-        return [name for name, dims in self.groups.items() if dimension in dims]
-
     @property
     def dimensions(self) -> frozenset[str]:
         return frozenset(d for dims in self.groups.values() for d in dims)

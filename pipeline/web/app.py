@@ -32,6 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
+from goalforms.pipeline.archive import Archive
 from goalforms.pipeline.web import auth, findings, forms, queue, source
 from goalforms.pipeline.web.deps import HERE, LoginRequired, Settings, csrf_guard, templates
 from goalforms.pipeline.web.deps import scope_of as scope_of  # where tests and callers found it
@@ -106,6 +107,7 @@ def create_app(engine: Engine, secret: str, config: Settings | None = None) -> F
     app = FastAPI(title="goalforms", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_guard)])
     app.state.engine = engine
+    app.state.archive = Archive.for_engine(engine)  # the library handle the routes' sessions come from
     app.state.settings = config
     app.state.throttle = Throttle(engine, config.clock, config.account_policy, config.address_policy)
     app.state.templates = templates()

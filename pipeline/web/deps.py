@@ -89,7 +89,7 @@ def pop_flashes(request: Request) -> list[list[str]]:
 
 def db(request: Request) -> Iterator[Session]:
     """One session per request; the route commits what it changed, anything else is rolled back."""
-    with Session(request.app.state.engine) as session:
+    with request.app.state.archive.session() as session:
         yield session
 
 

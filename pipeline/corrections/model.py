@@ -26,7 +26,8 @@ ROWS = "indicators"  # the field of an added row
 _ROW = re.compile(r"^indicators\[(?P<ref>\d+|c\d+)\]$")
 _ROW_FIELD = re.compile(
     r"^(?P<row>indicators\[(?:\d+|c\d+)\])\.(?P<name>level1|level2|level3|raw|actual|weight|score|note)$")
-
+# An issue's field on a parsed row: the row, then the rest of the path (``indicators[3].raw``).
+_ISSUE_ROW = re.compile(r"^(?P<row>indicators\[\d+\])(?P<rest>.*)$")
 
 # Indicator columns of issue 12 that the corrected copy carries from the parse (migration 0008_siblings).
 SIBLING_ROW_COLUMNS = (
@@ -132,10 +133,7 @@ class FormState:
         return mapping[name]
 
 
-_ISSUE_ROW = re.compile(r"^(?P<row>indicators\[\d+\])(?P<rest>.*)$")
-
-
-_UNSET: Any = object()
+_UNSET: Any = object()  # a Change's expected value when the clerk gave none (None is a value)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from goalforms.pipeline.corrections.replaying import (
     find_form,
     replay,
 )
-from goalforms.pipeline.review.store import review_forms
+from goalforms.pipeline.review.store import review_forms  # the review reads .replaying, below this module
 from goalforms.pipeline.scope import Scope
 from goalforms.schema import models
 from goalforms.schema.clerk_models import (

@@ -74,8 +74,11 @@ class Archive:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in a transaction: committed at the end of the block, rolled back if it raises."""
-        with self.session() as session, session.begin():
+        """A session in a transaction: committed at the end of the block, rolled back if it raises.
+        What it loaded stays readable after the block (the records a method returns)."""
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -10,16 +10,18 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline.analysis import QueryResult, render
-from goalforms.pipeline.review.rules import RuleSet, combine, default_rule_sets, load_rule_set
-from goalforms.pipeline.review.store import FindingFilter, findings, live_findings, review_pending, summary
-from goalforms.schema.db import DEFAULT_DB, connect
+from goalforms.schema.db import DEFAULT_DB
+
+# The library (the review, SQLAlchemy, the analysis) is imported when the command runs: every
+# goalforms command builds this command's options at start-up (tests/test_startup.py).
+if TYPE_CHECKING:
+    from goalforms.pipeline.analysis import QueryResult
+    from goalforms.pipeline.review.rules import RuleSet
 
 DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
 
@@ -47,12 +49,16 @@ def _fail(exc: GoalformsError) -> typer.Exit:
 
 
 def _rules_table(sets: list[RuleSet]) -> QueryResult:
+    from goalforms.pipeline.analysis import QueryResult
+
     rows = [(r.id, f"{s.name}@{s.version}", r.applies_to, r.severity, r.check, r.message, r.source)
             for s in sets for r in s.rules]
     return QueryResult(("rule_id", "rule_set", "applies_to", "severity", "check", "message", "source"), rows)
 
 
 def _result(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> QueryResult:
+    from goalforms.pipeline.analysis import QueryResult
+
     return QueryResult(columns, [tuple(r.get(c) for c in columns) for r in rows])
 
 
@@ -90,6 +96,11 @@ def review(
 ) -> None:
     """Print the target review's findings (what the forms say, not what the parse could not read)
     and a summary by unit and rule."""
+    from goalforms.pipeline.analysis import render
+    from goalforms.pipeline.archive import Archive
+    from goalforms.pipeline.review.rules import combine, load_rule_set
+    from goalforms.pipeline.review.store import FindingFilter, summary
+
     try:
         extra = [load_rule_set(p) for p in rules or []]
         if list_rules:
@@ -97,14 +108,8 @@ def review(
                                     "json" if fmt == ReviewFormat.json else "table"))
             return
         filters = FindingFilter(unit=unit, year=year, rule=rule, status=status.value if status else None)
-        engine = connect(db)
-        try:
-            with Session(engine) as session, session.begin():
-                review_pending(session, list(default_rule_sets()))  # forms never reviewed, or under older rules
-            with Session(engine) as session:
-                rows = live_findings(session, combine(extra), filters) if extra else findings(session, filters)
-        finally:
-            engine.dispose()
+        with Archive(db) as archive:  # forms never reviewed, or under older rules, are reviewed first
+            rows = archive.findings(filters, extra)
     except GoalformsError as exc:
         raise _fail(exc) from None
     totals = summary(rows)

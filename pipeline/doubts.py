@@ -8,19 +8,27 @@ rows: every value whose origin carries a doubt gets an issue naming its field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from goalforms.parsers.grid import Location, Origin, Row
-from goalforms.parsers.readers.ocr_repair import invisible_space
+from goalforms.parsers.readers.ocr_repair import spacing_matters
 from goalforms.parsers.readers.spreadsheet import FORMATS as SPREADSHEET_FORMATS
 from goalforms.pipeline.model import Form, Issue
 
 _BIG = 1 << 30
 
 
-def doubt_issues(form: Form, fmt: str, rows: Sequence[Row] = ()) -> list[Issue]:
+def doubt_issues(form: Form, fmt: str, rows: Sequence[Row] = (),
+                 parse_target: Callable[[str], Any] | None = None) -> list[Issue]:
     """``low_confidence`` (scans) or ``rounded_number`` (spreadsheets) issues for ``form``'s doubted
-    values, in the order their cells stand in ``rows`` (the form's rows)."""
+    values, in the order their cells stand in ``rows`` (the form's rows). On a scan, a target is
+    also flagged when its meaning hangs on a space the page cannot show (``parse_target``: the
+    normaliser's, to read it with and without)."""
+    if parse_target is None:
+        from goalforms.pipeline.normalise import parse_target as read_target
+
+        parse_target = read_target
     order: dict[Location, int] = {}
     if fmt == "scan" or fmt in SPREADSHEET_FORMATS:
         order = {row.where: i for i, row in reversed(list(enumerate(rows)))}
@@ -31,11 +39,11 @@ def doubt_issues(form: Form, fmt: str, rows: Sequence[Row] = ()) -> list[Issue]:
         issues = [issue for _, issue in found]
         flagged = {issue.field for issue in issues}
         for index, indicator in enumerate(form.indicators):
-            if invisible_space(indicator.raw) and f"indicators[{index}].raw" not in flagged:
+            if f"indicators[{index}].raw" not in flagged and spacing_matters(indicator.raw, parse_target):
                 issues.append(Issue("low_confidence", "warning",
                                     f"target {indicator.raw!r}: a scan cannot show whether a space was typed between "
-                                    "Chinese and Latin/digits; check the spaces", indicator.where,
-                                    f"indicators[{index}].raw"))
+                                    "Chinese and Latin/digits, and the target reads otherwise without it; check the "
+                                    "spaces", indicator.where, f"indicators[{index}].raw"))
         return issues
     if fmt in SPREADSHEET_FORMATS:
         found = [(o, Issue("rounded_number", "warning", f"{name}: {o.doubt}", str(o.where), name))

@@ -13,7 +13,7 @@ from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
 from goalforms.pipeline.doubts import doubt_issues
 from goalforms.pipeline.model import Issue, ParsedDocument, Source
-from goalforms.pipeline.normalise import normalise
+from goalforms.pipeline.normalise import normalise, parse_target
 from goalforms.pipeline.plausibility import check_document, check_form
 from goalforms.pipeline.validate import validate
 
@@ -37,7 +37,7 @@ def parse_grid(grid: Grid) -> ParsedDocument:
         # What the reader doubted (OCR on a scan, a number that holds more than it prints in a
         # spreadsheet), flagged from each value's origin; a scan's targets also where their spaces
         # cannot be seen.
-        form.issues.extend(doubt_issues(form, grid.format, segment.rows))
+        form.issues.extend(doubt_issues(form, grid.format, segment.rows, parse_target))
         # Last: values that read but do not fit together, whatever the reader (plausibility.py).
         forms.append(check_form(form, parser.spec))
     check_document(document_rows(body), [segment.rows[0] for segment in segments], forms)

@@ -90,7 +90,7 @@ def test_report_file_lists_every_outcome(archive: Path, tmp_path: Path) -> None:
     assert [r["path"] for r in rows if r["status"] == "failed"] == [str(bad)]
     goalforms("import", str(archive), "--db", str(db), "--report", str(tmp_path / "report.csv"))
     lines = (tmp_path / "report.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "path,status,forms,indicators,issues,reason" and len(lines) == 41
+    assert lines[0] == "path,status,forms,indicators,issues,reason,format" and len(lines) == 41
     assert all(",skipped," in line for line in lines[1:])
 
 

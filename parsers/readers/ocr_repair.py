@@ -11,9 +11,12 @@ space measured around it on the page), never on the image itself. Three kinds of
   marks the same mark measured nearest to it in the cell (before and after, when they agree);
   failing both, the reading is doubted.
 - **Spaces between Chinese and Latin/digits.** Word processors print a gap there whether or not
-  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. The
-  reader writes the gap as a space, as it is printed; :func:`invisible_space` lets the caller
-  flag the values where that matters (targets keep their spaces; names and texts drop them).
+  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. This
+  is settled by a written rule, not by a clerk: a target's ``raw`` is written as printed, with
+  one space wherever Chinese meets Latin/digits (as ``pdftotext -layout`` prints it); a target
+  is flagged only when reading it with those spaces and without them gives a different kind,
+  operator, value or unit (:func:`spacing_matters`) — never on the space alone. Names and
+  texts drop such spaces.
 - **Look-alike characters** in numbers (``O``/``0``, ``l``/``1``, full-width digits, ``≥`` read as
   ``2``/``=``/``>``): repaired where only one reading is a number (:data:`CONFUSIONS`), doubted
   where the recogniser itself hesitated between them (runner-up ``≥``).
@@ -24,8 +27,9 @@ pipeline turns it into a ``low_confidence`` issue on the value that came from th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import regex
 
@@ -212,3 +216,19 @@ def invisible_space(text: str) -> bool:
 def as_printed(text: str) -> str:
     """``text`` as a scan reads it: where Chinese meets Latin/digits, the printed gap is a space."""
     return _HAN_ALNUM.sub(" ", text)
+
+
+def spacing_matters(raw: str, parse_target: Callable[[str], Any]) -> bool:
+    """Could the space a scan cannot show change what a target means? ``parse_target`` reads a
+    target into an object with kind/op/value/unit (the normaliser's); True when the target read
+    with a space wherever Chinese meets Latin/digits and read with none there differ in any of
+    the four (``达90%以上`` and ``达 90%以上`` are both text: no doubt worth a clerk's time)."""
+    if not invisible_space(raw):
+        return False
+
+    def key(text: str) -> tuple[Any, ...]:
+        target = parse_target(text)
+        return target.kind, target.op, target.value, target.unit
+
+    return key(as_printed(raw)) != key(_HAN_ALNUM.sub("", raw))
+

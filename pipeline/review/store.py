@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import column, table
 
 from goalforms.errors import GoalformsError
+from goalforms.pipeline.corrections.replaying import replay
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator, decimal_or_none, framework
 from goalforms.pipeline.review.rules import Finding, RuleSet, default_rule_sets, review
 from goalforms.pipeline.review.series import Side, line_up
@@ -64,8 +65,6 @@ def _project_years(session: Session, project: str | None, unit: str | None) -> l
 
 
 def _corrected(session: Session, form: models.Form) -> tuple[Any, list[ReviewIndicator]]:
-    from goalforms.pipeline.corrections import replay  # corrections calls back into this module
-
     state = replay(session, form, form.document.path).state
     indicators = [
         ReviewIndicator(key=r.key, position=k, level1=r.level1, level2=r.level2, level3=r.level3,

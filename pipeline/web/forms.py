@@ -37,7 +37,7 @@ from goalforms.pipeline.corrections import (
 )
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import source
-from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, Viewer, flash
+from goalforms.pipeline.web.deps import Clerk, DbSession, Scoped, Viewer, flash
 from goalforms.pipeline.web.findings import findings_context
 from goalforms.schema import models
 from goalforms.schema.clerk_models import CLERK, UNDONE, Correction, User

@@ -37,7 +37,7 @@ from goalforms.parsers.grid import Grid, Location, Row, sheet_ref
 from goalforms.parsers.readers import pdf as pdf_reader
 from goalforms.parsers.readers.text import decode
 from goalforms.pipeline.scope import Scope
-from goalforms.pipeline.web.app import DbSession, Scoped
+from goalforms.pipeline.web.deps import DbSession, Scoped
 from goalforms.schema import models
 
 router = APIRouter()

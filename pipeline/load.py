@@ -32,6 +32,7 @@ _ISSUES = models.ParseIssue.__table__
 _FUNDS = models.FundLine.__table__
 _TASKS = models.DepartmentTask.__table__
 _PROVENANCE = models.Provenance.__table__
+_GRIDS = models.SourceGrid.__table__
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -141,7 +142,7 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
                     "location": i.where, "field": i.field}
                    for i in form.issues]
     for table, values in ((_BUDGET, budget), (_FUNDS, funds), (_TASKS, tasks), (_INDICATORS, indicators),
-                          (_ISSUES, issues), (_PROVENANCE, provenance)):
+                          (_ISSUES, issues), (_PROVENANCE, provenance), (_GRIDS, grid_rows(document_id, doc))):
         if values:
             connection.execute(insert(table), values)
     # Every document, reports or not: its forms are linked to the reports already stored.
@@ -149,6 +150,13 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     document = _as_orm(session, document_id, columns)
     store_reports(session, document, doc.reports, stored)
     return document
+
+
+def grid_rows(document_id: int, doc: ParsedDocument) -> list[dict[str, Any]]:
+    """The ``source_grids`` rows of a Word, ODT, HTML or .ods file: the grid the clerk page shows."""
+    return [{"document_id": document_id, "position": position, "source_table": row.table, "source_row": row.row,
+             "sheet": row.sheet, "location": row.location, "cells": [list(cell) for cell in row.cells]}
+            for position, row in enumerate(doc.grid_rows, start=1)]
 
 
 def provenance_rows(form_id: int, form: Form) -> list[dict[str, Any]]:

@@ -113,6 +113,18 @@ class Source:
     format: str
 
 
+@dataclass(frozen=True)
+class GridRow:
+    """One row of the grid a Word, ODT, HTML or .ods file was read as, texts only: what the loader
+    stores (``source_grids``) for the clerk page. ``cells``: (text, col_span, row_span, col)."""
+
+    location: str
+    table: int | None
+    row: int | None
+    sheet: str | None
+    cells: tuple[tuple[str, int, int, int], ...]
+
+
 @dataclass
 class ParsedDocument:
     source: Source
@@ -120,6 +132,8 @@ class ParsedDocument:
     forms: list[Form]
     # Evaluation reports (绩效评价报告) in the shape of docs/reports.md, already plain JSON data.
     reports: list[dict[str, Any]] = field(default_factory=list)
+    # The file's grid for the clerk page (grid-shaped formats only; not part of the JSON contract).
+    grid_rows: list[GridRow] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,7 @@ from goalforms.parsers.layouts.discovery import ensure_loaded
 from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
 from goalforms.pipeline.doubts import doubt_issues
-from goalforms.pipeline.model import Issue, ParsedDocument, Source
+from goalforms.pipeline.model import GridRow, Issue, ParsedDocument, Source
 from goalforms.pipeline.normalise import normalise, parse_target
 from goalforms.pipeline.plausibility import check_document, check_form
 from goalforms.pipeline.validate import validate
@@ -45,7 +45,21 @@ def parse_grid(grid: Grid) -> ParsedDocument:
         # What the reader saw but did not read (hidden sheets, rows, columns) goes to the first form.
         forms[0].issues.extend(Issue(note.code, "warning", note.message, str(note.where) if note.where else None)
                                for note in grid.notes if note.code != "rounded_number")
-    return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports)
+    return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports,
+                          grid_rows(grid) if forms else [])
+
+
+# Formats whose clerk-page source is the grid itself (tables with no page image, no text lines).
+STORED_GRID_FORMATS = ("docx", "odt", "html", "ods")
+
+
+def grid_rows(grid: Grid) -> list[GridRow]:
+    """The grid's rows, texts only, for the store (empty for formats shown otherwise)."""
+    if grid.format not in STORED_GRID_FORMATS:
+        return []
+    return [GridRow(str(row.where), row.where.table, row.where.row, row.where.sheet,
+                    tuple((cell.text, cell.col_span, cell.row_span, cell.col) for cell in row.cells))
+            for row in grid.rows]
 
 
 def parse_file(path: str | Path) -> ParsedDocument:

@@ -238,6 +238,26 @@ class Provenance(Base):
         return (self.x0, self.top, self.x1, self.bottom)
 
 
+class SourceGrid(Base):
+    """One row of the grid a Word, ODT, HTML or .ods file was read as (issue 14, migration
+    0010_source_grids): the clerk page shows the file's tables from these rows, never reading the
+    file again. ``location`` is the row's location as the parse printed it (a form's
+    ``source_location`` is one of them); ``cells`` holds texts only: ``[[text, col_span, row_span,
+    col], …]`` (``col``: the cell's 0-based column in the reader's grid, as ``provenance.source_col``)."""
+
+    __tablename__ = "source_grids"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("source_documents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1-based, the rows' order in the file
+    source_table: Mapped[int | None] = mapped_column(Integer)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200))
+    cells: Mapped[list[Any]] = mapped_column(JSON)
+
+
 class ImportFailure(Base):
     """The quarantine list: files whose last import failed (``goalforms import --retry-failed``)."""
 

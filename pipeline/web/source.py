@@ -12,8 +12,10 @@ comes from the store (``provenance``, written by the loader from the parse's ori
 page never parses the file again. A PDF or scan page is rendered as an image (pypdfium2) with
 the cells of the form's values outlined, flagged ones in red, and the first flagged cell shown
 enlarged; an .xlsx sheet is shown as its cells (openpyxl, values only) with the flagged cells
-marked (.xls alike, xlrd). Word, HTML and .ods files are still shown as the tables their reader
-finds (read again, cached).
+marked (.xls alike, xlrd). Word, ODT, HTML and .ods files are shown as the tables their reader
+found, from the rows the loader stored (``source_grids``, texts only), the cells of flagged values
+marked from the provenance; a document imported before those rows were stored is read again
+(cached), and the page says so.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers import readers
@@ -150,19 +154,29 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     """The source pane of one form. ``flags``: messages by location key; ``keys``: the locations of
     the form's values; ``fields``: messages by field path (the cells of flagged values are marked)."""
     fields = fields or {}
+    next_start = _next_start(document, form)
     try:
         path, data, notice = _file(document)
     except OSError as exc:
-        return Pane("none", f"the source file cannot be read at {document.path}: {exc.strerror or exc}")
-    next_start = _next_start(document, form)
+        missing = f"the source file cannot be read at {document.path}: {exc.strerror or exc}"
+        if document.format in _GRID_FORMATS and (stored := _stored_rows(document)):
+            pane = _stored_blocks(stored, form, next_start, flags, fields)  # the store has all it shows
+            pane.notice, pane.document_id = missing, document.id
+            return pane
+        return Pane("none", missing)
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
         elif document.format in ("xlsx", "xls") and form.provenance:  # imported before 0009: as below
             pane = _sheets(path, document.format, form, flags, fields)
+        elif document.format in _GRID_FORMATS and (stored := _stored_rows(document)):
+            pane = _stored_blocks(stored, form, next_start, flags, fields)
         elif document.format in _GRID_FORMATS:
             pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
                            form.source_location, next_start, flags)
+            if document.format not in ("xlsx", "xls"):
+                pane.notice = ("no source grid is stored for this file (imported before it was): its tables "
+                               "are read from the file again")
         elif document.format in ("pdf", "scan"):
             pane = _pages(path, data, form, next_start, flags, fields)
         else:
@@ -209,6 +223,65 @@ def _blocks(grid: Grid, start: str | None, end: str | None, flags: dict[str, lis
         key = loc_key(str(row.where)) or str(row.where)  # the key issues are filed under (HTML rows have lines)
         view = TableRow(key, [(cell.text, cell.col_span) for cell in row.cells], flags.get(key, []))
         table = row.where.table if row.where.table is not None else row.where.sheet
+        if table is not None and blocks and blocks[-1].table == table:
+            blocks[-1].rows.append(view)
+        else:
+            blocks.append(Block(table, [view]))
+    return Pane("blocks", blocks=blocks)
+
+
+def _stored_rows(document: models.SourceDocument) -> list[models.SourceGrid]:
+    session = object_session(document)
+    if session is None:
+        return []
+    return list(session.scalars(select(models.SourceGrid).where(models.SourceGrid.document_id == document.id)
+                                .order_by(models.SourceGrid.position)))
+
+
+def _row_number(ref: str | None) -> int | None:
+    """The row of an A1 reference (``表1!C7`` → 7)."""
+    m = re.search(r"(\d+)$", ref or "")
+    return int(m.group(1)) if m else None
+
+
+def _value_cells(form: models.Form, fields: dict[str, list[Flag]]) -> dict[tuple[str, int], bool]:
+    """The stored cells of the form's values, by (row key, grid column): flagged or not. A row
+    key is ``sheet:row`` for a sheet, the location key otherwise."""
+    found: dict[tuple[str, int], bool] = {}
+    for p in form.provenance:
+        if p.source_col is None:
+            continue
+        if p.sheet is not None:
+            row = f"{p.sheet}:{_row_number(p.cell)}"
+        else:
+            row = loc_key(_row_location(p)) or ""
+        flagged = any(not f.resolved for f in _field_flags(fields, p.field))
+        found[(row, p.source_col)] = found.get((row, p.source_col), False) or flagged
+    return found
+
+
+def _stored_blocks(stored: list[models.SourceGrid], form: models.Form, end: str | None,
+                   flags: dict[str, list[Flag]], fields: dict[str, list[Flag]]) -> Pane:
+    """A form's tables from the stored grid rows (no reader runs), its values' cells marked."""
+    locations = [r.location for r in stored]
+    start = form.source_location
+    first = locations.index(start) if start in locations else 0
+    last = locations.index(end, first + 1) if end in locations[first + 1:] else len(stored)
+    values = _value_cells(form, fields)
+    blocks: list[Block] = []
+    focused = False
+    for row in stored[first:last]:
+        key = loc_key(row.location) or row.location
+        row_key = f"{row.sheet}:{_row_number(row.location)}" if row.sheet is not None else key
+        marks: list[str] = []
+        for _text, span, _row_span, col in row.cells:
+            hits = [values[(row_key, c)] for c in range(col, col + max(1, span)) if (row_key, c) in values]
+            mark = "flag" if any(hits) else ("value" if hits else "")
+            if mark == "flag" and not focused:  # the first flagged cell is where the pane opens (app.js)
+                mark, focused = "flag focus", True
+            marks.append(mark)
+        view = TableRow(key, [(text, span) for text, span, _row_span, _col in row.cells], flags.get(key, []), marks)
+        table = row.source_table if row.source_table is not None else row.sheet
         if table is not None and blocks and blocks[-1].table == table:
             blocks[-1].rows.append(view)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,22 @@ from sqlalchemy.orm import Session
 from goalforms.pipeline.parse import parse_file
 from goalforms.schema import models
 from goalforms.schema.db import alembic_config, connect
+from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_provenance import _client, _no_reading
 from tests.test_web import form_page
 
 STEM = "003_cca29bee0b231de8"  # forms 2 and 3 carry flags on their header texts
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    yield from pg.session_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
+    yield from pg.fresh_database(pg_server)
 
 
 def _flagged_cells(html: str) -> list[tuple[str, str]]:
@@ -65,11 +77,11 @@ def test_the_clerk_page_shows_an_odt_form_from_the_store(tmp_path: Path, monkeyp
     _check(tmp_path, monkeypatch, SAMPLES / "odt" / f"{STEM}.odt")
 
 
-def test_the_stored_grid_holds_the_documents_rows_texts_only(tmp_path: Path) -> None:
+def _check_stored(url: str, tmp_path: Path) -> None:
     docx = Path(shutil.copy(SAMPLES / "docx" / f"{STEM}.docx", tmp_path))
     text = Path(shutil.copy(SAMPLES / "text" / f"{STEM}.txt", tmp_path))
     parsed = parse_file(docx)
-    engine = connect(f"sqlite:///{tmp_path / 'g.db'}")
+    engine = connect(url)
     from goalforms.pipeline.importer import import_paths
 
     import_paths([docx, text], engine)
@@ -83,6 +95,14 @@ def test_the_stored_grid_holds_the_documents_rows_texts_only(tmp_path: Path) -> 
                 if documents[f.document_id] == "docx"} <= {r.location for r in rows}
     engine.dispose()
     assert "grid_rows" not in parsed.to_dict()
+
+
+def test_the_stored_grid_holds_the_documents_rows_texts_only_sqlite(tmp_path: Path) -> None:
+    _check_stored(f"sqlite:///{tmp_path / 'g.db'}", tmp_path)
+
+
+def test_the_stored_grid_holds_the_documents_rows_texts_only_postgresql(pg_url: str, tmp_path: Path) -> None:
+    _check_stored(pg_url, tmp_path)
 
 
 def test_a_document_from_before_the_grids_is_read_again_with_a_notice(tmp_path: Path) -> None:

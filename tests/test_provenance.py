@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from goalforms.pipeline.parse import parse_file
 from goalforms.pipeline.web import create_app
 from goalforms.schema import models
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_web import form_page, login
 
@@ -32,15 +30,6 @@ XLSX = SAMPLES / "xlsx" / "002_24ec7dd97fefd2fa.xlsx"
 TEXT = SAMPLES / "text" / "000_914c13d346301e8d.txt"
 SCAN = SAMPLES / "scan" / "003_cca29bee0b231de8_p1.png"
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def _plain(text: str) -> str:

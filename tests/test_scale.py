@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from goalforms.pipeline.importer import FAILED, LOADED, ImportOptions, failed_paths, import_paths
 from goalforms.schema import models
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import REPO, SAMPLES
 
 sys.path.insert(0, str(SAMPLES))
@@ -30,15 +29,6 @@ from make_archive import make_text_archive  # noqa: E402
 # Worker processes, a killed import, a Dask cluster: the slowest tests; `make test-fast` leaves them out.
 pytestmark = pytest.mark.workers
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 @pytest.fixture(scope="module")

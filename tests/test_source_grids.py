@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,12 @@ from sqlalchemy.orm import Session
 from goalforms.pipeline.parse import parse_file
 from goalforms.schema import models
 from goalforms.schema.db import alembic_config, connect
-from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_provenance import _client, _no_reading
 from tests.test_web import form_page
 
 STEM = "003_cca29bee0b231de8"  # forms 2 and 3 carry flags on their header texts
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def _flagged_cells(html: str) -> list[tuple[str, str]]:

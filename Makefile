@@ -81,6 +81,7 @@ samples: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench_scale
+	$(BIN)/python -m tests.bench_ocr
 
 # Rewrites samples/**/*.expected.json from the current parser, so that a change shows as a
 # diff to review by eye against the source. Never commit it unread.

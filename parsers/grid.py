@@ -130,3 +130,80 @@ class Grid:
     # What the reader noticed but the rows cannot show (spreadsheets: hidden sheets skipped,
     # numbers rounded to what their format prints): the parse stage turns them into issues.
     notes: list[Note] = field(default_factory=list)
+
+
+_BOX = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one parsed value came from: its row's location, and the cell that held it (column,
+    box on the page, OCR confidence, the reader's doubt). The layout parser records it where it
+    takes a cell for a value, so later stages (the OCR doubt check, the store, the clerk page)
+    never look for the cell again."""
+
+    where: Location
+    col: int | None = None
+    bbox: _BOX | None = None
+    confidence: float | None = None
+    doubt: str | None = None
+
+    @classmethod
+    def of(cls, row: Row, cell: Cell | None = None) -> Origin:
+        if cell is None:
+            return cls(row.where, bbox=row.where.bbox)
+        return cls(row.where, cell.col, cell.bbox or row.where.bbox, cell.confidence, cell.doubt)
+
+    @classmethod
+    def of_location(cls, where: Location) -> Origin:
+        """A value known only by its row."""
+        return cls(where, bbox=where.bbox)
+
+    @classmethod
+    def joined(cls, origins: list[Origin]) -> Origin | None:
+        """One value read from several cells (a 三级 name in two cells): the first cell's place,
+        the box around all, the lowest confidence, every doubt."""
+        if not origins:
+            return None
+        first = origins[0]
+        boxes = [o.bbox for o in origins if o.bbox is not None]
+        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+        confidences = [o.confidence for o in origins if o.confidence is not None]
+        doubts = [o.doubt for o in origins if o.doubt]
+        return cls(first.where, first.col, bbox, min(confidences) if confidences else None,
+                   "; ".join(doubts) or None)
+
+    @property
+    def cell_ref(self) -> str | None:
+        """Spreadsheets: the A1 reference of the value's own cell (the row's location names the
+        row's first filled cell)."""
+        if self.where.sheet is None or self.where.cell is None:
+            return None
+        if self.col is None:
+            return self.where.cell
+        digits = "".join(ch for ch in self.where.cell if ch.isdigit())
+        return f"{column_letters(self.col)}{digits}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The contract's form of an origin (``forms[].sources``, ``indicators[].origin``): only
+        the keys that apply to the file's format."""
+        w = self.where
+        out: dict[str, object] = {
+            "page": w.page, "bbox": [round(v, 2) for v in self.bbox] if self.bbox else None,
+            "sheet": w.sheet, "cell": self.cell_ref, "line": w.line, "paragraph": w.paragraph,
+            "table": w.table, "row": w.row, "col": self.col,
+            "confidence": round(self.confidence, 3) if self.confidence is not None else None,
+            "doubt": self.doubt,
+        }
+        return {key: value for key, value in out.items() if value is not None}
+
+
+def column_letters(col: int) -> str:
+    """A 0-based column number as a spreadsheet writes it (0 → A, 26 → AA)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -119,18 +119,19 @@ def import_(
     """Import files and folders: one transaction per file, unchanged files skipped, parsing in parallel."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from goalforms.pipeline.importer import FAILED, ImportOptions, discover, failed_paths, import_paths
-    from goalforms.schema.db import connect
+    from goalforms.pipeline.archive import Archive
+    from goalforms.pipeline.importer import FAILED, ImportOptions, discover
 
     use_layouts(layouts)
     limits = _limits(limit)
     try:
-        engine = connect(db)
+        archive = Archive(db)
+        archive.open()  # now, so that a bad database is reported before any work
     except Exception as exc:  # a bad URL, a folder that does not exist, a server that refuses
         raise _error(f"cannot open the database {db}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     targets: list[Path] = list(paths or [])
     if retry_failed:
-        targets += failed_paths(engine)
+        targets += archive.failed_paths()
     if not targets:
         raise _error("nothing to import: name files or folders"
                      + (" (the quarantine list is empty)" if retry_failed else ""))
@@ -157,7 +158,7 @@ def import_(
             progress.update(task, advance=1, forms=totals["forms"], failed=totals["failed"], rate=f"{rate:.1f}")
 
         try:
-            report = import_paths(files, engine, on_file=advance, options=options)
+            report = archive.import_paths(files, options=options, on_file=advance)
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/yellow]: every file loaded so far is complete; "
                       "run the same command again to go on", highlight=False)

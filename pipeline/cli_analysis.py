@@ -62,6 +62,7 @@ def query(
     """Run one SQL statement over a read-only connection (views: v_indicators, v_forms, v_issues, v_series),
     within a time limit and a cap on rows; clerks' accounts and sessions cannot be read."""
     from goalforms.pipeline import analysis
+    from goalforms.pipeline.archive import Archive
 
     try:
         base = analysis.QueryLimits.from_env()
@@ -69,7 +70,7 @@ def query(
                    if v is not None}
         if any(v < 0 for v in changes.values()):
             raise analysis.AnalysisError(None, "--timeout, --max-rows and --max-mb cannot be negative (0: no limit)")
-        result = analysis.query(db, sql, replace(base, **changes))
+        result = Archive(db).query(sql, replace(base, **changes))
     except GoalformsError as exc:
         raise _fail(exc) from None
     sys.stdout.write(analysis.render(result, fmt.value))
@@ -85,10 +86,10 @@ def export(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Write a view to a CSV, Excel or Parquet file (through pandas)."""
-    from goalforms.pipeline import analysis
+    from goalforms.pipeline.archive import Archive
 
     try:
-        path = analysis.export(db, fmt.value, view, out)
+        path = Archive(db).export(fmt.value, view, out)
     except GoalformsError as exc:
         raise _fail(exc) from None
     sys.stdout.write(f"wrote {view} to {path}\n")
@@ -104,9 +105,10 @@ def series(
 ) -> None:
     """How one project's targets changed across years: indicators lined up by dimension and name."""
     from goalforms.pipeline import analysis
+    from goalforms.pipeline.archive import Archive
 
     try:
-        result = analysis.series(db, project, unit)
+        result = Archive(db).series(project, unit)
     except GoalformsError as exc:
         raise _fail(exc) from None
     sys.stdout.write(analysis.render(result, fmt.value))

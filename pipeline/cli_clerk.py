@@ -2,7 +2,7 @@
 ``user passwd``, ``user units``, ``user remove``, ``user list``), and the bulk twin of the web app
 (``issues``, ``corrections export|apply|undo``).
 
-Arguments in, library call (goalforms.pipeline.corrections, goalforms.pipeline.users), text out;
+Arguments in, library call (goalforms.pipeline.archive, goalforms.pipeline.users), text out;
 errors become ``error: …`` on standard error and exit code 1 (docs/clerks.md). The bulk commands
 take ``--user NAME``: they then work within that user's units (the same
 :class:`~goalforms.pipeline.scope.Scope` as the web app) and record that user as the author.
@@ -17,7 +17,7 @@ import sys
 from dataclasses import astuple, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -29,10 +29,6 @@ from goalforms.schema.db import DEFAULT_DB
 # The library (corrections, users, SQLAlchemy) is imported by each command when it runs: every
 # goalforms command builds these commands' options at start-up. The roles are named in --role's
 # help as text for the same reason (tests/test_startup.py checks it names every role).
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from goalforms.pipeline.scope import Scope
 
 AuthorOption = Annotated[str | None, typer.Option("--author", help="Who makes the change (default: your login name).",
                                                   show_default=False)]
@@ -56,19 +52,6 @@ def _fail(exc: GoalformsError) -> typer.Exit:
 
 def _author(author: str | None) -> str:
     return author or getpass.getuser()
-
-
-def _scope(session: Session, user: str | None) -> Scope | None:
-    """The scope of ``--user`` (UserError if there is no such user), None without it."""
-    from goalforms.pipeline import users
-    from goalforms.pipeline.scope import Scope
-
-    if user is None:
-        return None
-    found = users.find_user(session, user)
-    if found is None:
-        raise users.UserError(f"no user {user!r}")
-    return Scope.for_user(session, found)
 
 
 def _who(user: str | None, author: str | None) -> str:
@@ -105,16 +88,18 @@ def serve(
     import uvicorn
     from sqlalchemy.orm import Session
 
-    from goalforms.pipeline import corrections, users
+    from goalforms.pipeline import users
+    from goalforms.pipeline.archive import Archive
     from goalforms.pipeline.web import create_app, load_secret, secret_path_for
     from goalforms.pipeline.web.app import Settings, is_loopback
     from goalforms.pipeline.web.sessions import Lifetimes
-    from goalforms.schema.db import connect, database_url
+    from goalforms.schema.db import database_url
 
     url = database_url(db)
-    engine = connect(url)
-    with Session(engine) as session, session.begin():
-        corrections.refresh_all(session)  # files re-imported by an importer that did not reapply
+    archive = Archive(url)
+    archive.refresh_corrections()  # files re-imported by an importer that did not reapply
+    engine = archive.engine
+    with Session(engine) as session:
         if not users.list_users(session):
             sys.stderr.write("note: no users yet; create one with: goalforms user add NAME --role clerk\n")
     secret = load_secret(secret_file or secret_path_for(url))
@@ -161,20 +146,15 @@ def issues(
     user: UserOption = None,
 ) -> None:
     """List open issues (resolved ones left out), in document order."""
-    from sqlalchemy.orm import Session
-
-    from goalforms.pipeline import corrections
     from goalforms.pipeline.analysis import QueryResult, render
-    from goalforms.schema.db import connect
+    from goalforms.pipeline.archive import Archive
+    from goalforms.pipeline.corrections.queries import OpenIssue
 
     try:
-        engine = connect(db)
-        with Session(engine) as session:
-            found = corrections.open_issues(session, _document_path(file), unit, year, code, project,
-                                            scope=_scope(session, user))
+        found = Archive(db).issues(_document_path(file), unit, year, code, project, user=user)
     except GoalformsError as exc:
         raise _fail(exc) from None
-    columns = tuple(f.name for f in fields(corrections.OpenIssue))
+    columns = tuple(f.name for f in fields(OpenIssue))
     sys.stdout.write(render(QueryResult(columns, [astuple(i) for i in found]), fmt.value))
 
 
@@ -302,16 +282,14 @@ def corrections_export(
     user: UserOption = None,
 ) -> None:
     """Write the corrections (who, when, field, old value, new value, note, status)."""
-    from sqlalchemy.orm import Session
-
     from goalforms.pipeline import corrections
-    from goalforms.schema.db import connect
+    from goalforms.pipeline.archive import Archive
 
     chosen = fmt.value if fmt else ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
-    engine = connect(db)
+    archive = Archive(db)
+    archive.open()
     try:
-        with Session(engine) as session:
-            rows = corrections.export_corrections(session, _document_path(file), status, scope=_scope(session, user))
+        rows = archive.export_corrections(_document_path(file), status, user=user)
     except GoalformsError as exc:
         raise _fail(exc) from None
     if out is None:
@@ -330,22 +308,17 @@ def corrections_apply(
     user: UserOption = None,
 ) -> None:
     """Record the corrections of a CSV or JSON file: all of them, or none if any is refused."""
-    from sqlalchemy.orm import Session
-
-    from goalforms.pipeline import corrections
-    from goalforms.schema.db import connect
+    from goalforms.pipeline.archive import Archive
+    from goalforms.pipeline.corrections import CorrectionError
 
     try:
-        planned = corrections.read_corrections_file(file)
-        engine = connect(db)
-        with Session(engine) as session, session.begin():
-            made = corrections.apply_changes(session, planned, _who(user, author), scope=_scope(session, user))
-    except corrections.CorrectionError as exc:
+        planned, made = Archive(db).apply_corrections(file, _who(user, author), user=user)
+    except CorrectionError as exc:
         sys.stderr.write("error: nothing applied:\n" + "".join(f"  {safe(p)}\n" for p in exc.problems))
         raise typer.Exit(1) from None
     except GoalformsError as exc:
         raise _fail(exc) from None
-    sys.stdout.write(f"applied {len(made)} corrections ({len(planned) - len(made)} changed nothing)\n")
+    sys.stdout.write(f"applied {len(made)} corrections ({planned - len(made)} changed nothing)\n")
 
 
 def corrections_undo(
@@ -356,15 +329,10 @@ def corrections_undo(
     user: UserOption = None,
 ) -> None:
     """Undo a correction (it stays on record, marked undone)."""
-    from sqlalchemy.orm import Session
-
-    from goalforms.pipeline import corrections
-    from goalforms.schema.db import connect
+    from goalforms.pipeline.archive import Archive
 
     try:
-        engine = connect(db)
-        with Session(engine) as session, session.begin():
-            lost = corrections.undo(session, correction_id, _who(user, author), scope=_scope(session, user))
+        lost = Archive(db).undo(correction_id, _who(user, author), user=user)
     except GoalformsError as exc:
         raise _fail(exc) from None
     sys.stdout.write(f"undid correction {correction_id}\n")

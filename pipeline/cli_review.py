@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline.review.rules import RuleSet, combine, default_rule_sets, load_rule_set
-from goalforms.schema.db import DEFAULT_DB, connect
+from goalforms.schema.db import DEFAULT_DB
 
-# SQLAlchemy and the store are imported when the command runs: ``goalforms --help`` (which
-# registers this command) starts without them.
+# The library (the review, SQLAlchemy, the analysis) is imported when the command runs: every
+# goalforms command builds this command's options at start-up (tests/test_startup.py).
 if TYPE_CHECKING:
     from goalforms.pipeline.analysis import QueryResult
+    from goalforms.pipeline.review.rules import RuleSet
 
 DbOption = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path.", show_default=True)]
 
@@ -96,16 +96,10 @@ def review(
 ) -> None:
     """Print the target review's findings (what the forms say, not what the parse could not read)
     and a summary by unit and rule."""
-    from sqlalchemy.orm import Session
-
     from goalforms.pipeline.analysis import render
-    from goalforms.pipeline.review.store import (
-        FindingFilter,
-        findings,
-        live_findings,
-        review_pending,
-        summary,
-    )
+    from goalforms.pipeline.archive import Archive
+    from goalforms.pipeline.review.rules import combine, load_rule_set
+    from goalforms.pipeline.review.store import FindingFilter, summary
 
     try:
         extra = [load_rule_set(p) for p in rules or []]
@@ -114,14 +108,8 @@ def review(
                                     "json" if fmt == ReviewFormat.json else "table"))
             return
         filters = FindingFilter(unit=unit, year=year, rule=rule, status=status.value if status else None)
-        engine = connect(db)
-        try:
-            with Session(engine) as session, session.begin():
-                review_pending(session, list(default_rule_sets()))  # forms never reviewed, or under older rules
-            with Session(engine) as session:
-                rows = live_findings(session, combine(extra), filters) if extra else findings(session, filters)
-        finally:
-            engine.dispose()
+        with Archive(db) as archive:  # forms never reviewed, or under older rules, are reviewed first
+            rows = archive.findings(filters, extra)
     except GoalformsError as exc:
         raise _fail(exc) from None
     totals = summary(rows)

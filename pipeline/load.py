@@ -18,9 +18,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from goalforms.parsers.grid import Origin
 from goalforms.pipeline import load_siblings
 from goalforms.pipeline.load_reports import StoredForm, store_reports
-from goalforms.pipeline.model import ParsedDocument
+from goalforms.pipeline.model import Form, ParsedDocument
 from goalforms.schema import models
 
 _DOCUMENTS = models.SourceDocument.__table__
@@ -30,6 +31,8 @@ _INDICATORS = models.Indicator.__table__
 _ISSUES = models.ParseIssue.__table__
 _FUNDS = models.FundLine.__table__
 _TASKS = models.DepartmentTask.__table__
+_PROVENANCE = models.Provenance.__table__
+_GRIDS = models.SourceGrid.__table__
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -120,6 +123,7 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     issues: list[dict[str, Any]] = []
     funds: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
+    provenance: list[dict[str, Any]] = []
     for form_id, form, data in zip(form_ids, doc.forms, contract, strict=True):
         budget += [{"form_id": form_id, "item": item, "amount": Decimal(amount) if amount is not None else None,
                     "source_location": form.sources.get(f"budget.{item}")}
@@ -133,11 +137,12 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
                                                          start=1)]
         funds += load_siblings.fund_rows(form_id, data)
         tasks += load_siblings.task_rows(form_id, data)
+        provenance += provenance_rows(form_id, form)
         issues += [{"form_id": form_id, "code": i.code, "severity": i.severity, "message": i.message,
                     "location": i.where, "field": i.field}
                    for i in form.issues]
     for table, values in ((_BUDGET, budget), (_FUNDS, funds), (_TASKS, tasks), (_INDICATORS, indicators),
-                          (_ISSUES, issues)):
+                          (_ISSUES, issues), (_PROVENANCE, provenance), (_GRIDS, grid_rows(document_id, doc))):
         if values:
             connection.execute(insert(table), values)
     # Every document, reports or not: its forms are linked to the reports already stored.
@@ -145,3 +150,29 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     document = _as_orm(session, document_id, columns)
     store_reports(session, document, doc.reports, stored)
     return document
+
+
+def grid_rows(document_id: int, doc: ParsedDocument) -> list[dict[str, Any]]:
+    """The ``source_grids`` rows of a Word, ODT, HTML or .ods file: the grid the clerk page shows."""
+    return [{"document_id": document_id, "position": position, "source_table": row.table, "source_row": row.row,
+             "sheet": row.sheet, "location": row.location, "cells": [list(cell) for cell in row.cells]}
+            for position, row in enumerate(doc.grid_rows, start=1)]
+
+
+def provenance_rows(form_id: int, form: Form) -> list[dict[str, Any]]:
+    """One ``provenance`` row per value whose origin is known, keyed by the field path the issues use."""
+    rows = [_provenance_row(form_id, name, None, origin) for name, origin in form.origins.items()]
+    for index, indicator in enumerate(form.indicators):
+        rows += [_provenance_row(form_id, f"indicators[{index}].{name}", index + 1, origin)
+                 for name, origin in indicator.origins.items()]
+    return rows
+
+
+def _provenance_row(form_id: int, name: str, position: int | None, origin: Origin) -> dict[str, Any]:
+    where, box = origin.where, origin.bbox
+    return {"form_id": form_id, "field": name, "indicator_position": position, "page": where.page,
+            "x0": box[0] if box else None, "top": box[1] if box else None,
+            "x1": box[2] if box else None, "bottom": box[3] if box else None,
+            "sheet": where.sheet, "cell": origin.cell_ref, "line": where.line, "paragraph": where.paragraph,
+            "source_table": where.table, "source_row": where.row, "source_col": origin.col,
+            "confidence": origin.confidence, "doubt": origin.doubt}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from goalforms.parsers.grid import Origin
 from goalforms.parsers.layouts.discovery import budget_keys, header_keys
 
 
@@ -52,6 +53,8 @@ class Indicator:
     note: str | None = None
     prior_year: dict[str, str | None] | None = None
     period: str | None = None
+    # The cell each field was read from ("level1", "level2", "level3", "raw", "actual" …).
+    origins: dict[str, Origin] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class Indicator:
             "dimension": self.dimension, "where": self.where,
             "actual": self.actual, "weight": self.weight, "score": self.score, "note": self.note,
             "prior_year": self.prior_year, "period": self.period,
+            "origin": {name: origin.to_dict() for name, origin in self.origins.items()},
         }
 
 
@@ -76,6 +80,9 @@ class Form:
     where: str = ""
     # Where each header/budget value was printed ("header.goal" -> "line 14").
     sources: dict[str, str] = field(default_factory=dict)
+    # The cell each header/budget value was read from (its page, box, sheet and cell, confidence):
+    # the contract's ``forms[].sources``.
+    origins: dict[str, Origin] = field(default_factory=dict)
     kind: str = "target"
     funds: list[dict[str, str | None]] = field(default_factory=list)
     tasks: list[dict[str, str | None]] = field(default_factory=list)
@@ -95,6 +102,7 @@ class Form:
             "points": dict(self.points),
             "indicators": [i.to_dict() for i in self.indicators],
             "issues": [i.to_dict() for i in self.issues],
+            "sources": {name: origin.to_dict() for name, origin in self.origins.items()},
         }
 
 
@@ -105,6 +113,18 @@ class Source:
     format: str
 
 
+@dataclass(frozen=True)
+class GridRow:
+    """One row of the grid a Word, ODT, HTML or .ods file was read as, texts only: what the loader
+    stores (``source_grids``) for the clerk page. ``cells``: (text, col_span, row_span, col)."""
+
+    location: str
+    table: int | None
+    row: int | None
+    sheet: str | None
+    cells: tuple[tuple[str, int, int, int], ...]
+
+
 @dataclass
 class ParsedDocument:
     source: Source
@@ -112,11 +132,24 @@ class ParsedDocument:
     forms: list[Form]
     # Evaluation reports (绩效评价报告) in the shape of docs/reports.md, already plain JSON data.
     reports: list[dict[str, Any]] = field(default_factory=list)
+    # The file's grid for the clerk page (grid-shaped formats only; not part of the JSON contract).
+    grid_rows: list[GridRow] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": {"path": self.source.path, "sha256": self.source.sha256, "format": self.source.format},
             "collection_title": self.collection_title,
-            "forms": [f.to_dict() for f in self.forms],
+            "forms": [_with_format(f.to_dict(), self.source.format) for f in self.forms],
             "reports": self.reports,
         }
+
+
+def _with_format(form: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """Every origin names the file's format (``source.format``): an origin read alone says how to
+    read its keys (a box in PDF points, a cell of a sheet, a line of a dump)."""
+    for origin in form["sources"].values():
+        origin["format"] = fmt
+    for indicator in form["indicators"]:
+        for origin in indicator["origin"].values():
+            origin["format"] = fmt
+    return form

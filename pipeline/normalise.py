@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import regex
 
+from goalforms.parsers.grid import Origin
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import LAYOUTS, RawForm, RawValue
 from goalforms.parsers.layouts.spec import FieldSpec
@@ -27,6 +28,8 @@ from goalforms.pipeline.model import Form, Indicator, Issue
 # The grammar lives in parsers/values.py; these names stay importable from here.
 __all__ = ["Target", "canonical_decimal", "normalise", "parse_bool", "parse_date", "parse_money", "parse_target"]
 
+# An indicator's origins by the contract's names (the layout parser says target, the contract raw).
+_ORIGIN_NAMES = {"target": "raw"}
 _WHAT = {"date": "a date", "bool": "是 or 否", "money": "an amount of money", "year": "a year",
          "decimal": "a number", "enum": "one of the allowed values"}
 
@@ -71,6 +74,7 @@ def normalise(raw: RawForm) -> Form:
         section = "header_extra" if spec.extra else "header"
         if value is not None:
             form.sources[f"{section}.{name}"] = str(value.where)
+            form.origins[f"{section}.{name}"] = value.origin or Origin.of_location(value.where)
         if value is not None and value.text.strip():
             cleaned = _read_field(spec, value)
             if cleaned is None and spec.type != "text":
@@ -83,6 +87,7 @@ def normalise(raw: RawForm) -> Form:
         amount = None
         if value is not None:
             form.sources[f"budget.{name}"] = str(value.where)
+            form.origins[f"budget.{name}"] = value.origin or Origin.of_location(value.where)
         if value is not None and value.text.strip():
             amount = parse_money(value.text, value.unit)
             if amount is None:
@@ -116,6 +121,7 @@ def normalise(raw: RawForm) -> Form:
                 note=(clean_text(item.note) or None) if item.note is not None else None,
                 prior_year=parse_target(item.prior_year).to_dict() if item.prior_year is not None else None,
                 period=item.period,
+                origins={_ORIGIN_NAMES.get(name, name): origin for name, origin in item.origins.items()},
             )
         )
         if actual is not None and actual.kind == "missing" and target.kind != "missing":

@@ -9,13 +9,11 @@ from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.discovery import ensure_loaded
-from goalforms.parsers.readers.ocr_repair import doubtful_fields
-from goalforms.parsers.readers.spreadsheet import FORMATS as SPREADSHEET_FORMATS
-from goalforms.parsers.readers.spreadsheet import doubt_issues as spreadsheet_doubts
 from goalforms.parsers.recognise import document_rows, recognise
 from goalforms.parsers.reports import find_reports, without_reports
-from goalforms.pipeline.model import Issue, ParsedDocument, Source
-from goalforms.pipeline.normalise import normalise
+from goalforms.pipeline.doubts import doubt_issues
+from goalforms.pipeline.model import GridRow, Issue, ParsedDocument, Source
+from goalforms.pipeline.normalise import normalise, parse_target
 from goalforms.pipeline.plausibility import check_document, check_form
 from goalforms.pipeline.validate import validate
 
@@ -36,15 +34,10 @@ def parse_grid(grid: Grid) -> ParsedDocument:
     for segment in segments:
         parser = LAYOUTS[segment.layout]
         form = validate(normalise(parser.parse(segment.rows)))
-        if grid.format == "scan":
-            # OCR doubts: every value read from a doubted cell, every target whose spaces a
-            # scan cannot show, is flagged low_confidence for the clerk.
-            form.issues.extend(Issue("low_confidence", "warning", message, where, field)
-                               for message, where, field in doubtful_fields(segment.rows, form))
-        elif grid.format in SPREADSHEET_FORMATS:
-            # Numbers that hold more than their format prints (1094910000.0001 shown as …000.00).
-            form.issues.extend(Issue(code, "warning", message, where, field)
-                               for code, message, where, field in spreadsheet_doubts(segment.rows, form))
+        # What the reader doubted (OCR on a scan, a number that holds more than it prints in a
+        # spreadsheet), flagged from each value's origin; a scan's targets also where their spaces
+        # cannot be seen.
+        form.issues.extend(doubt_issues(form, grid.format, segment.rows, parse_target))
         # Last: values that read but do not fit together, whatever the reader (plausibility.py).
         forms.append(check_form(form, parser.spec))
     check_document(document_rows(body), [segment.rows[0] for segment in segments], forms)
@@ -52,7 +45,21 @@ def parse_grid(grid: Grid) -> ParsedDocument:
         # What the reader saw but did not read (hidden sheets, rows, columns) goes to the first form.
         forms[0].issues.extend(Issue(note.code, "warning", note.message, str(note.where) if note.where else None)
                                for note in grid.notes if note.code != "rounded_number")
-    return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports)
+    return ParsedDocument(Source(grid.path, grid.sha256, grid.format), collection_title, forms, reports,
+                          grid_rows(grid) if forms else [])
+
+
+# Formats whose clerk-page source is the grid itself (tables with no page image, no text lines).
+STORED_GRID_FORMATS = ("docx", "odt", "html", "ods")
+
+
+def grid_rows(grid: Grid) -> list[GridRow]:
+    """The grid's rows, texts only, for the store (empty for formats shown otherwise)."""
+    if grid.format not in STORED_GRID_FORMATS:
+        return []
+    return [GridRow(str(row.where), row.where.table, row.where.row, row.where.sheet,
+                    tuple((cell.text, cell.col_span, cell.row_span, cell.col) for cell in row.cells))
+            for row in grid.rows]
 
 
 def parse_file(path: str | Path) -> ParsedDocument:

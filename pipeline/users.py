@@ -79,16 +79,6 @@ def set_password(session: Session, name: str, password: str) -> User:
     return user
 
 
-def change_own_password(session: Session, name: str, old: str, new: str) -> User:
-    """A user changing their own password: the old one must be right (UserError otherwise).
-    Ends all of the user's web sessions, as :func:`set_password` does."""
-    if authenticate(session, name, old) is None:
-        raise UserError("the current password is wrong")
-    if new == old:
-        raise UserError("the new password is the same as the current one")
-    return set_password(session, name, new)
-
-
 def remove_user(session: Session, name: str) -> None:
     """Remove a user: their sessions end, their units go; the corrections they made stay (by name)."""
     user = _existing(session, name)

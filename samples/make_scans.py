@@ -9,12 +9,18 @@ Beside each file goes its expected parse (``NAME.expected.json``): the PDF sampl
 parse (the same forms: the format of the file is an accident), with ``source.format`` "scan"
 and the new file's sha256. The scans are clean enough to read without doubt; the one thing no
 scan shows — whether a space was typed between Chinese and Latin/digits, where a gap is printed
-either way — is read as a space and flagged ``low_confidence`` on every target concerned (see
-``expected_for``). ``EXPECTED_DOUBTS`` would list any other doubt the reader really raises.
+either way — is settled by a written rule (see ``expected_for``): the target's raw text has a
+space there, as printed, and it is flagged ``low_confidence`` only when it would read as another
+kind, operator, value or unit without that space. ``EXPECTED_DOUBTS`` lists the other doubts the
+reader really raises.
+
+:func:`extra_scans` makes other scanned copies of the same PDFs (other angles, noise, resolution)
+into a folder, for the checks that every wrong value is flagged (tests/bench_ocr.py).
 
 Needs poppler (``pdftoppm``); the results are committed, so the tests do not. Regenerate with::
 
-    .venv/bin/python samples/make_scans.py
+    .venv/bin/python samples/make_scans.py            # scans and expected parses
+    .venv/bin/python samples/make_scans.py --expected  # the expected parses of the scans there
 
 Everything is reproducible: the random angles and noise are seeded by the file name and page,
 and the PDF is written by hand with fixed content (no dates, no IDs).
@@ -36,7 +42,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from goalforms.parsers.readers.ocr_repair import as_printed, invisible_space
+from goalforms.parsers.readers.ocr_repair import as_printed, spacing_matters
+from goalforms.pipeline.normalise import parse_target
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -53,6 +60,8 @@ JPEG_QUALITY = 60
 # Single pages written as PNG too: (sample stem, page, index of the form on that page).
 PNG_PAGES = (("003_cca29bee0b231de8", 1, 0), ("002_24ec7dd97fefd2fa", 2, 1))
 PNG_DPI = 150
+# Issues pipeline/validate.py raises (before the OCR doubts; the plausibility stage's come after).
+VALIDATION_ISSUES = {"missing_target", "truncated_columns", "truncated_text"}
 # Doubts the reader really raises on a scan, by file and form index: the values a clerk must
 # check because the page cannot settle them.
 EXPECTED_DOUBTS: dict[str, dict[int, list[str]]] = {
@@ -74,14 +83,14 @@ def seed(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
 
 
-def scanned(page: Image.Image, name: str) -> Image.Image:
+def scanned(page: Image.Image, name: str, max_angle: float = MAX_ANGLE, noise: float = NOISE) -> Image.Image:
     """A clean page as a scanner returns it: askew, noisy, with a few specks, slightly soft."""
     rng = np.random.default_rng(seed(name))
-    angle = float(rng.uniform(0.2, MAX_ANGLE) * rng.choice([-1.0, 1.0]))
+    angle = float(rng.uniform(0.2, max_angle) * rng.choice([-1.0, 1.0]))
     turned = page.convert("L").rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
     pixels = np.asarray(turned, dtype=np.float32)
     pixels = pixels * 0.92 + 12  # paper is never white, toner never black
-    pixels += rng.normal(0.0, NOISE, pixels.shape)
+    pixels += rng.normal(0.0, noise, pixels.shape)
     specks = rng.random(pixels.shape) < SPECKS
     pixels[specks] = rng.uniform(40, 140, int(specks.sum()))
     noisy = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L")
@@ -138,20 +147,25 @@ def expected_for(source: dict[str, Any], path: Path, forms: list[dict[str, Any]]
     """The PDF sample's truth for the scan of it: same forms, another file and format.
 
     One thing a scan cannot show: whether a space was typed where Chinese meets Latin/digits
-    (word processors print a gap there either way). The reader writes the printed gap as a
-    space and flags every such target ``low_confidence``; the expected parse says the same."""
+    (word processors print a gap there either way). The rule: the target's raw text has one
+    space there, as printed; it is flagged ``low_confidence`` only when, read without those
+    spaces, it would have another kind, operator, value or unit (``spacing_matters``). The
+    expected parse says the same."""
     chosen = source["forms"] if forms is None else forms
     out_forms = []
     for n, form in enumerate(chosen):
         form = json.loads(json.dumps(form))
-        # In the reader's order: doubted cells first, then the targets with invisible spaces.
-        for field in EXPECTED_DOUBTS.get(path.name, {}).get(n, []):
-            form["issues"].append({"code": "low_confidence", "severity": "warning", "field": field})
+        # In the reader's order: the validation issues, the OCR doubts (doubted cells first, then
+        # the targets whose meaning hangs on a space), then the plausibility stage's.
+        kept = [i for i in form["issues"] if i["code"] in VALIDATION_ISSUES]
+        later = [i for i in form["issues"] if i["code"] not in VALIDATION_ISSUES]
+        doubts = [{"code": "low_confidence", "severity": "warning", "field": field}
+                  for field in EXPECTED_DOUBTS.get(path.name, {}).get(n, [])]
         for index, indicator in enumerate(form["indicators"]):
-            if invisible_space(indicator["raw"]):
-                indicator["raw"] = as_printed(indicator["raw"])
-                form["issues"].append({"code": "low_confidence", "severity": "warning",
-                                       "field": f"indicators[{index}].raw"})
+            if spacing_matters(indicator["raw"], parse_target):
+                doubts.append({"code": "low_confidence", "severity": "warning", "field": f"indicators[{index}].raw"})
+            indicator["raw"] = as_printed(indicator["raw"])
+        form["issues"] = kept + doubts + later
         out_forms.append(form)
     return {"source": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "format": "scan"},
             "collection_title": source["collection_title"] if collection_title else None,
@@ -162,7 +176,49 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+def extra_scans(folder: Path, variant: str, dpi: int | None = None, max_angle: float = 1.5,
+                noise: float = 9.0, stems: list[str] | None = None) -> list[tuple[Path, dict[str, Any]]]:
+    """Other scanned copies of the PDF samples, apart from the committed ones: each page turned by
+    another angle (up to ``max_angle``), with other noise (seeded by ``variant``), at ``dpi`` (the
+    samples' own when None), written into ``folder``. Returns each copy with its truth (the PDF
+    sample's expected parse: the forms of ``samples/text`` under the scan's rules)."""
+    out = []
+    for pdf in sorted(PDF_DIR.glob("*.pdf")):
+        if stems is not None and pdf.stem not in stems:
+            continue
+        truth = json.loads((PDF_DIR / f"{pdf.stem}.expected.json").read_text(encoding="utf-8"))
+        resolution = dpi or DPI.get(pdf.stem, DEFAULT_DPI)
+        pages_dir = folder / f"{pdf.stem}-{variant}-pages"
+        pages_dir.mkdir(parents=True, exist_ok=True)
+        pages = [scanned(Image.open(p), f"{pdf.stem}-{n}-{variant}", max_angle, noise)
+                 for n, p in enumerate(rasterise(pdf, resolution, pages_dir), start=1)]
+        shutil.rmtree(pages_dir)
+        target = folder / f"{pdf.stem}-{variant}.pdf"
+        target.write_bytes(image_pdf(pages, resolution))
+        out.append((target, expected_for(truth, target)))
+    return out
+
+
+def refresh_expected() -> None:
+    """Rewrite the expected parses of the scans already in samples/scan (the rules changed, the
+    images did not)."""
+    for scan in sorted(SCAN_DIR.glob("*.pdf")) + sorted(SCAN_DIR.glob("*.png")):
+        stem = scan.stem.split("_p")[0] if scan.suffix == ".png" else scan.stem
+        truth = json.loads((PDF_DIR / f"{stem}.expected.json").read_text(encoding="utf-8"))
+        if scan.suffix == ".png":
+            page_no = int(scan.stem.rsplit("_p", 1)[1])
+            form_index = next(i for s, p, i in PNG_PAGES if s == stem and p == page_no)
+            expected = expected_for(truth, scan, [truth["forms"][form_index]], collection_title=form_index == 0)
+        else:
+            expected = expected_for(truth, scan)
+        write_json(SCAN_DIR / f"{scan.stem}.expected.json", expected)
+        print(f"{scan.stem}.expected.json")
+
+
 def main() -> None:
+    if "--expected" in sys.argv[1:]:
+        refresh_expected()
+        return
     sources = sorted(PDF_DIR.glob("*.pdf"))
     if not sources:
         sys.exit(f"make_scans: no PDFs in {PDF_DIR}: run samples/make_samples.py first")

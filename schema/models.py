@@ -9,7 +9,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from goalforms.schema.types import ExactDecimal
@@ -80,6 +91,9 @@ class Form(Base):
     )
     tasks: Mapped[list[DepartmentTask]] = relationship(
         back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="DepartmentTask.position"
+    )
+    provenance: Mapped[list[Provenance]] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="Provenance.id"
     )
 
 
@@ -184,6 +198,64 @@ class ParseIssue(Base):
     field: Mapped[str | None] = mapped_column(String(100))
 
     form: Mapped[Form] = relationship(back_populates="issues")
+
+
+class Provenance(Base):
+    """Where one parsed value was read (issue 14, migration 0009_provenance): the contract's
+    ``forms[].sources`` and ``indicators[].origin``, one row per value. ``field`` is the path the
+    issues use (``header.project_name``, ``budget.current_year``, ``indicators[3].raw``, 0-based),
+    so a flagged value finds its cell; ``indicator_position`` is the indicator's 1-based position."""
+
+    __tablename__ = "provenance"
+    __table_args__ = (UniqueConstraint("form_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(100))
+    indicator_position: Mapped[int | None] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer)
+    # The cell's box on its page, PDF points from the top-left corner (PDF and scans).
+    x0: Mapped[float | None] = mapped_column(Float)
+    top: Mapped[float | None] = mapped_column(Float)
+    x1: Mapped[float | None] = mapped_column(Float)
+    bottom: Mapped[float | None] = mapped_column(Float)
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    cell: Mapped[str | None] = mapped_column(String(20))  # the value's own cell, A1 style
+    line: Mapped[int | None] = mapped_column(Integer)
+    paragraph: Mapped[int | None] = mapped_column(Integer)
+    source_table: Mapped[int | None] = mapped_column(Integer)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    source_col: Mapped[int | None] = mapped_column(Integer)  # 0-based column in the reader's grid
+    confidence: Mapped[float | None] = mapped_column(Float)  # OCR: the least certain character's
+    doubt: Mapped[str | None] = mapped_column(Text)  # why the reader doubted the cell
+
+    form: Mapped[Form] = relationship(back_populates="provenance")
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float] | None:
+        if self.x0 is None or self.top is None or self.x1 is None or self.bottom is None:
+            return None
+        return (self.x0, self.top, self.x1, self.bottom)
+
+
+class SourceGrid(Base):
+    """One row of the grid a Word, ODT, HTML or .ods file was read as (issue 14, migration
+    0010_source_grids): the clerk page shows the file's tables from these rows, never reading the
+    file again. ``location`` is the row's location as the parse printed it (a form's
+    ``source_location`` is one of them); ``cells`` holds texts only: ``[[text, col_span, row_span,
+    col], …]`` (``col``: the cell's 0-based column in the reader's grid, as ``provenance.source_col``)."""
+
+    __tablename__ = "source_grids"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("source_documents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1-based, the rows' order in the file
+    source_table: Mapped[int | None] = mapped_column(Integer)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200))
+    cells: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class ImportFailure(Base):

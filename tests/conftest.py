@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import pg
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -12,6 +15,17 @@ SAMPLES = REPO / "samples"
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+# -- PostgreSQL: one throwaway server per test session, a fresh database per test (tests/pg.py) ----
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    yield from pg.session_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
+    yield from pg.fresh_database(pg_server)
 
 
 # -- markers: one per slow or external dependency (registered in pyproject.toml) -------------------

@@ -12,7 +12,7 @@ an existing server instead (a URL to an administrative database such as ``postgr
 When no server can be started the PostgreSQL tests are skipped, unless ``CI`` is set: on CI a
 missing server is a failure, never a silent skip.
 
-A test module declares its fixtures with these bodies (fixtures imported from another module
+The fixtures live in tests/conftest.py with these bodies (fixtures imported from another module
 would be flagged by the linter as redefined wherever a test names them)::
 
     @pytest.fixture(scope="session")

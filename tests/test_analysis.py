@@ -40,15 +40,6 @@ REPORT_DOCS = REPO / "docs" / "reports.md"  # the evaluation-report views
 BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
-
 
 def _new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> tuple[str, pg.PgServer | None]:
     if backend == "sqlite":

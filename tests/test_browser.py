@@ -303,5 +303,10 @@ def test_a_pdf_form_shows_its_page_with_the_rows_outlined(page: Any, server: Ser
     expect(image).to_be_visible()
     page.wait_for_function("() => document.querySelector('figure.page img').naturalWidth > 0", timeout=WAIT_MS)
     expect(page.locator("rect.box.flag").first).to_be_attached()
-    page.locator("tr.row[data-key='indicators[0]'] td.where a").click()  # 预算执行率
-    expect(page.locator("rect.box.sel")).to_have_count(1)
+    row = page.locator("tr.row[data-key='indicators[0]']")
+    row.locator("td.where a").click()  # 预算执行率
+    # Its cells (level names, 三级 name, target: one box each, from the stored provenance) are selected.
+    loc = row.get_attribute("data-loc")
+    cells = page.locator(f"rect.box[data-loc='{loc}']")
+    expect(page.locator("rect.box.sel")).to_have_count(cells.count())
+    assert cells.count() >= 2 and page.locator("rect.box.sel[data-field='indicators[0].raw']").count() >= 1

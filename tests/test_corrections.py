@@ -29,7 +29,6 @@ from goalforms.pipeline.parse import parse_file
 from goalforms.schema import models
 from goalforms.schema.clerk_models import ACTIVE, STALE, UNDONE, CorrectedForm, Correction
 from goalforms.schema.db import alembic_config, connect
-from tests import pg
 from tests.conftest import SAMPLES
 
 SEED_2026 = "004_dca627b1a6ea1aa7.txt"  # form 3: 产品软件购置完成率 (line 121), form 6: 户外招牌检测完成率 (line 215)
@@ -475,15 +474,6 @@ def test_downgrade_restores_the_views_of_0002_and_upgrade_redefines_them(db: Any
     assert {"corrections", "users"} <= set(inspect(upgraded).get_table_names())
     upgraded.dispose()
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def test_postgresql_views_apply_corrections_as_sqlite_does(db: Any, pg_url: str) -> None:

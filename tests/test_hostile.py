@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,21 +29,11 @@ from goalforms.pipeline.cli import app
 from goalforms.pipeline.importer import FAILED, LOADED, SKIPPED, ImportOptions, failed_paths, import_paths
 from goalforms.pipeline.terminal import safe
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import SAMPLES
 
 GOOD = SAMPLES / "text" / "004_dca627b1a6ea1aa7.txt"
 TEXT_SAMPLES = sorted((SAMPLES / "text").glob("*.txt"))
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def _outcomes(report: importer.ImportReport) -> dict[str, importer.FileOutcome]:

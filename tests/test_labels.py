@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from goalforms.parsers.labels import clean_text, compact
-from goalforms.parsers.layouts.spec import load_spec
+from goalforms.parsers.layouts.discovery import spec_by_name as load_spec
 
 V2024 = load_spec("layout2024.toml").vocabulary
 V2020 = load_spec("layout2020.toml").vocabulary

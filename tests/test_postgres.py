@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from goalforms.pipeline.cli import app
 from goalforms.pipeline.importer import LOADED, import_paths
 from goalforms.schema import models
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import REPO, SAMPLES
 
 pytestmark = pytest.mark.pg
@@ -36,15 +34,6 @@ SINGLE_IMPORT = {"source_documents": 4, "forms": 28, "budget_figures": 8 * 4 + 2
                  "parse_issues": 31}
 MODELS = (models.SourceDocument, models.Form, models.BudgetFigure, models.Indicator, models.ParseIssue)
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 # A stable order for each view's rows (ids are not: they follow the order files were loaded in).

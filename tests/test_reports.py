@@ -45,11 +45,6 @@ BACKENDS = ["sqlite", "postgresql"]
 ISSUE_KEYS = ("code", "severity", "where", "field", "found", "expected")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
 @pytest.fixture(params=BACKENDS)
 def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database on each backend."""

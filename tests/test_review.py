@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from goalforms.parsers.layouts.spec import load_spec
+from goalforms.parsers.layouts.discovery import spec_by_name as load_spec
 from goalforms.pipeline.normalise import parse_target
 from goalforms.pipeline.review import (
     ReviewForm,

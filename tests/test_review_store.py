@@ -20,7 +20,6 @@ from goalforms.pipeline.corrections import SET, Change
 from goalforms.pipeline.review.store import FindingFilter, accept, findings, form_of, review_pending
 from goalforms.schema import models
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_corrections import SEED_2026, copy_samples, record, reimport
 
@@ -182,15 +181,6 @@ def test_the_views_exist_with_their_documented_columns(archive: Any) -> None:
             "WHERE project_name = '信息化建设项目'")).one()
         assert card[0] >= card[1] and card[2] == 4 and card[4] >= 1
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def test_postgresql_has_the_same_findings_as_sqlite(archive: Any, pg_url: str) -> None:

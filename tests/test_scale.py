@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from goalforms.pipeline.importer import FAILED, LOADED, ImportOptions, failed_paths, import_paths
 from goalforms.schema import models
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import REPO, SAMPLES
 
 sys.path.insert(0, str(SAMPLES))
@@ -30,15 +29,6 @@ from make_archive import make_text_archive  # noqa: E402
 # Worker processes, a killed import, a Dask cluster: the slowest tests; `make test-fast` leaves them out.
 pytestmark = pytest.mark.workers
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +80,7 @@ def test_report_file_lists_every_outcome(archive: Path, tmp_path: Path) -> None:
     assert [r["path"] for r in rows if r["status"] == "failed"] == [str(bad)]
     goalforms("import", str(archive), "--db", str(db), "--report", str(tmp_path / "report.csv"))
     lines = (tmp_path / "report.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "path,status,forms,indicators,issues,reason" and len(lines) == 41
+    assert lines[0] == "path,status,forms,indicators,issues,reason,format" and len(lines) == 41
     assert all(",skipped," in line for line in lines[1:])
 
 

@@ -179,21 +179,46 @@ def test_targets_whose_spaces_a_scan_cannot_show(raw: str, invisible: bool) -> N
     assert ocr_repair.invisible_space(raw) is invisible
 
 
-def test_doubted_cells_and_invisible_spaces_flag_the_values_they_became() -> None:
-    from goalforms.parsers.grid import Cell, Location, Row
+SPACING_CASES = [
+    # (target as a scan reads it, does its meaning hang on the space?)
+    ("达 90%以上", False),  # text either way
+    ("=2500 本", False),  # numeric, = 2500 本 either way
+    ("≥1.5 万元", False),
+    ("=2024 年 12 月", False),
+    ("≥3A 级", True),  # text with the space, numeric (≥ 3 A级) without it
+    ("=5G 网络", True),
+    ("=100%", False),  # no place where Chinese meets a digit
+]
+
+
+@pytest.mark.parametrize(("raw", "matters"), SPACING_CASES)
+def test_a_target_is_doubted_only_when_the_space_changes_what_it_means(raw: str, matters: bool) -> None:
+    from goalforms.pipeline.normalise import parse_target
+
+    assert ocr_repair.spacing_matters(raw, parse_target) is matters
+
+
+def test_doubted_cells_and_meaningful_spaces_flag_the_values_they_became() -> None:
+    """The doubt travels with the value's origin (the cell it was read from): no matching of texts."""
+    from goalforms.parsers.grid import Location, Origin
+    from goalforms.pipeline.doubts import doubt_issues
     from goalforms.pipeline.model import Form, Indicator
+    from goalforms.pipeline.normalise import parse_target
 
     where = Location(page=1, table=3, row=2)
-    rows = [Row((Cell("预算执行率", 2), Cell("=100%", 3, doubt="'=100%': '1' read with confidence 0.41")), where)]
+    doubted = Origin(where, 3, (300.0, 100.0, 400.0, 120.0), 0.41, "'=100%': '1' read with confidence 0.41")
     indicators = [
-        Indicator("产出指标", "数量指标", "预算执行率", "=100%", "numeric", "=", "100", "%", None, None, str(where)),
+        Indicator("产出指标", "数量指标", "预算执行率", "=100%", "numeric", "=", "100", "%", None, None, str(where),
+                  origins={"level3": Origin(where, 2), "raw": doubted}),
         Indicator("产出指标", "数量指标", "解决率", "达 90%以上", "text", None, None, None, None, None, "page 1"),
         Indicator("产出指标", "数量指标", "合理性", "合理", "qualitative", None, None, None, None, None, "page 1"),
+        Indicator("产出指标", "质量指标", "等级", "≥3A 级", "text", None, None, None, None, None, "page 1"),
     ]
     form = Form("2024", 2024, {}, {}, indicators)
-    flagged = ocr_repair.doubtful_fields(rows, form)
-    assert [field for _, _, field in flagged] == ["indicators[0].raw", "indicators[1].raw"]
-    assert flagged[0][1] == "page 1, table 3, row 2, column 4"
+    flagged = doubt_issues(form, "scan", parse_target=parse_target)
+    assert [issue.field for issue in flagged] == ["indicators[0].raw", "indicators[3].raw"]
+    assert flagged[0].where == "page 1, table 3, row 2, column 4"
+    assert doubt_issues(form, "pdf", parse_target=parse_target) == []  # a PDF's text layer is not doubted
 
 
 # ---------------------------------------------------------------- detection
@@ -251,7 +276,7 @@ def test_a_scanned_page_parses_to_its_expected_form() -> None:
     expected = json.loads((SCANS / "002_24ec7dd97fefd2fa_p2.expected.json").read_text(encoding="utf-8"))
     actual = parse_grid(grid).to_dict()
     for got, want in zip(actual["forms"], expected["forms"], strict=True):
-        assert got["header"] == want["header"]
+        assert {k: got["header"].get(k) for k in want["header"]} == want["header"]
         assert got["budget"] == want["budget"]
         assert [{k: i[k] for k in w} for i, w in zip(got["indicators"], want["indicators"], strict=True)] \
             == want["indicators"]
@@ -267,3 +292,23 @@ def test_the_pdf_reader_reads_image_pages_by_ocr(tmp_path: Path) -> None:
     grid = read(path)
     assert grid.format == "scan"
     assert any(row.text("") == "财政项目支出绩效目标申报表" for row in grid.rows)
+
+
+def test_a_fresh_scan_flags_every_wrong_value_and_little_else(tmp_path: Path) -> None:
+    """Another scanned copy of a sample, made apart from the committed ones (another angle, more
+    noise, another resolution): every value that comes out wrong carries a flag, and clean forms
+    carry at most one flag per ten (the space between Chinese and a digit is no flag)."""
+    import sys
+
+    from tests.bench_ocr import score_file
+
+    sys.path.insert(0, str(SAMPLES))
+    import make_scans
+
+    [(path, truth)] = make_scans.extra_scans(tmp_path, "test", dpi=150, max_angle=1.5, noise=9.0,
+                                             stems=["000_914c13d346301e8d"])
+    score = score_file(path, truth)
+    assert score.forms == 5
+    assert score.wrong_unflagged == []
+    assert score.clean_forms >= 4
+    assert score.flags_on_clean * 10 <= score.clean_forms, score.flagged

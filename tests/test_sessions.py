@@ -29,7 +29,6 @@ from goalforms.pipeline.web.sessions import Lifetimes
 from goalforms.pipeline.web.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, Refused, Throttle
 from goalforms.schema.clerk_models import LoginThrottle, WebSession
 from goalforms.schema.db import connect
-from tests import pg
 from tests.test_web import token
 
 START = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
@@ -433,15 +432,6 @@ def test_the_migration_adds_and_removes_its_tables(site: Site) -> None:
 
 # --- the schema on PostgreSQL ---------------------------------------------------------------------
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def test_sessions_and_throttling_on_postgresql(pg_url: str) -> None:

@@ -28,21 +28,11 @@ from goalforms.pipeline.load import store_document
 from goalforms.pipeline.normalise import parse_target
 from goalforms.schema import models
 from goalforms.schema.db import alembic_config, connect
-from tests import pg
 
 BACKENDS = ["sqlite", "postgresql"]
 UNIT = "上海市闵行区社会保障服务中心"
 OTHER_UNIT = "上海市普陀区社会保障管理服务中心"
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 # --- crafted parsed documents, in the shape of the contract -----------------------------------------

@@ -313,7 +313,6 @@ def test_a_rounded_number_names_its_field(tmp_path: Path) -> None:
     """What the parse stage gets to flag: the field a doubted cell's value went to."""
     import openpyxl
 
-    from goalforms.parsers.readers.spreadsheet import doubt_issues
     from goalforms.pipeline.parse import parse_grid
 
     book = openpyxl.load_workbook(SAMPLES / "xlsx" / f"{SAMPLE_002}.xlsx")
@@ -323,11 +322,12 @@ def test_a_rounded_number_names_its_field(tmp_path: Path) -> None:
     parsed = parse_grid(grid)
     first, last = parsed.forms[0], parsed.forms[-1]
     assert first.budget["fiscal_appropriation"] == "1094910000"  # as printed …
-    found = [(code, where, field) for code, _, where, field in doubt_issues(grid.rows, first)]
+    found = [(i.code, i.where, i.field) for i in first.issues if i.code == "rounded_number"]
     assert found == [("rounded_number", "表1!B8", "budget.fiscal_appropriation")]  # … and flagged
+    assert first.origins["budget.fiscal_appropriation"].cell_ref == "E8"  # the doubted cell itself
     index = next(i for i, ind in enumerate(last.indicators) if ind.where == "表11!D21")
     assert last.indicators[index].raw == "90%"
-    found = [(code, where, field) for code, _, where, field in doubt_issues(grid.rows, last)]
+    found = [(i.code, i.where, i.field) for i in last.issues if i.code == "rounded_number"]
     assert found == [("rounded_number", "表11!D21", f"indicators[{index}].raw")]
     assert {str(n.where) for n in grid.notes if n.code == "rounded_number"} == {"表1!E8", "表11!E21"}
 

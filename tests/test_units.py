@@ -26,7 +26,6 @@ from goalforms.pipeline.corrections import SET, Change
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import create_app
 from goalforms.schema.db import connect
-from tests import pg
 from tests.conftest import SAMPLES
 from tests.test_corrections import SEED_003, SEED_2026, copy_samples, reimport, rows
 from tests.test_web import _unescape, edit, form_page, login
@@ -309,15 +308,6 @@ def test_a_saved_cookie_records_no_correction_after_logout_or_a_password_change(
         assert response.status_code == 303 and "/login" in response.headers["location"], end
     assert correction_count(site) == 0
 
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    yield from pg.session_server()
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
-    yield from pg.fresh_database(pg_server)
 
 
 def test_the_scope_on_postgresql(site: Site, pg_url: str) -> None:

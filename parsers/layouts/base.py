@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import regex
 
 from goalforms.parsers import roles
-from goalforms.parsers.grid import Cell, Location, Row
+from goalforms.parsers.grid import Cell, Location, Origin, Row
 from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import flowing
 from goalforms.parsers.layouts.blocks import read_blocks
@@ -37,6 +37,8 @@ class RawValue:
     text: str
     where: Location
     unit: str = "元"  # money printed in a 万元 block is read × 10000
+    # The cell it was read from (None: only its row is known).
+    origin: Origin | None = None
 
 
 @dataclass
@@ -63,6 +65,8 @@ class RawIndicator:
     note: str | None = None
     prior_year: str | None = None
     period: str | None = None  # "long_term" | "annual" when the form has both tables
+    # The cells each field was read from ("level1", "level3", "target", "actual" …).
+    origins: dict[str, Origin] = field(default_factory=dict)
 
 
 @dataclass
@@ -162,7 +166,8 @@ class LayoutParser:
                 current = form.header.get(name)
                 if (cells and current is not None and all(c.col > label_col for c in cells)
                         and not any(self.spec.match_label(c.text) for c in cells)):
-                    form.header[name] = RawValue(current.text + "\n" + row.text(" "), current.where, current.unit)
+                    form.header[name] = RawValue(current.text + "\n" + row.text(" "), current.where, current.unit,
+                                                 current.origin)
                     continue
                 open_field = None
             used: set[int] = set()
@@ -173,11 +178,11 @@ class LayoutParser:
                 if hit is None or hit.kind in ("caption", "text_block"):
                     continue
                 unit = self.spec.budget_unit if hit.kind == "budget" else "元"
-                value = RawValue(hit.rest, row.where, unit)
+                value = RawValue(hit.rest, row.where, unit, Origin.of(row, cell))
                 role = "money" if hit.kind == "budget" else "header value"
                 roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
                 if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
-                    value = RawValue(cells[i + 1].text, row.where, unit)
+                    value = RawValue(cells[i + 1].text, row.where, unit, Origin.of(row, cells[i + 1]))
                     used.add(i + 1)
                     roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
@@ -218,11 +223,14 @@ class LayoutParser:
                     centre = _centre(row, cell)
                     name = columns[min(columns, key=lambda c: (abs(columns[c][1] - centre), c))][0]
                     placed[cell.col] = name
-                texts.setdefault(name, []).append(RawValue(cell.text, row.where))
+                texts.setdefault(name, []).append(RawValue(cell.text, row.where, origin=Origin.of(row, cell)))
                 roles.note(row.where, cell, "text block", name)
         for name, parts in texts.items():
             joined = "".join(clean_text(p.text) for p in parts)
-            form.header[name] = RawValue(joined, parts[0].where)
+            # The first part's place; the box around the parts on its page, every part's doubt.
+            page = parts[0].where.page
+            origin = Origin.joined([p.origin for p in parts if p.origin is not None and p.where.page == page])
+            form.header[name] = RawValue(joined, parts[0].where, origin=origin)
 
     def split_fragments(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """Table rows, and the fragments of cut-off cells dumped after the table (003, third form).

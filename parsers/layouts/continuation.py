@@ -16,6 +16,7 @@ see :func:`rebuild_rows`.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import regex
@@ -91,7 +92,9 @@ def _join(row: Row, more: Row, owners: list[int | None], last_lines: dict[int, s
         if i is None:
             continue
         old = cells[i]
-        cells[i] = Cell(old.text + joiner(old.text, cell.text) + cell.text, old.col, old.row_span, old.col_span)
+        # replace(): the cell keeps its origin (box, confidence, doubt), the wrapped line's doubt added.
+        doubt = "; ".join(d for d in (old.doubt, cell.doubt) if d) or None
+        cells[i] = replace(old, text=old.text + joiner(old.text, cell.text) + cell.text, doubt=doubt)
         last_lines[i] = cell.text
     return Row(tuple(cells), row.where, in_table=row.in_table, soft=row.soft)
 

@@ -194,9 +194,6 @@ class LayoutSpec:
     def header_keys(self) -> list[str]:
         return [n for n, f in self.field_specs.items() if not f.extra]
 
-    def extra_keys(self) -> list[str]:
-        return [n for n, f in self.field_specs.items() if f.extra]
-
     def labels(self) -> list[str]:
         """Every label this layout prints (for telling the closest layout when none matched)."""
         out = [s for table in (self.fields, self.text_blocks, self.budget) for v in table.values() for s in v]
@@ -402,9 +399,3 @@ def load_file(path: Path, source: str) -> LayoutSpec:
         raise LayoutError(str(path), f"cannot be read: {exc}") from exc
     return parse_spec(text, str(path), source)
 
-
-def load_spec(name: str) -> LayoutSpec:
-    """A loaded layout by file name (``layout2024.toml``) or id (``2024``)."""
-    from goalforms.parsers.layouts.discovery import spec_by_name
-
-    return spec_by_name(name)

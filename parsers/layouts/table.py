@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from goalforms.parsers import roles
-from goalforms.parsers.grid import Cell, Location, Row
+from goalforms.parsers.grid import Cell, Location, Origin, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
 from goalforms.parsers.layouts.blocks import centre, nearest
+from goalforms.parsers.layouts.origins import cell_origins
 from goalforms.parsers.layouts.spec import POSITION_ROLES, LayoutSpec
 from goalforms.parsers.values import looks_like_target, split_points
 
@@ -87,6 +88,7 @@ class Entry:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
     extra: dict[str, str] = field(default_factory=dict)  # position role -> cell text
     period: str | None = None
+    origins: dict[str, Origin] = field(default_factory=dict)  # field -> the cell it was read from
 
     @property
     def has_indicator(self) -> bool:
@@ -163,6 +165,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
             entry.problems.append(
                 ("ambiguous_placement", f"{len(texts)} texts on one row; the first {len(texts) - 1} were joined as the 三级 name")
             )
+    entry.origins = cell_origins(row, entry, labels, texts)
     roles.classified(row, entry, labels, texts)  # goalforms debug: what each cell was taken for
     return entry
 
@@ -387,6 +390,7 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
                 dimension=spec.vocabulary.dimension_of(level1, level2),
                 **_position_values(entry, header, spec),
                 period=entry.period if len(periods) > 1 else None,
+                origins=entry.origins,
             )
         )
         name = compact(entry.level3 or "") or "(no name)"

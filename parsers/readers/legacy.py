@@ -25,6 +25,7 @@ from pathlib import Path
 from goalforms.errors import UnreadableFile, UnsupportedFormat
 from goalforms.parsers.grid import Grid
 from goalforms.parsers.readers import docx
+from goalforms.parsers.readers.sniff import sniff
 from goalforms.parsers.readers.source import read_source
 from goalforms.process import die_with_parent
 
@@ -48,8 +49,6 @@ def _soffice() -> str | None:
 
 def read(path: Path) -> Grid:
     """Convert to .docx in a scratch folder, read that, and keep the original's identity."""
-    from goalforms.parsers.readers.sniff import sniff
-
     kind = sniff(path)
     if kind not in SUFFIXES:
         raise UnsupportedFormat(path, f"not a document LibreOffice converts for goalforms (it is {kind})")

@@ -11,9 +11,12 @@ space measured around it on the page), never on the image itself. Three kinds of
   marks the same mark measured nearest to it in the cell (before and after, when they agree);
   failing both, the reading is doubted.
 - **Spaces between Chinese and Latin/digits.** Word processors print a gap there whether or not
-  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. The
-  reader writes the gap as a space, as it is printed; :func:`invisible_space` lets the caller
-  flag the values where that matters (targets keep their spaces; names and texts drop them).
+  a space was typed (LibreOffice: 0.20 em without, 0.22 em with), so the page cannot tell. This
+  is settled by a written rule, not by a clerk: a target's ``raw`` is written as printed, with
+  one space wherever Chinese meets Latin/digits (as ``pdftotext -layout`` prints it); a target
+  is flagged only when reading it with those spaces and without them gives a different kind,
+  operator, value or unit (:func:`spacing_matters`) — never on the space alone. Names and
+  texts drop such spaces.
 - **Look-alike characters** in numbers (``O``/``0``, ``l``/``1``, full-width digits, ``≥`` read as
   ``2``/``=``/``>``): repaired where only one reading is a number (:data:`CONFUSIONS`), doubted
   where the recogniser itself hesitated between them (runner-up ``≥``).
@@ -24,15 +27,11 @@ pipeline turns it into a ``low_confidence`` issue on the value that came from th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import regex
-
-if TYPE_CHECKING:
-    from goalforms.parsers.grid import Row
-    from goalforms.pipeline.model import Form
 
 LOW_PROB = 0.6  # below this a character is doubted (on the samples, correct ones are ≥ 0.8)
 
@@ -219,50 +218,17 @@ def as_printed(text: str) -> str:
     return _HAN_ALNUM.sub(" ", text)
 
 
-_SPACES = regex.compile(r"\s+")
-_DIGITS = regex.compile(r"\d")
-
-
-def _same_value(cell: str, value: object) -> bool:
-    """Did ``value`` (a parsed field) come from this cell's text?"""
-    if value is None or isinstance(value, bool):
-        return isinstance(value, bool) and _SPACES.sub("", cell)[-1:] in "是否"
-    text, mine = _SPACES.sub("", str(value)), _SPACES.sub("", cell)
-    if not text:
+def spacing_matters(raw: str, parse_target: Callable[[str], Any]) -> bool:
+    """Could the space a scan cannot show change what a target means? ``parse_target`` reads a
+    target into an object with kind/op/value/unit (the normaliser's); True when the target read
+    with a space wherever Chinese meets Latin/digits and read with none there differ in any of
+    the four (``达90%以上`` and ``达 90%以上`` are both text: no doubt worth a clerk's time)."""
+    if not invisible_space(raw):
         return False
-    if text in mine or mine in text:
-        return True
-    digits = "".join(_DIGITS.findall(text))
-    return bool(digits) and digits == "".join(_DIGITS.findall(mine))
 
+    def key(text: str) -> tuple[Any, ...]:
+        target = parse_target(text)
+        return target.kind, target.op, target.value, target.unit
 
-def doubtful_fields(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str]]:
-    """The low_confidence issues of one scanned form, as (message, where, field): every value
-    that came from a cell the reader doubted, and every target whose spaces the page cannot
-    show."""
-    found: list[tuple[str, str, str]] = []
-    for row in rows:
-        where = str(row.where)
-        for cell in row.cells:
-            doubt, text = cell.doubt, cell.text
-            if not doubt:
-                continue
-            cell_where = f"{where}, column {cell.col + 1}"
-            for index, indicator in enumerate(form.indicators):
-                if indicator.where != where:
-                    continue
-                for name in ("level3", "raw"):
-                    if _same_value(text, getattr(indicator, name)):
-                        found.append((f"OCR doubt in {name} {getattr(indicator, name)!r}: {doubt}", cell_where,
-                                      f"indicators[{index}].{name}"))
-            for name, source in form.sources.items():
-                section, key = name.split(".", 1)
-                values = {"budget": form.budget, "header": form.header, "header_extra": form.extra}
-                value = values[section].get(key) if section in values else None
-                if source == where and _same_value(text, value):
-                    found.append((f"OCR doubt in {name}: {doubt}", cell_where, name))
-    for index, indicator in enumerate(form.indicators):
-        if invisible_space(indicator.raw) and not any(f == f"indicators[{index}].raw" for _, _, f in found):
-            found.append((f"target {indicator.raw!r}: a scan cannot show whether a space was typed between "
-                          "Chinese and Latin/digits; check the spaces", indicator.where, f"indicators[{index}].raw"))
-    return found
+    return key(as_printed(raw)) != key(_HAN_ALNUM.sub("", raw))
+

@@ -33,7 +33,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Note, Row
@@ -41,11 +41,6 @@ from goalforms.parsers.readers.source import read_source
 
 # The source.format of the spreadsheets this reader reads.
 FORMATS = ("xlsx", "xls", "ods")
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from goalforms.pipeline.model import Form
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE2 file holding these streams instead of a zip.
@@ -623,34 +618,3 @@ def read(path: Path) -> Grid:
 # ---------------------------------------------------------------- for the parse stage
 
 _PRINTED_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
-
-
-def doubt_issues(rows: Sequence[Row], form: Form) -> list[tuple[str, str, str, str]]:
-    """``(code, message, where, field)`` for every value of ``form`` read from a cell whose number
-    holds more than it prints: ``rounded_number``, naming the field (``budget.current_year``,
-    ``indicators[3].raw``). Pure: the parse stage makes the issues."""
-    found: list[tuple[str, str, str, str]] = []
-    values = {"budget": form.budget, "header": form.header, "header_extra": form.extra}
-    for row in rows:
-        where = str(row.where)
-        for cell in row.cells:
-            if not cell.doubt:
-                continue
-            number = _PRINTED_NUMBER.search(cell.text)
-            printed = number.group().replace(",", "") if number else None
-            for name, source in form.sources.items():
-                section, key = name.split(".", 1)
-                value = values.get(section, {}).get(key)
-                if source != where or value is None or printed is None:
-                    continue
-                try:
-                    same = Decimal(str(value)) == Decimal(printed)
-                except InvalidOperation:
-                    same = str(value) == cell.text
-                if same:
-                    found.append(("rounded_number", f"{name}: {cell.doubt}", where, name))
-            for index, indicator in enumerate(form.indicators):
-                if indicator.where == where and indicator.raw == cell.text.strip():
-                    found.append(("rounded_number", f"indicators[{index}].raw: {cell.doubt}", where,
-                                  f"indicators[{index}].raw"))
-    return found

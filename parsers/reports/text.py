@@ -95,12 +95,6 @@ def is_null_cell(text: str | None) -> bool:
     return compact(text) in _NULL_CELLS
 
 
-def decimals_printed(text: str) -> int:
-    """How many decimals a number was printed with (``91.38%`` → 2, ``81%`` → 0)."""
-    key = compact(text).rstrip("%％")
-    return len(key.split(".", 1)[1]) if "." in key else 0
-
-
 def percent(numerator: Decimal, denominator: Decimal, places: int = 2) -> Decimal | None:
     """numerator / denominator as a percent rounded half up to ``places`` decimals."""
     if not denominator:

@@ -83,19 +83,16 @@ class Framework:
 
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def group_of(self, dimension: str | None) -> list[str]:
-        return [name for name, dims in self.groups.items() if dimension in dims]
-
     @property
     def dimensions(self) -> frozenset[str]:
         return frozenset(d for dims in self.groups.values() for d in dims)
 
 
 def _spec(layout: str) -> Any:
-    from goalforms.parsers.layouts.spec import load_spec  # the layouts' data, read once
+    from goalforms.parsers.layouts.discovery import spec_by_name  # the layouts' data, read once
 
     try:
-        return load_spec(f"layout{layout}.toml")
+        return spec_by_name(f"layout{layout}.toml")
     except (FileNotFoundError, OSError, KeyError, ValueError):
         return None
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import column, table
 
 from goalforms.errors import GoalformsError
+from goalforms.pipeline.corrections.replaying import corrected_state
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator, decimal_or_none, framework
 from goalforms.pipeline.review.rules import Finding, RuleSet, default_rule_sets, review
 from goalforms.pipeline.review.series import Side, line_up
@@ -69,8 +70,6 @@ def _project_years(session: Session, project: str | None, unit: str | None) -> l
 
 
 def _corrected(session: Session, form: models.Form) -> tuple[Any, list[ReviewIndicator]]:
-    from goalforms.pipeline.corrections import corrected_state  # corrections calls back into this module
-
     state = corrected_state(session, form, form.document.path)
     indicators = [
         ReviewIndicator(key=r.key, position=k, level1=r.level1, level2=r.level2, level3=r.level3,

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from goalforms.pipeline import users
 from goalforms.pipeline.web import sessions
-from goalforms.pipeline.web.app import DbSession, Viewer, flash, settings
+from goalforms.pipeline.web.deps import DbSession, Viewer, flash, settings
 from goalforms.pipeline.web.throttle import Refused, Throttle
 from goalforms.schema.clerk_models import User, WebSession
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from goalforms.pipeline.review.store import FindingFilter, ReviewError, accept, findings, withdraw
 from goalforms.pipeline.scope import Scope
-from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, flash
+from goalforms.pipeline.web.deps import Clerk, DbSession, Scoped, flash
 
 router = APIRouter()
 

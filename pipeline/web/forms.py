@@ -37,7 +37,7 @@ from goalforms.pipeline.corrections import (
 )
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web import source
-from goalforms.pipeline.web.app import Clerk, DbSession, Scoped, Viewer, flash
+from goalforms.pipeline.web.deps import Clerk, DbSession, Scoped, Viewer, flash
 from goalforms.pipeline.web.findings import findings_context
 from goalforms.schema import models
 from goalforms.schema.clerk_models import CLERK, UNDONE, Correction, User
@@ -175,7 +175,7 @@ def _render(request: Request, session: Session, user: User, scope: Scope, path: 
     form, result = _load(session, scope, path, ordinal)
     page = build_page(result, raw_view)
     flags = source.flags_by_location([v.issue for v in page.issues])
-    pane = source.build_pane(form.document, form, flags, page.keys)
+    pane = source.build_pane(form.document, form, flags, page.keys, source.flags_by_field([v.issue for v in page.issues]))
     siblings = [(f.ordinal, f.project_name) for f in form.document.forms if scope.allows_form(session, f)]
     context = {
         "form": form, "document": form.document, "path": path, "ordinal": ordinal, "page": page, "pane": pane,

@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from goalforms.pipeline.corrections import V_FORMS, V_ISSUES
 from goalforms.pipeline.review.store import V_FINDINGS
 from goalforms.pipeline.scope import Scope
-from goalforms.pipeline.web.app import DbSession, Scoped
+from goalforms.pipeline.web.deps import DbSession, Scoped
 from goalforms.schema.clerk_models import ACTIVE, STALE, UNDONE, Correction
 
 router = APIRouter()

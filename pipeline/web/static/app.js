@@ -42,3 +42,7 @@ if (edit) {
     if (dirty) event.preventDefault();
   });
 }
+
+// The source opens on the first flagged cell (its box on a page, its cell in a sheet).
+const focus = document.querySelector(".source .focus");
+if (focus) focus.scrollIntoView({ block: "center" });

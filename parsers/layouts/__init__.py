@@ -8,8 +8,9 @@ built-in layouts and the user's (``discovery.py``) and is refreshed in place.
 
 from __future__ import annotations
 
-from goalforms.parsers.layouts.base import LayoutParser, RawForm, RawIndicator, RawIssue, RawValue
+from goalforms.parsers.layouts.base import LayoutParser
 from goalforms.parsers.layouts.discovery import LAYOUTS, refresh
+from goalforms.parsers.layouts.raw import RawForm, RawIndicator, RawIssue, RawValue
 
 refresh(tolerant=True)
 

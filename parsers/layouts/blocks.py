@@ -10,27 +10,22 @@ header zone, so no label–value pair is read from them.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING
 
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
+from goalforms.parsers.layouts.raw import RawForm, RawValue
+from goalforms.parsers.layouts.wrapping import display_width
 
 if TYPE_CHECKING:
-    from goalforms.parsers.layouts.base import RawForm, RawValue
     from goalforms.parsers.layouts.spec import LayoutSpec
-
-
-def _width(text: str) -> int:
-    # As continuation.display_width (not imported: continuation imports the table, which imports this).
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
 
 
 def centre(row: Row, cell: Cell) -> float:
     """A cell's horizontal centre: in a space-aligned dump its column plus half its printed width,
     in a grid its column plus half its span."""
-    return cell.col + (_width(cell.text.strip()) / 2 if row.soft else (cell.col_span - 1) / 2)
+    return cell.col + (display_width(cell.text.strip()) / 2 if row.soft else (cell.col_span - 1) / 2)
 
 
 def nearest(columns: dict[str, float], position: float) -> str:
@@ -68,7 +63,6 @@ def read_blocks(rows: list[Row], spec: LayoutSpec, form: RawForm) -> list[Row]:
 
 
 def _read_money(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
-    from goalforms.parsers.layouts.base import RawValue
 
     money = spec.money
     assert money is not None
@@ -108,7 +102,6 @@ def _read_money(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
 
 
 def _read_tasks(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
-    from goalforms.parsers.layouts.base import RawValue
 
     tasks = spec.tasks
     assert tasks is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from goalforms.parsers.grid import Location, Row
-from goalforms.parsers.layouts.continuation import joiner
+from goalforms.parsers.layouts.wrapping import joiner
 
 SLACK = 3  # columns: a centred label starts a little left or right of its column
 

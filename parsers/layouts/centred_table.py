@@ -13,9 +13,9 @@ import regex
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact, is_separator
 from goalforms.parsers.layouts.centred_cells import SLACK, Piece, Placement, Stack, overlaps, pieces_of
-from goalforms.parsers.layouts.continuation import display_width
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import is_table_header
+from goalforms.parsers.layouts.wrapping import display_width
 from goalforms.parsers.values import looks_like_target
 
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")

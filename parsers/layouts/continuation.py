@@ -15,33 +15,27 @@ see :func:`rebuild_rows`.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import regex
 
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
+from goalforms.parsers.layouts.centred import (
+    Placement,
+    looks_centred,
+    maybe_centred,
+    rebuild_centred,
+    rebuild_if_exact,
+)
+from goalforms.parsers.layouts.raw import RawForm, RawIssue
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import find_table_header
+from goalforms.parsers.layouts.wrapping import display_width, joiner
 from goalforms.parsers.values import looks_like_target
 
-if TYPE_CHECKING:
-    from goalforms.parsers.layouts.base import RawForm
-    from goalforms.parsers.layouts.centred import Placement
-
 _LEFT_SLACK = 3  # centred labels start a little left or right of the column's first line
-_ASCII = regex.compile(r"[A-Za-z0-9%.)]")
-_CJK = regex.compile(r"[\p{Han}\u3000-\u303f\uff00-\uffef]")
-_SPACED_MIX = regex.compile(r"[A-Za-z0-9] \p{Han}|\p{Han} [A-Za-z0-9]")
 _ALL_WIDE = regex.compile(r"^[^\x00-\x7f]+$")
-_TIGHT_MIX = regex.compile(r"[A-Za-z0-9]\p{Han}|\p{Han}[A-Za-z0-9]")
-
-
-def display_width(text: str) -> int:
-    # Ambiguous-width characters (“ ” 、…) are set full width in Chinese text.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
 
 
 def _owner(row: Row, cell: Cell) -> int | None:
@@ -69,21 +63,6 @@ def _is_label(cell: Cell, spec: LayoutSpec) -> bool:
             or spec.table_column(cell.text) is not None)
 
 
-def joiner(left: str, right: str) -> str:
-    """What stood at the wrap: a space only between Latin words, or between Latin and Chinese
-    where the cell itself writes them apart (``1 个工作日``) and never together."""
-    if not left or not right:
-        return ""
-    a, b = left[-1], right[0]
-    if _ASCII.match(a) and _ASCII.match(b):
-        return " "
-    if (_ASCII.match(a) and _CJK.match(b)) or (_CJK.match(a) and _ASCII.match(b)):
-        spaced = _SPACED_MIX.search(left + right)
-        tight = _TIGHT_MIX.search(left) or _TIGHT_MIX.search(right)
-        return " " if spaced and not tight else ""
-    return ""
-
-
 def _join(row: Row, more: Row, owners: list[int | None], last_lines: dict[int, str]) -> Row:
     """``row`` with the texts of ``more`` appended to the cells they stand under (``owners``);
     ``last_lines`` (cell index -> its last visual line) is updated."""
@@ -106,13 +85,6 @@ def rebuild_rows(rows: list[Row], spec: LayoutSpec) -> tuple[list[Row], list[Pla
     (``parsers/layouts/centred.py``); a top-aligned one joins continuation lines to the row above.
     A form that may be either (one-line rows only, first row without its level-1 label) is read
     as centred only where that explains every merged label exactly."""
-    from goalforms.parsers.layouts.centred import (
-        looks_centred,
-        maybe_centred,
-        rebuild_centred,
-        rebuild_if_exact,
-    )
-
     if any(row.soft for row in rows):
         if looks_centred(rows, spec):
             return rebuild_centred(rows, spec)
@@ -193,7 +165,6 @@ def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
 def flag_placements(placements: list[Placement], form: RawForm) -> None:
     """Each inferred placement as an ``ambiguous_placement`` warning naming its field: a field of
     an indicator row is named by the indicator read from that row (or the row it was joined to)."""
-    from goalforms.parsers.layouts.base import RawIssue
 
     for placement in placements:
         field = placement.field

@@ -36,17 +36,17 @@ from goalforms.parsers.grid import Location, Row
 from goalforms.parsers.layouts.flowing_cells import UNCERTAIN, Doubt, _is_table_header
 from goalforms.parsers.layouts.flowing_header import HeaderReader
 from goalforms.parsers.layouts.flowing_table import TableReader
+from goalforms.parsers.layouts.raw import RawForm, RawIssue
 from goalforms.parsers.layouts.spec import LayoutSpec
 
 if TYPE_CHECKING:
-    from goalforms.parsers.layouts.base import LayoutParser, RawForm
+    from goalforms.parsers.layouts.base import LayoutParser
 
 # -- entry point ---------------------------------------------------------------------------------
 
 
 def parse_flowing(parser: LayoutParser, rows: list[Row]) -> RawForm:
     """Split the flowing rows of one form into cells, parse them, and flag what the split guessed."""
-    from goalforms.parsers.layouts.base import RawIssue
 
     split, doubts = segment(rows, parser.spec)
     form = parser.parse(split)

@@ -9,9 +9,9 @@ import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
 from goalforms.parsers.labels import compact
-from goalforms.parsers.layouts.continuation import display_width
 from goalforms.parsers.layouts.flowing_cells import _ASCII, _CJK, _GAP, Doubt, _is_table_header, _join_all
 from goalforms.parsers.layouts.spec import LayoutSpec
+from goalforms.parsers.layouts.wrapping import display_width
 from goalforms.parsers.values import looks_like_target
 
 # -- indicator table -----------------------------------------------------------------------------

@@ -16,18 +16,15 @@ of the content classification. A layout without them is read exactly as before.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Origin, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
 from goalforms.parsers.layouts.blocks import centre, nearest
 from goalforms.parsers.layouts.origins import cell_origins
+from goalforms.parsers.layouts.raw import RawForm, RawIndicator, RawIssue, RawValue
 from goalforms.parsers.layouts.spec import POSITION_ROLES, LayoutSpec
 from goalforms.parsers.values import looks_like_target, split_points
-
-if TYPE_CHECKING:
-    from goalforms.parsers.layouts.base import RawForm
 
 
 @dataclass
@@ -291,7 +288,6 @@ def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str
 def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm) -> bool:
     """A header field printed below the table (自评等级 | 优), its label in the first column:
     read into the header (unless the header already holds a value) rather than as an indicator."""
-    from goalforms.parsers.layouts.base import RawValue
 
     cells = row.filled
     if not cells or (header.columns and cells[0].col > min(header.columns.values())):
@@ -338,7 +334,6 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
                          period: str | None = None, periods_at: dict[int, str] | None = None) -> None:
     """Read the indicator rows below the table header into ``form``. ``periods_at``: the period of
     each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
-    from goalforms.parsers.layouts.base import RawIndicator, RawIssue, RawValue
 
     entries: list[Entry] = []
     for row in rows:

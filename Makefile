@@ -12,8 +12,9 @@ QUIETLY = quietly() { log=$$1; shift; "$$@" >>"$$log" 2>&1 || { status=$$?; \
 
 .PHONY: demo test test-fast lint typecheck unit bench expected samples system-deps clean
 
-# System packages: only Python's venv module is needed so far; installed from Debian's
-# packages when the interpreter lacks it (fresh Debian images ship python3 without venv).
+# System packages, installed from Debian's packages when missing: Chromium (browser tests),
+# LibreOffice Writer and Calc with CJK fonts and poppler (samples; .doc/.odt conversion), PostgreSQL
+# (a throwaway server for the tests), python3-venv (fresh Debian images ship python3 without it).
 system-deps:
 	@mkdir -p build
 	@echo "checking system packages (chromium, LibreOffice, CJK fonts, poppler, PostgreSQL, python3-venv)…"

@@ -59,13 +59,9 @@ def is_separator(text: str) -> bool:
     return bool(text.strip()) and bool(_SEPARATOR.match(text))
 
 
-def label_pattern(label: str) -> regex.Pattern[str]:
-    """A tolerant pattern for a header label at the start of a cell.
-
-    Matches the label with any whitespace between its characters, either colon or bracket width,
-    an optional ``*`` (required field marker) and an optional ``(元)`` unit, followed by a colon
-    or the end of the label. The rest of the cell is the value (group ``rest``).
-    """
+def label_body(label: str, skip_spaces: bool = False) -> str:
+    """A label as a regular expression: any whitespace between its characters, either width of
+    colon and bracket. ``skip_spaces``: whitespace printed inside the label is not required."""
     parts = []
     for ch in label:
         if ch in "：:":
@@ -74,9 +70,19 @@ def label_pattern(label: str) -> regex.Pattern[str]:
             parts.append(r"[(（]")
         elif ch in ")）":
             parts.append(r"[)）]")
-        else:
+        elif not (skip_spaces and ch.isspace()):
             parts.append(regex.escape(ch))
-    body = r"\s*".join(parts)
+    return r"\s*".join(parts)
+
+
+def label_pattern(label: str) -> regex.Pattern[str]:
+    """A tolerant pattern for a header label at the start of a cell.
+
+    Matches the label with any whitespace between its characters, either colon or bracket width,
+    an optional ``*`` (required field marker) and an optional ``(元)`` unit, followed by a colon
+    or the end of the label. The rest of the cell is the value (group ``rest``).
+    """
+    body = label_body(label)
     tail = r"\s*\*?\s*(?:[(（]\s*元\s*[)）])?\s*\*?\s*(?:[：:]|(?=\s)|$)"
     return regex.compile(rf"^\s*{body}{tail}\s*(?P<rest>.*)$", regex.DOTALL)
 

@@ -143,17 +143,21 @@ def _number(text: str | None, path: str, where: object, form: Form) -> str | Non
     return value
 
 
+def _money_cell(path: str, value: RawValue | None, form: Form) -> str | None:
+    """An amount of a money or task row in yuan; a printed value that does not read is flagged."""
+    if value is None or compact(value.text) in NULL_CELLS:  # blank, or printed as "—"
+        return None
+    amount = parse_money(value.text, value.unit)
+    if amount is None:
+        form.issues.append(_invalid(path, value, "an amount of money"))
+    return amount
+
+
 def _fund(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str | None]:
     item = row.get("item")
     out: dict[str, str | None] = {"item": item.text if item is not None else None}
     for column in ("initial", "full_year", "executed"):
-        value = row.get(column)
-        amount = None
-        if value is not None and compact(value.text) not in NULL_CELLS:
-            amount = parse_money(value.text, value.unit)
-            if amount is None:
-                form.issues.append(_invalid(f"funds[{n}].{column}", value, "an amount of money"))
-        out[column] = amount
+        out[column] = _money_cell(f"funds[{n}].{column}", row.get(column), form)
     for column in ("rate", "weight", "score"):
         value = row.get(column)
         out[column] = _number(value.text, f"funds[{n}].{column}", value.where, form) if value is not None else None
@@ -166,11 +170,5 @@ def _task(n: int, row: dict[str, RawValue | None], form: Form) -> dict[str, str 
         value = row.get(column)
         out[column] = (clean_text(value.text) or None) if value is not None else None
     for column in ("total", "fiscal_appropriation", "other_funds"):
-        value = row.get(column)
-        amount = None
-        if value is not None and compact(value.text) not in NULL_CELLS:
-            amount = parse_money(value.text, value.unit)
-            if amount is None:
-                form.issues.append(_invalid(f"tasks[{n}].{column}", value, "an amount of money"))
-        out[column] = amount
+        out[column] = _money_cell(f"tasks[{n}].{column}", row.get(column), form)
     return out

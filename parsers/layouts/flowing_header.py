@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import regex
 
 from goalforms.parsers.grid import Cell, Location, Row
-from goalforms.parsers.labels import compact
+from goalforms.parsers.labels import compact, label_body
 from goalforms.parsers.layouts.flowing_cells import (
     _DATE,
     _MONEY,
@@ -58,20 +58,6 @@ class Slot:
         return not (_DATE.match(value) or compact(value) in _YES_NO or _MONEY.match(compact(value)))
 
 
-def _label_regex(label: str) -> str:
-    parts = []
-    for ch in label:
-        if ch in "：:":
-            parts.append(r"[：:]")
-        elif ch in "(（":
-            parts.append(r"[(（]")
-        elif ch in ")）":
-            parts.append(r"[)）]")
-        elif not ch.isspace():
-            parts.append(regex.escape(ch))
-    return r"\s*".join(parts)
-
-
 class HeaderReader:
     def __init__(self, spec: LayoutSpec, doubts: list[Doubt]) -> None:
         self.spec = spec
@@ -84,7 +70,7 @@ class HeaderReader:
         labels.sort(key=lambda item: -len(compact(item[0])))
         self.labels = labels
         tail = r"\s*\*?\s*(?:[(（]\s*元\s*[)）])?\s*\*?\s*(?:[：:]|(?=\s|$))"
-        self.patterns = [(regex.compile(rf"(?<!\S){_label_regex(text)}{tail}"), kind, name)
+        self.patterns = [(regex.compile(rf"(?<!\S){label_body(text, skip_spaces=True)}{tail}"), kind, name)
                          for text, kind, name in labels]
         self.names = [compact(text) for text, _, _ in labels]
 

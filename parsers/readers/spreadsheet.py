@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from goalforms.errors import UnreadableFile
-from goalforms.parsers.grid import Cell, Grid, Location, Note, Row
+from goalforms.parsers.grid import Cell, Grid, Location, Note, Row, column_letters
 from goalforms.parsers.readers.source import read_source
 
 # The source.format of the spreadsheets this reader reads.
@@ -66,16 +66,6 @@ class _Sheet:
     # Hidden (or filtered-out) rows and columns: not printed, so not read (and noted).
     hidden_rows: set[int] = field(default_factory=set)
     hidden_cols: set[int] = field(default_factory=set)
-
-
-def column_letters(col: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _rows(sheet: _Sheet, notes: list[Note]) -> list[Row]:

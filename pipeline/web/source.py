@@ -40,6 +40,7 @@ from goalforms.parsers import readers
 from goalforms.parsers.grid import Grid, Location, Row, sheet_ref
 from goalforms.parsers.readers import pdf as pdf_reader
 from goalforms.parsers.readers.text import decode
+from goalforms.pipeline.parse import STORED_GRID_FORMATS
 from goalforms.pipeline.scope import Scope
 from goalforms.pipeline.web.deps import DbSession, Scoped
 from goalforms.schema import models
@@ -145,8 +146,10 @@ def _file(document: models.SourceDocument) -> tuple[Path, bytes, str | None]:
     return path, data, notice
 
 
-# Formats whose source is shown as the grid of tables the reader found (Word, HTML, spreadsheets).
-_GRID_FORMATS = ("docx", "odt", "html", "xlsx", "xls", "ods")
+# Spreadsheets shown by cell address from the values' provenance; the other grid formats from the
+# rows stored at import. Both are the grid of tables the reader found.
+_SHEETS = ("xlsx", "xls")
+_GRID_FORMATS = STORED_GRID_FORMATS + _SHEETS
 
 
 def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[str, list[Flag]],
@@ -167,14 +170,14 @@ def build_pane(document: models.SourceDocument, form: models.Form, flags: dict[s
     try:
         if document.format == "txt":
             pane = _lines(path, data, form.source_location, next_start, flags)
-        elif document.format in ("xlsx", "xls") and form.provenance:  # imported before 0009: as below
+        elif document.format in _SHEETS and form.provenance:  # imported before 0009: as below
             pane = _sheets(path, document.format, form, flags, fields)
         elif document.format in _GRID_FORMATS and (stored := _stored_rows(document)):
             pane = _stored_blocks(stored, form, next_start, flags, fields)
         elif document.format in _GRID_FORMATS:
             pane = _blocks(_grid(str(path), hashlib.sha256(data).hexdigest(), document.format),
                            form.source_location, next_start, flags)
-            if document.format not in ("xlsx", "xls"):
+            if document.format not in _SHEETS:
                 pane.notice = ("no source grid is stored for this file (imported before it was): its tables "
                                "are read from the file again")
         elif document.format in ("pdf", "scan"):

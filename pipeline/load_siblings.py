@@ -15,7 +15,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from goalforms.parsers.layouts.discovery import header_keys
 from goalforms.parsers.reports.names import project_key
+from goalforms.pipeline.model import Form
 
 # forms[].kind by layout, for a parse that does not state it (the contract's kinds).
 KIND_OF_LAYOUT = {"self_eval": "self_evaluation", "dept": "department"}
@@ -57,6 +59,42 @@ def _normalised(prefix: str, value: Any) -> dict[str, Any]:
         f"{prefix}_value": _dec(value.get("value")),
         f"{prefix}_unit": value.get("unit"),
     }
+
+
+# The indicators-table columns of indicator_columns, in the order of indicator_values.
+INDICATOR_COLUMNS = ("actual_raw", "actual_kind", "actual_op", "actual_value", "actual_unit", "weight", "score", "note",
+                     "prior_year_raw", "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_unit",
+                     "period")
+
+
+def contract_of(form: Form) -> dict[str, Any]:
+    """The part of ``form.to_dict()`` these functions read, with the same values (the full JSON
+    form also converts every value's origin, most of its cost, for nothing here)."""
+    header_keys_ = set(header_keys())
+    header = form.header
+    return {
+        "layout": form.layout,
+        "kind": form.kind,
+        "header": {key: header.get(key) for key in _HEADER_READ if key in header_keys_},
+        "funds": [dict(f) for f in form.funds],
+        "tasks": [dict(t) for t in form.tasks],
+        "points": dict(form.points),
+        "indicators": [{"actual": i.actual, "weight": i.weight, "score": i.score, "note": i.note,
+                        "prior_year": i.prior_year, "period": i.period} for i in form.indicators],
+    }
+
+
+_HEADER_READ = ("project_name", "outcome", "total_score", "grade")
+
+
+def indicator_values(data: dict[str, Any]) -> tuple[Any, ...]:
+    """indicator_columns as a tuple in the order of INDICATOR_COLUMNS."""
+    actual = data.get("actual") or {}
+    prior = data.get("prior_year") or {}
+    return (actual.get("raw"), actual.get("kind"), actual.get("op"), _dec(actual.get("value")), actual.get("unit"),
+            _dec(data.get("weight")), _dec(data.get("score")), data.get("note"),
+            prior.get("raw"), prior.get("kind"), prior.get("op"), _dec(prior.get("value")), prior.get("unit"),
+            data.get("period"))
 
 
 def indicator_columns(data: dict[str, Any]) -> dict[str, Any]:

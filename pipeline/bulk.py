@@ -47,6 +47,7 @@ def insert_many(connection: Connection, table: Table, columns: tuple[str, ...], 
         connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     sql, processors = statement
+    params: Sequence[Sequence[Any]] = rows
     if processors:
         converted = []
         for row in rows:
@@ -54,9 +55,9 @@ def insert_many(connection: Connection, table: Table, columns: tuple[str, ...], 
             for index, processor in processors:
                 values[index] = processor(values[index])
             converted.append(values)
-        rows = converted
+        params = converted
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, params)
     finally:
         cursor.close()

@@ -2,8 +2,18 @@
 
 - An unchanged file (same sha256 as an imported one) is skipped without parsing, so an
   interrupted import simply resumes: what was committed stays, the rest is done next time.
-- Parsing (the slow, pure stage) runs in worker processes, or on a Dask cluster; loading stays
-  in this process, one transaction per file, so the result is the same as a one-worker run.
+- Local worker processes parse a file AND load it, in one transaction of their own on their own
+  connection (one engine per worker process, made on its first file), and send back only the
+  file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
+  and quarantines. The writes of two files never interleave: on SQLite the write lock (``BEGIN
+  IMMEDIATE``, waited for up to the busy timeout) and on PostgreSQL one advisory lock held from the
+  start of a file's transaction to its commit serialise them, so a file's cross-file reads (links
+  to the reports and forms already stored, the review's previous year of a project, corrections
+  replayed) see every file committed before it, as in a one-worker run; the unique keys (content
+  hash, path) keep concurrent imports of the same file to one copy.
+- With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
+  a Dask cluster (whose workers may not reach the database), the workers only parse and this
+  process loads, one transaction per file, the same way.
 - A changed file at an imported path replaces that path's rows, in the same transaction.
 - A file that cannot be read or holds no form fails with its reason; nothing of it is loaded,
   it goes to the quarantine list (``import_failures``) and the other files go on.
@@ -28,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -38,9 +48,10 @@ from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
-from goalforms.pipeline.load import find_by_path, find_by_sha, remove_document, store_document
+from goalforms.pipeline.load import store_document
 from goalforms.pipeline.review.store import review_document
 from goalforms.schema import models
+from goalforms.schema.db import make_engine
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
 
@@ -237,12 +248,28 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
     except OSError as exc:
         return FileOutcome(str(path), FAILED, reason=f"cannot read file: {exc.strerror or exc}")
     key = _key(path)
-    with Session(engine) as session:
-        same = find_by_sha(session, sha256)
-        if same is not None:
-            where = "" if same.path == key else f" (same content as {same.path})"
-            return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
+    with engine.connect() as connection:
+        same = connection.execute(select(_DOCUMENTS.c.path, _DOCUMENTS.c.format)
+                                  .where(_DOCUMENTS.c.sha256 == sha256)).first()
+    if same is not None:
+        where = "" if same.path == key else f" (same content as {same.path})"
+        return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
     return _Job(path, key, sha256, size)
+
+
+_DOCUMENTS = models.SourceDocument.__table__
+# The key of the PostgreSQL advisory lock that serialises the writes of files (any number, the
+# same in every process; Alembic's upgrade uses another).
+_WRITE_LOCK = 7142093552
+
+
+def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool]:
+    """In one query: the id of the document stored at the job's path (None if none), and whether
+    the job's content is already stored (at any path)."""
+    rows = connection.execute(select(_DOCUMENTS.c.id, _DOCUMENTS.c.path, _DOCUMENTS.c.sha256).where(
+        or_(_DOCUMENTS.c.path == job.key, _DOCUMENTS.c.sha256 == job.sha256))).all()
+    previous = next((r.id for r in rows if r.path == job.key), None)
+    return previous, any(r.sha256 == job.sha256 for r in rows)
 
 
 def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
@@ -255,16 +282,23 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
     stale = ""
     try:
         with Session(engine) as session, session.begin():
+            connection = session.connection()
             if engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes can meet
                 # another import's writer and fail at once with "database is locked" (no wait).
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            previous = find_by_path(session, job.key)
-            if find_by_sha(session, job.sha256) is not None:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif engine.dialect.name == "postgresql":
+                # One file's writes at a time (other workers, other imports), until this commit:
+                # what it reads of other files (reports and forms to link, a project's previous
+                # year, forms to review again) is then what a one-worker run reads.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+            previous, same = _stored(connection, job)
+            if same:
                 # Another import loaded this very content while we parsed it: nothing to replace.
                 return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
             if previous is not None:
-                remove_document(session, previous)
+                # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
+                connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
             stored = store_document(session, doc, job.key, job.size)
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
@@ -274,8 +308,8 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path
         # between our check and our commit: the unique keys kept it to one copy.
-        with Session(engine) as session:
-            if find_by_sha(session, job.sha256) is None:
+        with engine.connect() as connection:
+            if not _stored(connection, job)[1]:
                 return FileOutcome(str(job.path), FAILED, reason="database refused the rows (integrity error)")
         return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
     except SQLAlchemyError as exc:
@@ -291,6 +325,34 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         reason=stale,
         format=doc.source.format,
     )
+
+
+# A worker process's engines, by database URL (made on the worker's first file, kept for its
+# life). The process id is part of the key: an engine must never cross a fork (its pooled
+# connections belong to the process that opened them).
+_ENGINES: dict[tuple[int, str], Engine] = {}
+
+
+def _worker_engine(url: str) -> Engine:
+    key = (os.getpid(), url)
+    if key not in _ENGINES:
+        _ENGINES[key] = make_engine(url)  # the schema is at head: the importing process upgraded it
+    return _ENGINES[key]
+
+
+def load_job(job: _Job, url: str, limits: Limits | None = None) -> FileOutcome:
+    """A worker's job: parse one file under the limits (the timeout covers the parse), then load it
+    in its own transaction on this process's engine for ``url``. Returns only the outcome (small to
+    send back). A worker killed in the middle of the transaction leaves nothing committed."""
+    return _load(job, parse_job(str(job.path), limits), _worker_engine(url))
+
+
+def worker_url(engine: Engine) -> str | None:
+    """The URL workers load into, or None when they cannot share the database (in-memory SQLite)."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and (not database or database == ":memory:" or "mode=memory" in str(engine.url)):
+        return None
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _quarantine(outcome: FileOutcome, engine: Engine) -> None:
@@ -378,7 +440,9 @@ def import_paths(
     executor, close = _executor(options, limits)
     window = max(2, 4 * max(1, options.workers))
     pending: dict[Any, _Job] = {}
-    drain = _Drain(executor, engine, finish, options, limits, pending)
+    # Local worker processes load what they parse; Dask workers and the inline mode only parse.
+    url = worker_url(engine) if isinstance(executor, _Pool) else None
+    drain = _Drain(executor, engine, finish, options, limits, pending, url)
     try:
         for found in discover(paths):
             if isinstance(found, Unreachable):  # a folder problem: reported, never quarantined
@@ -404,7 +468,8 @@ def import_paths(
 
 @dataclass
 class _Drain:
-    """Submits parse jobs and loads their results as they finish (in the order they finish).
+    """Submits jobs and finishes their files as they finish (in the order they finish): a worker's
+    outcome as it is, or (``url`` None) a parse loaded here.
 
     A local worker that dies (killed by the kernel, over its memory ceiling in native code) breaks
     the pool and every job in flight with it: the pool is replaced and those jobs run again, one
@@ -417,10 +482,21 @@ class _Drain:
     options: ImportOptions
     limits: Limits
     pending: dict[Any, _Job]
+    url: str | None = None  # the workers load into this database; None: they parse, this process loads
+
+    def _submit(self, job: _Job) -> Any:
+        if self.url is not None:
+            return self.executor.submit(load_job, job, self.url, self.limits)
+        return self.executor.submit(parse_job, str(job.path), self.limits)
+
+    def _outcome(self, job: _Job, result: ParseResult | FileOutcome) -> FileOutcome:
+        if isinstance(result, FileOutcome):  # loaded (or failed) by the worker
+            return result
+        return _load(job, result, self.engine)
 
     def submit(self, job: _Job) -> None:
         try:
-            self.pending[self.executor.submit(parse_job, str(job.path), self.limits)] = job
+            self.pending[self._submit(job)] = job
         except BrokenProcessPool:  # a worker died since the last look: recover, this job included
             self._broken(job)
 
@@ -431,7 +507,7 @@ class _Drain:
 
             for future in as_completed(list(self.pending)):
                 job = self.pending.pop(future)
-                self.finish(_load(job, future.result(), self.engine))
+                self.finish(self._outcome(job, future.result()))
                 if len(self.pending) <= until:
                     return
             return
@@ -452,7 +528,7 @@ class _Drain:
                 except BrokenProcessPool:
                     self._broken(job)
                     continue
-                self.finish(_load(job, result, self.engine))
+                self.finish(self._outcome(job, result))
 
     def _broken(self, job: _Job) -> None:
         """A worker died: the pool fails every job in flight at once, and which one killed it is
@@ -467,11 +543,11 @@ class _Drain:
             except BrokenProcessPool:
                 suspects.append(each)
                 continue
-            self.finish(_load(each, result, self.engine))
+            self.finish(self._outcome(each, result))
         assert isinstance(self.executor, _Pool)
         self.executor.restart()
         for each in suspects:
-            future = self.executor.submit(parse_job, str(each.path), self.limits)
+            future = self._submit(each)
             stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
             if not wait([future], timeout=stuck_after).done:
                 self.executor.kill()  # stuck in native code past its own timer
@@ -482,4 +558,4 @@ class _Drain:
                 reason = _DIED.format("killed, out of memory or crashed", self.limits.max_memory_mb)
                 self.finish(FileOutcome(str(each.path), FAILED, reason=reason))
                 continue
-            self.finish(_load(each, result, self.engine))
+            self.finish(self._outcome(each, result))

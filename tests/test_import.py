@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
-from goalforms.pipeline.importer import FAILED, LOADED, REPLACED, SKIPPED, import_paths
+from goalforms.pipeline.importer import (
+    FAILED,
+    LOADED,
+    REPLACED,
+    SKIPPED,
+    ImportOptions,
+    ImportReport,
+    failed_paths,
+    import_paths,
+)
 from goalforms.schema import models
 from goalforms.schema.db import connect
 from tests.conftest import SAMPLES
@@ -143,3 +153,96 @@ def test_a_failing_load_leaves_no_partial_file(db_url: str, folder: Path, monkey
     report = import_paths([folder / "nested" / "002_24ec7dd97fefd2fa.txt"], engine)
     assert report.outcomes[0].status == FAILED and "disk full" in report.outcomes[0].reason
     assert set(_counts(engine).values()) == {0}
+
+
+# --- loading in the workers (issue 16): the same rows as loading in one process -------------------
+
+
+def table_content(engine) -> dict[str, list[tuple[str, ...]]]:  # type: ignore[no-untyped-def]
+    """Every table's rows, without ids, foreign ids and timestamps (they follow the order files were
+    loaded in), sorted: the content of the database, comparable across runs."""
+    from sqlalchemy import text
+
+    found = inspect(engine)
+    out: dict[str, list[tuple[str, ...]]] = {}
+    with engine.connect() as connection:
+        for table in sorted(found.get_table_names()):
+            if table == "alembic_version":
+                continue
+            names = [c["name"] for c in found.get_columns(table)
+                     if c["name"] != "id" and not c["name"].endswith(("_id", "_at"))]
+            quoted = ", ".join(f'"{n}"' for n in names) or "1"  # a table of ids only: its row count
+            out[table] = sorted(tuple(str(v) for v in row) for row in connection.execute(text(f'SELECT {quoted} FROM "{table}"')))
+    return out
+
+
+def _import(url: str, paths: list[Path], workers: int) -> tuple[ImportReport, Engine]:
+    engine = connect(url)
+    return import_paths(paths, engine, options=ImportOptions(workers=workers, isolate=True)), engine
+
+
+def test_two_workers_store_the_same_rows_as_one(tmp_path: Path, folder: Path) -> None:
+    one, one_engine = _import(f"sqlite:///{tmp_path / 'one.db'}", [folder], 1)
+    two, two_engine = _import(f"sqlite:///{tmp_path / 'two.db'}", [folder], 2)
+    assert one.count(LOADED) == two.count(LOADED) == 4
+    expected = table_content(one_engine)
+    assert expected["indicators"] and expected["provenance"] and expected["form_reviews"]
+    assert table_content(two_engine) == expected
+
+
+def store_then_fail_in_a_worker(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make storing the file ``name`` fail after its rows were written, in a worker process only:
+    the worker processes are forked from this one, so they run the patched function."""
+    from goalforms.pipeline import load
+
+    real, parent = load.store_document, os.getpid()
+
+    def store_then_fail(session, doc, path, size):  # type: ignore[no-untyped-def]
+        stored = real(session, doc, path, size)
+        session.flush()
+        if Path(path).name == name:
+            raise RuntimeError(f"disk full in {'a worker' if os.getpid() != parent else 'the importer'}")
+        return stored
+
+    monkeypatch.setattr("goalforms.pipeline.importer.store_document", store_then_fail)
+
+
+def test_a_file_failing_in_a_worker_mid_store_leaves_nothing(db_url: str, folder: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    store_then_fail_in_a_worker(monkeypatch, "002_24ec7dd97fefd2fa.txt")
+    report, engine = _import(db_url, [folder], 2)
+    failed = report.failures
+    assert [Path(o.path).name for o in failed] == ["002_24ec7dd97fefd2fa.txt"]
+    assert "disk full in a worker" in failed[0].reason  # loaded (and failed) in the worker
+    assert report.count(LOADED) == 3
+    with Session(engine) as s:
+        paths = set(s.scalars(select(models.SourceDocument.path)))
+        assert not any(p.endswith("002_24ec7dd97fefd2fa.txt") for p in paths) and len(paths) == 3
+    assert [p.name for p in failed_paths(engine)] == ["002_24ec7dd97fefd2fa.txt"]
+    monkeypatch.undo()
+    again, _ = _import(db_url, [folder], 2)  # fixed: loaded, and off the quarantine list
+    assert again.count(LOADED) == 1 and again.count(SKIPPED) == 3
+    assert failed_paths(engine) == []
+
+
+def test_corrections_replay_and_findings_are_the_same_with_workers(tmp_path: Path) -> None:
+    from tests.test_corrections import SEED_003, SEED_2026, _fix_2026_seed, copy_samples
+
+    results = []
+    for workers in (1, 2):
+        url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        seed, damaged = copy_samples(tmp_path / f"archive{workers}", SEED_2026, SEED_003)
+        _, engine = _import(url, [seed, damaged], workers)
+        _fix_2026_seed(engine, seed)
+        lines = seed.read_text(encoding="utf-8").split("\n")
+        lines[206] = lines[206].replace("54,700.00", "55,000.00")  # a changed file: replaced, corrections replayed
+        lines.insert(120, "\t成本指标\t经济成本指标\t软件许可费用控制率\t≤100.00(%)\t")
+        seed.write_text("\n".join(lines), encoding="utf-8")
+        report, _ = _import(url, [seed.parent], workers)
+        assert report.count(REPLACED) == 1 and "budget.current_year" in report.outcomes[0].reason + \
+            report.outcomes[1].reason
+        folder = str(seed.parent.resolve())  # the two copies' paths differ
+        results.append({table: [tuple(v.replace(folder, "ARCHIVE") for v in row) for row in rows]
+                        for table, rows in table_content(engine).items()})
+    assert results[0]["corrections"] and results[0]["findings"]
+    assert results[0] == results[1]

@@ -263,6 +263,11 @@ _DOCUMENTS = models.SourceDocument.__table__
 _WRITE_LOCK = 7142093552
 
 
+def _lock_key(text: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit number) for a path or a content hash."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
 def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool]:
     """In one query: the id of the document stored at the job's path (None if none), and whether
     the job's content is already stored (at any path)."""
@@ -283,15 +288,22 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
     try:
         with Session(engine) as session, session.begin():
             connection = session.connection()
+            serialise: Callable[[], None] | None = None
             if engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes can meet
                 # another import's writer and fail at once with "database is locked" (no wait).
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             elif engine.dialect.name == "postgresql":
-                # One file's writes at a time (other workers, other imports), until this commit:
-                # what it reads of other files (reports and forms to link, a project's previous
-                # year, forms to review again) is then what a one-worker run reads.
-                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+                # First this path's and this content's own locks (in a fixed order): a second import
+                # of the same file waits here, then finds it stored. Its own rows then go in while
+                # other files' do; from the links on (the first read of other files' rows: reports
+                # and forms to link, a project's previous year, forms to review again) to the
+                # commit, one file at a time, so that it reads what a one-worker run reads.
+                for lock in sorted({_lock_key(job.key), _lock_key(job.sha256)}):
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
+
+                def serialise() -> None:
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
             previous, same = _stored(connection, job)
             if same:
                 # Another import loaded this very content while we parsed it: nothing to replace.
@@ -299,7 +311,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             if previous is not None:
                 # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
                 connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
-            stored = store_document(session, doc, job.key, job.size)
+            stored = store_document(session, doc, job.key, job.size, before_links=serialise)
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))

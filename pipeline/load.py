@@ -11,6 +11,7 @@ in the same order (so the same ids), as the ORM wrote them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -95,9 +96,14 @@ def _as_orm(session: Session, document_id: int, columns: dict[str, Any]) -> mode
     return document
 
 
-def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes: int) -> models.SourceDocument:
+def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes: int,
+                   before_links: Callable[[], None] | None = None) -> models.SourceDocument:
     """Write a parsed document and all its rows in the session's transaction (not committed);
-    returns the stored document (its ``forms`` load on first use, e.g. to replay corrections)."""
+    returns the stored document (its ``forms`` load on first use, e.g. to replay corrections).
+
+    Nothing of other files is read until the links between reports and forms, which
+    ``before_links`` (if given) is called before: the importer takes its PostgreSQL write lock there,
+    so that files' own rows go in in parallel and only what reads other files is serialised."""
     connection = session.connection()
     columns = {
         "path": path,
@@ -150,6 +156,8 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     # Every document, reports or not: its forms are linked to the reports already stored.
     stored = [StoredForm(form_id, row["project_name"], row["unit"]) for form_id, row in zip(form_ids, rows, strict=True)]
     document = _as_orm(session, document_id, columns)
+    if before_links is not None:
+        before_links()
     store_reports(session, document, doc.reports, stored)
     return document
 

@@ -144,8 +144,8 @@ def test_a_failing_load_leaves_no_partial_file(db_url: str, folder: Path, monkey
 
     real = load.store_document
 
-    def store_then_fail(session, doc, path, size):  # type: ignore[no-untyped-def]
-        real(session, doc, path, size)
+    def store_then_fail(session, doc, path, size, **kwargs):  # type: ignore[no-untyped-def]
+        real(session, doc, path, size, **kwargs)
         session.flush()  # rows are written inside the transaction…
         raise RuntimeError("disk full")  # …and then the load fails
 
@@ -197,8 +197,8 @@ def store_then_fail_in_a_worker(monkeypatch: pytest.MonkeyPatch, name: str) -> N
 
     real, parent = load.store_document, os.getpid()
 
-    def store_then_fail(session, doc, path, size):  # type: ignore[no-untyped-def]
-        stored = real(session, doc, path, size)
+    def store_then_fail(session, doc, path, size, **kwargs):  # type: ignore[no-untyped-def]
+        stored = real(session, doc, path, size, **kwargs)
         session.flush()
         if Path(path).name == name:
             raise RuntimeError(f"disk full in {'a worker' if os.getpid() != parent else 'the importer'}")

@@ -25,6 +25,7 @@ from goalforms.pipeline.cli import app
 from goalforms.pipeline.importer import LOADED, import_paths
 from goalforms.schema import models
 from goalforms.schema.db import connect
+from tests import pg
 from tests.conftest import REPO, SAMPLES
 
 pytestmark = pytest.mark.pg
@@ -235,3 +236,43 @@ def test_no_server_skips_except_under_ci(ci: str | None, outcome: str, tmp_path:
     assert outcome in result.stdout, result.stdout
     assert "PostgreSQL server not available: GOALFORMS_TEST_PG_BIN=" in result.stdout
     assert (result.returncode == 0) == (ci is None)
+
+
+# --- loading in the workers (issue 16) -------------------------------------------------------------
+
+
+def test_two_workers_store_the_same_rows_as_one_on_postgresql(pg_server: pg.PgServer, tmp_path: Path) -> None:
+    from goalforms.pipeline.importer import ImportOptions
+    from tests.test_import import table_content
+
+    contents = []
+    for workers in (1, 2):
+        url = pg_server.create_database("workers")
+        try:
+            engine = connect(url)
+            report = import_paths([TEXT], engine, options=ImportOptions(workers=workers, isolate=True))
+            assert report.count(LOADED) == 4
+            contents.append(table_content(engine))
+            engine.dispose()
+        finally:
+            pg_server.drop_database(url)
+    assert contents[0]["indicators"] and contents[0]["form_reviews"]
+    assert contents[0] == contents[1]
+
+
+def test_a_file_failing_in_a_worker_mid_store_leaves_nothing_on_postgresql(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from goalforms.pipeline.importer import ImportOptions, failed_paths
+    from tests.test_import import store_then_fail_in_a_worker
+
+    store_then_fail_in_a_worker(monkeypatch, "002_24ec7dd97fefd2fa.txt")
+    engine = connect(pg_url)
+    report = import_paths([TEXT], engine, options=ImportOptions(workers=2, isolate=True))
+    assert [(Path(o.path).name, "disk full in a worker" in o.reason) for o in report.failures] == \
+        [("002_24ec7dd97fefd2fa.txt", True)]
+    with Session(engine) as s:
+        assert len(s.scalars(select(models.SourceDocument.path)).all()) == 3
+        assert s.scalar(select(func.count()).select_from(models.Form)) == sum(o.forms for o in report.outcomes) < \
+            SINGLE_IMPORT["forms"]
+    assert [p.name for p in failed_paths(engine)] == ["002_24ec7dd97fefd2fa.txt"]
+    engine.dispose()

@@ -141,6 +141,25 @@ def test_a_failure_in_one_worker_does_not_stop_the_others(archive: Path, tmp_pat
     assert len(failed_paths(engine)) == 6
 
 
+def test_two_imports_of_a_folder_at_once_with_workers_keep_one_copy(archive: Path, tmp_path: Path) -> None:
+    """Two imports, two workers each, all four loading into one SQLite file at once: every file
+    once, loaded by one import and skipped by the other, the same rows as one import."""
+    db = tmp_path / "both.db"
+    connect(f"sqlite:///{db}").dispose()  # the schema first: this test is about the loading
+    runs = [subprocess.Popen([sys.executable, "-m", "goalforms", "import", str(archive), "--db", str(db), "--workers", "2",
+                              "--report", str(tmp_path / f"r{n}.json")], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True) for n in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+    statuses = [o["status"] for n in range(2) for o in json.loads((tmp_path / f"r{n}.json").read_text(encoding="utf-8"))]
+    assert statuses.count("loaded") == 40 and statuses.count("skipped") == 40
+    reference = connect(f"sqlite:///{tmp_path / 'straight.db'}")
+    import_paths([archive], reference, options=ImportOptions(workers=1))
+    assert _documents(db) == 40
+    assert content(connect(f"sqlite:///{db}")) == content(reference)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

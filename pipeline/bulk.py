@@ -49,12 +49,18 @@ def insert_many(connection: Connection, table: Table, columns: tuple[str, ...], 
     sql, processors = statement
     params: Sequence[Sequence[Any]] = rows
     if processors:
-        converted = []
+        # A type processor turns None into None (SQLAlchemy's never process a NULL otherwise): a
+        # row copied only when one of its processed columns holds a value (most are NULL).
+        converted: list[Sequence[Any]] = []
         for row in rows:
-            values = list(row)
+            values: list[Any] | None = None
             for index, processor in processors:
-                values[index] = processor(values[index])
-            converted.append(values)
+                value = row[index]
+                if value is not None:
+                    if values is None:
+                        values = list(row)
+                    values[index] = processor(value)
+            converted.append(row if values is None else values)
         params = converted
     cursor = connection.connection.cursor()
     try:

@@ -6,8 +6,8 @@ its workers apart, peak memory of the whole process tree (parent + workers). Ass
 Environment:
 - ``BENCH_TEXT_FILES`` (default 2000 text files ≈ 14,000 forms), ``BENCH_PDF_FILES`` (default 0;
   PDFs are made by LibreOffice, which takes minutes for hundreds);
-- ``BENCH_DASK=0`` skips the Dask run; ``BENCH_PG=0`` skips PostgreSQL (skipped anyway, with a
-  line saying why, when no server can be started);
+- ``BENCH_DASK=0`` skips the Dask run; ``BENCH_SQLITE=0`` skips SQLite; ``BENCH_PG=0`` skips
+  PostgreSQL (skipped anyway, with a line saying why, when no server can be started);
 - ``BENCH_BASELINE``: another checkout's ``goalforms`` executable (e.g.
   ``/work/main/.venv/bin/goalforms``) run on the same archive, alternately, for a before/after in
   the same conditions.
@@ -116,7 +116,7 @@ def _bench(backend: Backend, runs: list[tuple[str, list[str]]], builds: list[tup
     one: dict[str, float] = {}
     for label, options in runs:
         for build, exe in builds:  # alternately, so both see the same load of the machine
-            url = backend.new_database(f"{build.split()[0]}_{len(one)}_{label.split()[0].strip('-')}")
+            url = backend.new_database(f"{build.split()[0]}_{'_'.join(options).strip('-')}")
             try:
                 result = _run(exe, ["import", str(archive), "--db", url, *options], tmp)
                 forms = backend.forms(url)
@@ -169,7 +169,10 @@ def main() -> None:
         sqlite_runs = _runs(cores)
         if os.environ.get("BENCH_DASK", "1") != "0":
             sqlite_runs.append((f"--dask local ({cores} workers)", ["--workers", str(cores), "--dask", "local"]))
-        _bench(_sqlite(root), sqlite_runs, builds, root / "archive", root)
+        if os.environ.get("BENCH_SQLITE", "1") != "0":
+            _bench(_sqlite(root), sqlite_runs, builds, root / "archive", root)
+        else:
+            print("SQLite: skipped (BENCH_SQLITE=0)")
         if os.environ.get("BENCH_PG", "1") != "0":
             _postgres(builds, _runs(cores), root / "archive", root)
         else:

@@ -495,8 +495,15 @@ class _Drain:
     limits: Limits
     pending: dict[Any, _Job]
     url: str | None = None  # the workers load into this database; None: they parse, this process loads
+    forked: bool = False  # the pool's workers are started (a new pool starts them again)
 
     def _submit(self, job: _Job) -> Any:
+        if isinstance(self.executor, _Pool) and not self.forked:
+            # The pool forks its workers at its first job: no connection of this process may be
+            # open then (a child must never touch, nor close, a connection of its parent: on
+            # SQLite, closing a copy of the file would drop the child's own locks).
+            self.engine.dispose()
+            self.forked = True
         if self.url is not None:
             return self.executor.submit(load_job, job, self.url, self.limits)
         return self.executor.submit(parse_job, str(job.path), self.limits)
@@ -558,6 +565,7 @@ class _Drain:
             self.finish(self._outcome(each, result))
         assert isinstance(self.executor, _Pool)
         self.executor.restart()
+        self.forked = False
         for each in suspects:
             future = self._submit(each)
             stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
@@ -567,6 +575,7 @@ class _Drain:
                 result = future.result()
             except BrokenProcessPool:
                 self.executor.restart()
+                self.forked = False
                 reason = _DIED.format("killed, out of memory or crashed", self.limits.max_memory_mb)
                 self.finish(FileOutcome(str(each.path), FAILED, reason=reason))
                 continue

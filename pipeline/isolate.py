@@ -1,5 +1,6 @@
-"""Parsing one file under the limits per file, in a worker process (docs/limits.md): the job an
-import's workers run (``parse_job``), their pool, and ``goalforms parse``'s single isolated parse.
+"""Parsing one file under the limits per file, in a worker process (docs/limits.md): the parse an
+import's workers run (``parse_job``; the importer's ``load_job`` then stores the file from the same
+worker), their pool, and ``goalforms parse``'s single isolated parse.
 
 No database code here: ``goalforms parse`` starts without SQLAlchemy (the importer imports this).
 """
@@ -27,7 +28,8 @@ from goalforms.process import die_with_parent
 
 @dataclass
 class ParseResult:
-    """What a worker sends back: the parse, or why there is none."""
+    """A parse, or why there is none (what a parse-only worker sends back: ``goalforms parse``, a
+    Dask worker; an import's local workers load it themselves and send back only the outcome)."""
 
     doc: ParsedDocument | None
     reason: str = ""

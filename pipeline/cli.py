@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
 from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.terminal import safe
@@ -23,6 +22,7 @@ from goalforms.schema.db import DEFAULT_DB
 # Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
 # Alembic): ``goalforms --help`` starts in a fraction of a second.
 if TYPE_CHECKING:
+    from goalforms.parsers.readers.limits import Limits
     from goalforms.pipeline.importer import FileOutcome, ImportReport
     from goalforms.pipeline.model import ParsedDocument
 
@@ -56,6 +56,9 @@ def _error(message: object) -> typer.Exit:
 
 def _limits(values: list[str] | None) -> Limits:
     """The limits from the environment, with --limit NAME=VALUE on top."""
+    # Imported here: the readers package imports every reader (``goalforms --help`` needs none).
+    from goalforms.parsers.readers.limits import Limits
+
     try:
         limits = Limits.from_env()
     except ValueError as exc:

@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -139,6 +139,7 @@ def import_(
         raise _error("nothing to import: name files or folders"
                      + (" (the quarantine list is empty)" if retry_failed else ""))
     files = list(discover(targets))
+    _before_the_workers_fork(files)
     options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask, limits=limits,
                             isolate=True)
     # SIGTERM (kill, a scheduler's timeout) ends the import like Ctrl-C: workers stopped, the files
@@ -173,6 +174,17 @@ def import_(
     _print_report(report, db)
     if report.failures or not files:
         raise typer.Exit(1)
+
+
+def _before_the_workers_fork(files: list[Any]) -> None:
+    """Do once here what every parse worker would do on its first file: the workers are forked
+    from this process and inherit it (the label patterns of every layout; pdfplumber when PDFs
+    are among the files)."""
+    from goalforms.parsers.layouts.discovery import compile_patterns
+
+    compile_patterns()
+    if any(str(getattr(f, "suffix", "")).lower() == ".pdf" for f in files):
+        import pdfplumber  # noqa: F401
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -149,7 +149,7 @@ class LayoutSpec:
             for name in table:
                 self.field_specs.setdefault(name, FieldSpec(name, table[name]))
 
-    def _compile_labels(self) -> list[tuple[regex.Pattern[str], str, str]]:
+    def compile_labels(self) -> list[tuple[regex.Pattern[str], str, str]]:
         labels = [(label_pattern(text), kind, name) for text, kind, name in self._label_texts]
         firsts = [_first_chars(text) for text, _, _ in self._label_texts]
         for key in {ch for chars in firsts if chars for ch in chars}:
@@ -162,7 +162,7 @@ class LayoutSpec:
     def match_label(self, text: str) -> LabelMatch | None:
         """The header/budget label a cell starts with, if any."""
         if self._labels is None:
-            self._compile_labels()
+            self.compile_labels()
         # A pattern matches from the first non-blank character (label_pattern: ``^\s*`` then the
         # label's first character), so only the labels starting with that character are tried.
         for pattern, kind, name in self._by_first.get(text.lstrip()[:1], self._anywhere):

@@ -119,6 +119,14 @@ def test_query_needs_no_parser(tmp_path: object) -> None:
     assert "sqlalchemy" in found and not {"numpy", "pdfplumber", "pandas", "cv2"} & set(found)
 
 
+def test_query_of_a_database_at_the_head_needs_no_migrations(tmp_path: Path) -> None:
+    from goalforms.schema.db import connect
+
+    connect(str(tmp_path / "archive.db")).dispose()
+    found = probe(tmp_path, "query", "SELECT count(*) FROM v_forms", "--db", str(tmp_path / "archive.db"))
+    assert found == {"command": {"sqlalchemy"}, "worker": set()}
+
+
 def test_user_help_names_every_role() -> None:
     # The roles are written out in --role's help so that the CLI starts without SQLAlchemy.
     result = CliRunner().invoke(app, ["user", "add", "--help"])

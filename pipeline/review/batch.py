@@ -234,11 +234,17 @@ def _later(form: ReviewForm, years: dict[tuple[str, str], Years]) -> list[int]:
     return [fid for fid, y in forms if y == following]
 
 
-def review_parsed(session: Session, document: models.SourceDocument, parsed: ParsedDocument,
-                  rule_sets: Sequence[RuleSet] | None = None) -> int | None:
-    """Review the forms of ``document``, just stored from ``parsed`` in this transaction, and the
-    next years of their projects. Returns the number of forms reviewed, or None when the file must
-    take the form-by-form review (it has corrections, or its stored forms do not match the parse)."""
+def forms_of(session: Session, document: models.SourceDocument, parsed: ParsedDocument) -> list[ReviewForm] | None:
+    """The forms of ``document``, just stored from ``parsed``, as the rules see them: what
+    ``store.form_of`` reads back from the database for each, series included — or None when the
+    file must take the form-by-form review (it has corrections, or its stored forms do not match
+    the parse)."""
+    built = _forms_and_years(session, document, parsed)
+    return built[0] if built is not None else None
+
+
+def _forms_and_years(session: Session, document: models.SourceDocument,
+                     parsed: ParsedDocument) -> tuple[list[ReviewForm], dict[tuple[str, str], Years]] | None:
     if _has_corrections(session, document.path):
         return None
     f = _FORMS.c
@@ -249,30 +255,40 @@ def review_parsed(session: Session, document: models.SourceDocument, parsed: Par
     indicator_ids = _indicator_ids(session, form_ids)
     funded = [fid for fid, form in zip(form_ids, parsed.forms, strict=True) if form.funds]
     scores = _fund_scores(session, funded) if funded else {}
-    subjects: list[tuple[ReviewForm, str, int]] = []  # the form, its path and ordinal (the series' order)
-    for ordinal, (fid, form) in enumerate(zip(form_ids, parsed.forms, strict=True), start=1):
+    subjects: list[ReviewForm] = []
+    for fid, form in zip(form_ids, parsed.forms, strict=True):
         ids = indicator_ids[fid]
         if len(ids) != len(form.indicators):
             return None
-        subjects.append((parsed_form(form, fid, parsed_indicators(form, ids), scores.get(fid, [])),
-                         document.path, ordinal))
-    years = _project_years(session, (k for s, _p, _o in subjects if (k := _key(s)) is not None))
-    previous = {s.form_id: p for s, _p, _o in subjects if (p := _previous(s, years)) is not None}
-    mine = {s.form_id: (path, ordinal, s.indicators) for s, path, ordinal in subjects}
-    others = _stored_indicators(session, {fid for fid, _y in previous.values() if fid not in mine})
-    sides = {**others, **mine}
-    sets = list(default_rule_sets() if rule_sets is None else rule_sets)
-    found: list[tuple[int, Finding]] = []
-    reviews: list[dict[str, Any]] = []
-    now = dt.datetime.now(dt.UTC)
-    for subject, path, ordinal in subjects:
-        assert subject.form_id is not None
-        if subject.form_id in previous:
+        subjects.append(parsed_form(form, fid, parsed_indicators(form, ids), scores.get(fid, [])))
+    years = _project_years(session, (k for s in subjects if (k := _key(s)) is not None))
+    previous = {s.form_id: p for s in subjects if (p := _previous(s, years)) is not None}
+    mine = {s.form_id: (document.path, ordinal, s.indicators) for ordinal, s in enumerate(subjects, start=1)}
+    sides = {**_stored_indicators(session, {fid for fid, _y in previous.values() if fid not in mine}), **mine}
+    for ordinal, subject in enumerate(subjects, start=1):
+        if subject.form_id in previous and subject.year is not None:
             chosen, year = previous[subject.form_id]
             before_path, before_ordinal, rows = sides[chosen]
             before = [Side(i, year, (before_path, before_ordinal, i.position)) for i in rows]
-            after = [Side(i, subject.year or 0, (path, ordinal, i.position)) for i in subject.indicators]
+            after = [Side(i, subject.year, (document.path, ordinal, i.position)) for i in subject.indicators]
             subject.series = line_up(before, after)
+    return subjects, years
+
+
+def review_parsed(session: Session, document: models.SourceDocument, parsed: ParsedDocument,
+                  rule_sets: Sequence[RuleSet] | None = None) -> int | None:
+    """Review the forms of ``document``, just stored from ``parsed`` in this transaction, and the
+    next years of their projects. Returns the number of forms reviewed, or None when the file must
+    take the form-by-form review (it has corrections, or its stored forms do not match the parse)."""
+    built = _forms_and_years(session, document, parsed)
+    if built is None:
+        return None
+    subjects, years = built
+    sets = list(default_rule_sets() if rule_sets is None else rule_sets)
+    found: list[tuple[int | None, Finding]] = []
+    reviews: list[dict[str, Any]] = []
+    now = dt.datetime.now(dt.UTC)
+    for subject in subjects:
         found += [(subject.form_id, x) for x in review(subject, sets)]
         reviews.append({"form_id": subject.form_id, "rule_sets": rule_sets_key(sets), "reviewed_at": now,
                         **_scorecard(subject)})
@@ -283,8 +299,8 @@ def review_parsed(session: Session, document: models.SourceDocument, parsed: Par
              "position": x.position, "level3": x.level3, "indicator_id": x.indicator_id} for fid, x in found])
     if reviews:
         session.execute(insert(FormReview), reviews)
-    done = set(form_ids)
-    for subject, _path, _ordinal in subjects:
+    done = {s.form_id for s in subjects}
+    for subject in subjects:
         for fid in _later(subject, years):
             if fid not in done:  # another file's form: the form-by-form review, replacing its findings
                 other = session.get(models.Form, fid)

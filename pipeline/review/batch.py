@@ -52,6 +52,8 @@ _INDICATORS = models.Indicator.__table__
 _FUNDS = models.FundLine.__table__
 _DOCUMENTS = models.SourceDocument.__table__
 _CORRECTIONS = Correction.__table__
+_FINDINGS = FindingRow.__table__
+_REVIEWS = FormReview.__table__
 
 Years = list[tuple[int, int | None]]  # (form id, year) of a project's forms, by form id
 Indicators = list[ReviewIndicator]
@@ -128,18 +130,22 @@ def parsed_form(form: ParsedForm, form_id: int, indicators: Indicators, fund_sco
 # --- what the file's review reads, one query each -------------------------------------------------
 
 
-def _has_corrections(session: Session, path: str) -> bool:
-    c = _CORRECTIONS.c
-    return session.execute(select(c.id).where(c.document_path == path, c.status != UNDONE).limit(1)).first() is not None
-
-
-def _indicator_ids(session: Session, form_ids: list[int]) -> dict[int, list[int]]:
-    i = _INDICATORS.c
-    out: dict[int, list[int]] = {fid: [] for fid in form_ids}
-    for form_id, ident in session.execute(select(i.form_id, i.id).where(i.form_id.in_(form_ids))
-                                          .order_by(i.form_id, i.position)):
-        out[form_id].append(ident)
-    return out
+def _stored_ids(session: Session, document: models.SourceDocument) -> tuple[bool, list[tuple[int, int, list[int]]]]:
+    """Whether the document's path has a correction that is not undone, and (form id, ordinal, its
+    indicators' ids in position order) of its forms by ordinal: one query."""
+    f, i, c = _FORMS.c, _INDICATORS.c, _CORRECTIONS.c
+    corrected = select(c.id).where(c.document_path == document.path, c.status != UNDONE).exists()
+    query = (select(f.id, f.ordinal, i.id, corrected).select_from(_FORMS.outerjoin(_INDICATORS, i.form_id == f.id))
+             .where(f.document_id == document.id).order_by(f.ordinal, i.position))
+    out: list[tuple[int, int, list[int]]] = []
+    any_correction = False
+    for form_id, ordinal, ident, has_correction in session.connection().execute(query):
+        any_correction = any_correction or bool(has_correction)
+        if not out or out[-1][0] != form_id:
+            out.append((form_id, ordinal, []))
+        if ident is not None:
+            out[-1][2].append(ident)
+    return any_correction, out
 
 
 def _fund_scores(session: Session, form_ids: list[int]) -> dict[int, list[Decimal]]:
@@ -147,7 +153,7 @@ def _fund_scores(session: Session, form_ids: list[int]) -> dict[int, list[Decima
     sums keep), by form."""
     f = _FUNDS.c
     out: dict[int, list[Decimal]] = {}
-    for form_id, score in session.execute(select(f.form_id, f.score).where(f.form_id.in_(form_ids), f.score.is_not(None))
+    for form_id, score in session.connection().execute(select(f.form_id, f.score).where(f.form_id.in_(form_ids), f.score.is_not(None))
                                           .order_by(f.form_id, f.position)):
         out.setdefault(form_id, []).append(score)
     return out
@@ -159,7 +165,7 @@ def _project_years(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tu
     out: dict[tuple[str, str], Years] = {key: [] for key in wanted}
     if not wanted:
         return out
-    for fid, year, name, unit in session.execute(_PROJECTS_FORMS, {"names": sorted({n for n, _u in wanted})}):
+    for fid, year, name, unit in session.connection().execute(_PROJECTS_FORMS, {"names": sorted({n for n, _u in wanted})}):
         if (name, unit) in wanted:
             out[(name, unit)].append((fid, year))
     return out
@@ -245,21 +251,16 @@ def forms_of(session: Session, document: models.SourceDocument, parsed: ParsedDo
 
 def _forms_and_years(session: Session, document: models.SourceDocument,
                      parsed: ParsedDocument) -> tuple[list[ReviewForm], dict[tuple[str, str], Years]] | None:
-    if _has_corrections(session, document.path):
+    corrected, stored = _stored_ids(session, document)
+    if corrected:
         return None
-    f = _FORMS.c
-    stored = session.execute(select(f.id, f.ordinal).where(f.document_id == document.id).order_by(f.ordinal)).all()
-    if [ordinal for _id, ordinal in stored] != list(range(1, len(parsed.forms) + 1)):
+    if [(ordinal, len(ids)) for _fid, ordinal, ids in stored] != [
+            (k, len(form.indicators)) for k, form in enumerate(parsed.forms, start=1)]:
         return None
-    form_ids = [fid for fid, _ordinal in stored]
-    indicator_ids = _indicator_ids(session, form_ids)
-    funded = [fid for fid, form in zip(form_ids, parsed.forms, strict=True) if form.funds]
+    funded = [fid for (fid, _o, _i), form in zip(stored, parsed.forms, strict=True) if form.funds]
     scores = _fund_scores(session, funded) if funded else {}
     subjects: list[ReviewForm] = []
-    for fid, form in zip(form_ids, parsed.forms, strict=True):
-        ids = indicator_ids[fid]
-        if len(ids) != len(form.indicators):
-            return None
+    for (fid, _ordinal, ids), form in zip(stored, parsed.forms, strict=True):
         subjects.append(parsed_form(form, fid, parsed_indicators(form, ids), scores.get(fid, [])))
     years = _project_years(session, (k for s in subjects if (k := _key(s)) is not None))
     previous = {s.form_id: p for s in subjects if (p := _previous(s, years)) is not None}
@@ -293,12 +294,12 @@ def review_parsed(session: Session, document: models.SourceDocument, parsed: Par
         reviews.append({"form_id": subject.form_id, "rule_sets": rule_sets_key(sets), "reviewed_at": now,
                         **_scorecard(subject)})
     if found:  # new forms: nothing to delete first
-        session.execute(insert(FindingRow), [
+        session.connection().execute(insert(_FINDINGS), [
             {"form_id": fid, "rule_id": x.rule_id, "rule_set": x.rule_set, "rule_set_version": x.version,
              "severity": x.severity, "message": x.message, "subject": x.subject[:500], "field": x.field,
              "position": x.position, "level3": x.level3, "indicator_id": x.indicator_id} for fid, x in found])
     if reviews:
-        session.execute(insert(FormReview), reviews)
+        session.connection().execute(insert(_REVIEWS), reviews)
     done = {s.form_id for s in subjects}
     for subject in subjects:
         for fid in _later(subject, years):

@@ -127,6 +127,42 @@ def test_every_form_built_from_the_parse_is_the_form_read_back_from_the_database
         engine.dispose()
 
 
+def _assert_same_as_read_back(engine: Engine, path: Path) -> None:
+    with Session(engine) as session:
+        document = find_by_path(session, str(path.resolve()))
+        assert document is not None
+        built = forms_of(session, document, parse_file(path))
+        assert built is not None
+        assert [repr(f) for f in built] == [repr(form_of(session, form)) for form in document.forms]
+
+
+def test_a_corrected_form_of_the_year_before_is_lined_up_as_corrected(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form's previous year stored in another file and corrected there: the in-memory review
+    lines the form up with the corrected copy (its corrections replayed), as form_of does."""
+    engine = connect(f"sqlite:///{tmp_path / 'years.db'}")
+    try:
+        seed, old = copy_samples(tmp_path / "archive", SEED_2026, SEED_2020)
+        _import_one_by_one(engine, [old, seed])
+        with Session(engine) as session:
+            rows = session.execute(text(
+                "SELECT b.ordinal, b.indicator FROM (SELECT f.ordinal, f.project_name, f.unit, min(i.position) - 1 "
+                "AS indicator FROM forms f JOIN source_documents d ON d.id = f.document_id JOIN indicators i "
+                "ON i.form_id = f.id WHERE d.path = :old GROUP BY f.id) b JOIN forms a ON a.project_name = "
+                "b.project_name AND a.unit = b.unit JOIN source_documents d ON d.id = a.document_id WHERE d.path = :seed "
+                "ORDER BY b.ordinal"), {"old": str(old.resolve()), "seed": str(seed.resolve())}).all()
+        assert rows  # projects of 2020 the 2026 file has again
+        for ordinal, index in rows:  # every 2020 form of such a project: its first target changed
+            record(engine, old, ordinal, Change(SET, f"indicators[{index}].raw", "≥1个"))
+        seed.write_text(seed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        handled = _count_fast(monkeypatch)
+        assert import_paths([seed], engine).outcomes[0].status == "replaced"
+        assert handled  # the 2026 file itself has no correction: reviewed in memory
+        _assert_same_as_read_back(engine, seed)
+    finally:
+        engine.dispose()
+
+
 def test_a_file_with_corrections_has_them_replayed_and_reviewed_on_reimport(tmp_path: Path) -> None:
     engine = connect(f"sqlite:///{tmp_path / 'clerks.db'}")
     try:

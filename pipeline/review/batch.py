@@ -58,17 +58,17 @@ _REVIEWS = FormReview.__table__
 Years = list[tuple[int, int | None]]  # (form id, year) of a project's forms, by form id
 Indicators = list[ReviewIndicator]
 
-# The forms of the given project names (as corrected) with their units: _PROJECT_FORMS of
-# store.py for every project of a file at once (the unit is compared in Python).
+# The forms of the given project names and units (as corrected): _PROJECT_FORMS of store.py for
+# every project of a file at once (names and units each in a list; the pairs are kept in Python).
 _PROJECTS_FORMS = text("""
     SELECT f.id, f.year, f.project_name, COALESCE(f.unit, '') FROM forms f
-    WHERE f.project_name IN :names
+    WHERE f.project_name IN :names AND COALESCE(f.unit, '') IN :units
       AND NOT EXISTS (SELECT 1 FROM corrected_forms c WHERE c.form_id = f.id)
     UNION ALL
     SELECT c.form_id, c.year, c.project_name, COALESCE(c.unit, '') FROM corrected_forms c JOIN forms f ON f.id = c.form_id
-    WHERE c.project_name IN :names
+    WHERE c.project_name IN :names AND COALESCE(c.unit, '') IN :units
     ORDER BY 1
-""").bindparams(bindparam("names", expanding=True))
+""").bindparams(bindparam("names", expanding=True), bindparam("units", expanding=True))
 
 
 # --- the stored values, as the replay reads them back (corrections/replaying.parsed_state) --------
@@ -165,7 +165,8 @@ def _project_years(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tu
     out: dict[tuple[str, str], Years] = {key: [] for key in wanted}
     if not wanted:
         return out
-    for fid, year, name, unit in session.connection().execute(_PROJECTS_FORMS, {"names": sorted({n for n, _u in wanted})}):
+    names, units = sorted({n for n, _u in wanted}), sorted({u for _n, u in wanted})
+    for fid, year, name, unit in session.connection().execute(_PROJECTS_FORMS, {"names": names, "units": units}):
         if (name, unit) in wanted:
             out[(name, unit)].append((fid, year))
     return out

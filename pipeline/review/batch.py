@@ -4,12 +4,13 @@
 exactly what the form-by-form review (``review_forms``, which rebuilds each form from the database
 and replays its corrections) stores, at a few statements per *file* instead of a dozen per form:
 
-- a file none of whose forms has a correction (the usual case; one query says so) is reviewed from
-  the parse: the form the rules see is the stored one, and the stored form is the parse written
-  through the column types, so it is built here with the same conversions (decimals in canonical
-  text, dates in ISO) — only the ids are read back;
-- the other years of every project of the file, the previous year's indicators and the funds'
-  scores are read in one query each for the whole file;
+- a file none of whose forms has a correction (the usual case) is reviewed from the parse: the
+  form the rules see is the stored one, and the stored form is the parse written through the
+  column types, so it is built here with the same conversions (decimals in canonical text, dates
+  in ISO) — only the ids are read back, in the same query that says there is no correction;
+- the other years of every project of the file are read in one query for the whole file; the
+  previous years stored in other files (their indicators, replayed where corrected) and the funds'
+  scores of self-evaluations in a few more, only when there are any;
 - findings and scorecards are written in one executemany each, in form order (so the finding ids
   follow the order the form-by-form review gives them); nothing is deleted, since the forms were
   just inserted and cannot have findings yet;

@@ -97,14 +97,13 @@ class Row:
         return list(self._filled)
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
-    # times per file: computed once, kept in the instance (not a dataclass field, so equality,
-    # replace() and pickling are as before; functools.cached_property takes a lock per call).
+    # times per file: computed once (both in one pass over the cells, each text stripped once),
+    # kept in the instance (not a dataclass field, so equality, replace() and pickling are as
+    # before; functools.cached_property takes a lock per call).
     @property
     def _filled(self) -> tuple[Cell, ...]:
         cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
-        if cached is None:
-            cached = self.__dict__["_filled_cells"] = tuple(c for c in self.cells if not c.blank)
-        return cached
+        return self._fill()[0] if cached is None else cached
 
     @property
     def blank(self) -> bool:
@@ -113,9 +112,19 @@ class Row:
     @property
     def _stripped(self) -> tuple[str, ...]:
         cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
-        if cached is None:
-            cached = self.__dict__["_stripped_texts"] = tuple(c.text.strip() for c in self._filled)
-        return cached
+        return self._fill()[1] if cached is None else cached
+
+    def _fill(self) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
+        cells: list[Cell] = []
+        texts: list[str] = []
+        for cell in self.cells:
+            text = cell.text.strip()
+            if text:  # not Cell.blank
+                cells.append(cell)
+                texts.append(text)
+        filled = self.__dict__["_filled_cells"] = tuple(cells)
+        stripped = self.__dict__["_stripped_texts"] = tuple(texts)
+        return filled, stripped
 
     def text(self, sep: str = " ") -> str:
         return sep.join(self._stripped)
@@ -165,6 +174,8 @@ class Origin:
         the box around all, the lowest confidence, every doubt."""
         if not origins:
             return None
+        if len(origins) == 1 and origins[0].doubt != "":  # the usual one cell: itself ("" doubt: None)
+            return origins[0]
         first = origins[0]
         boxes = [o.bbox for o in origins if o.bbox is not None]
         bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),

@@ -256,8 +256,16 @@ def check_form(form: Form, spec: LayoutSpec) -> Form:
 _AFTER_TITLE = regex.compile(r"^(?:[(（]?\d{4}年度?[)）]?)?$")
 
 
-def _glued_title(text: str) -> str | None:
-    """The layout title a line ends with (or ends with before the year), if any."""
+# A line ending in a year (``2026年度)``), the only thing that may follow a title other than nothing.
+_YEAR_TAIL = regex.compile(r"\d{4}年?度?[)）]?$")
+
+
+def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
+    """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
+    layout's titles; a line that neither ends with one nor with a year holds none (the common case,
+    tested first: every line of every file comes here)."""
+    if not text.endswith(titles) and not _YEAR_TAIL.search(text):
+        return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:
             at = text.rfind(title)
@@ -279,12 +287,15 @@ def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]
     if not forms:
         return
     started = set(starts)  # rows compare by value: recognise may have rebuilt them (split titles)
+    # Equal rows have equal locations: the cheap test first (hashing a row hashes all its cells).
+    started_at = {row.where for row in started}
+    titles = tuple(title for parser in LAYOUTS.values() for title in parser.spec.titles)
     form_index = -1
     for i, row in enumerate(rows):
-        if row in started:
+        if row.where in started_at and row in started:
             form_index += 1
             continue
-        title = _glued_title(compact(row.text("")))
+        title = _glued_title(compact(row.text("")), titles)
         if title is None:
             continue
         if form_index < 0:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 def cell_origins(row: Row, entry: Entry, labels: list[tuple[Cell, LabelHit]], texts: list[Cell]) -> dict[str, Origin]:
     origins: dict[str, Origin] = {}
     for cell, hit in labels:
-        origins.setdefault(f"level{hit.level}", Origin.of(row, _own(row, cell)))
+        key = f"level{hit.level}"
+        if key not in origins:
+            origins[key] = Origin.of(row, _own(row, cell))
     if entry.target is not None and texts:
         origins["target"] = Origin.of(row, texts[-1])
         names = texts[:-1]

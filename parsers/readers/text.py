@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile
@@ -64,9 +65,22 @@ def read(path: Path) -> Grid:
         return grid
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
-        cells = tuple(Cell(text=part, col=i) for i, part in enumerate(parts))
-        grid.rows.append(Row(cells=cells, where=Location(line=number), in_table=len(parts) > 1))
+        cells = tuple(map(_cell, parts, range(len(parts))))
+        grid.rows.append(Row(cells=cells, where=_line(number), in_table=len(parts) > 1))
     return grid
+
+
+@lru_cache(maxsize=1 << 14)
+def _cell(text: str, col: int) -> Cell:
+    """A dump repeats its texts line after line and form after form (labels, empty cells): a cell is
+    immutable and equal by value, so each (text, column) is built once (a bounded cache per process)."""
+    return Cell(text=text, col=col)
+
+
+@lru_cache(maxsize=1 << 14)
+def _line(number: int) -> Location:
+    """Line ``number``'s location, the same in every file (immutable, equal by value): built once."""
+    return Location(line=number)
 
 
 def looks_flowing(lines: list[str]) -> bool:

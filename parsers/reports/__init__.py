@@ -17,7 +17,7 @@ from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.reports.build import build_report
 from goalforms.parsers.reports.evaluation import KIND, ReportParser, is_report_title
 
-__all__ = ["KIND", "find_reports", "report_spans", "without_reports"]
+__all__ = ["KIND", "find_reports", "report_spans", "reports_and_body", "without_reports"]
 
 
 def _is_form_title(text: str) -> bool:
@@ -51,7 +51,17 @@ def find_reports(grid: Grid) -> list[dict[str, Any]]:
 def without_reports(grid: Grid) -> Grid:
     """``grid`` without the rows of its reports (rows keep their locations); ``grid`` itself when
     it holds no report."""
-    spans = report_spans(grid)
+    return _without(grid, report_spans(grid))
+
+
+def reports_and_body(grid: Grid) -> tuple[list[dict[str, Any]], Grid]:
+    """``find_reports(grid)`` and ``without_reports(grid)`` from one search for the reports (every
+    row of the file is tried as a report title)."""
+    parsers = _parsers(grid)
+    return [build_report(parser) for parser in parsers], _without(grid, [(p.start, p.end) for p in parsers])
+
+
+def _without(grid: Grid, spans: list[tuple[int, int]]) -> Grid:
     if not spans:
         return grid
     inside = {i for start, end in spans for i in range(start, end)}

@@ -25,6 +25,15 @@ class Location:
     cell: str | None = None
 
     def __str__(self) -> str:
+        # Printed for every value and issue of a form, and a text dump's line locations are
+        # shared by all its rows (readers/text.py): formatted once, kept in the instance (not a
+        # field: equality and hashing are as before).
+        cached: str | None = self.__dict__.get("_text")
+        if cached is None:
+            cached = self.__dict__["_text"] = self._format()
+        return cached
+
+    def _format(self) -> str:
         if self.sheet is not None:
             return f"{sheet_ref(self.sheet)}!{self.cell or 'A1'}"
         parts = []
@@ -93,8 +102,8 @@ class Row:
     flowing: bool = False
 
     @property
-    def filled(self) -> list[Cell]:
-        return list(self._filled)
+    def filled(self) -> tuple[Cell, ...]:
+        return self._filled
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
     # times per file: computed once (both in one pass over the cells, each text stripped once),

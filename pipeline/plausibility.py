@@ -225,7 +225,9 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
     for index, indicator in enumerate(indicators):
         raw = compact(indicator.raw)
         field = f"indicators[{index}].raw"
-        if raw and (raw in levels or raw in table_labels or any(name in raw for name in long_levels)):
+        # (A long level name holds 指标 or 目标: a target holding neither holds none of them.)
+        if raw and (raw in levels or raw in table_labels
+                    or (("指标" in raw or "目标" in raw) and any(name in raw for name in long_levels))):
             issues.append(Issue("target_is_label", "error",
                                 f"the target {indicator.raw!r} of {indicator.level3!r} is a level label or a table "
                                 "header: the row's cells were shifted", indicator.where, field))
@@ -256,15 +258,15 @@ def check_form(form: Form, spec: LayoutSpec) -> Form:
 _AFTER_TITLE = regex.compile(r"^(?:[(（]?\d{4}年度?[)）]?)?$")
 
 
-# A line ending in a year (``2026年度)``), the only thing that may follow a title other than nothing.
-_YEAR_TAIL = regex.compile(r"\d{4}年?度?[)）]?$")
+# How a line ends when a year (``2026年度)``, ``2026年``) follows its title: the only thing that may.
+_YEAR_ENDS = ("年", "度", ")", "）")
 
 
 def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
     """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
     layout's titles; a line that neither ends with one nor with a year holds none (the common case,
     tested first: every line of every file comes here)."""
-    if not text.endswith(titles) and not _YEAR_TAIL.search(text):
+    if not text.endswith(titles) and not text.endswith(_YEAR_ENDS):
         return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:

@@ -88,7 +88,12 @@ class Cell:
         return not self.text.strip()
 
 
-@dataclass(frozen=True)
+# Rows and origins are made by the hundred per form: their __init__ fills the instance's dict at
+# once instead of the five object.__setattr__ calls a frozen dataclass's generated __init__ makes
+# (half the cost). The parameters are the fields, in their order, with their defaults.
+
+
+@dataclass(frozen=True, init=False)
 class Row:
     cells: tuple[Cell, ...]
     where: Location
@@ -101,27 +106,31 @@ class Row:
     # A line of flowing text (copy-paste, pdftotext without -layout): cells run together, split by the layout.
     flowing: bool = False
 
-    @property
-    def filled(self) -> tuple[Cell, ...]:
-        return self._filled
+    def __init__(self, cells: tuple[Cell, ...], where: Location, in_table: bool = True, soft: bool = False,
+                 flowing: bool = False) -> None:
+        fields = self.__dict__
+        fields["cells"] = cells
+        fields["where"] = where
+        fields["in_table"] = in_table
+        fields["soft"] = soft
+        fields["flowing"] = flowing
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
     # times per file: computed once (both in one pass over the cells, each text stripped once),
     # kept in the instance (not a dataclass field, so equality, replace() and pickling are as
     # before; functools.cached_property takes a lock per call).
     @property
-    def _filled(self) -> tuple[Cell, ...]:
+    def filled(self) -> tuple[Cell, ...]:
         cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
         return self._fill()[0] if cached is None else cached
 
     @property
     def blank(self) -> bool:
-        return not self._filled
+        return not self.filled
 
-    @property
-    def _stripped(self) -> tuple[str, ...]:
+    def text(self, sep: str = " ") -> str:
         cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
-        return self._fill()[1] if cached is None else cached
+        return sep.join(self._fill()[1] if cached is None else cached)
 
     def _fill(self) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
         cells: list[Cell] = []
@@ -134,9 +143,6 @@ class Row:
         filled = self.__dict__["_filled_cells"] = tuple(cells)
         stripped = self.__dict__["_stripped_texts"] = tuple(texts)
         return filled, stripped
-
-    def text(self, sep: str = " ") -> str:
-        return sep.join(self._stripped)
 
 
 @dataclass
@@ -153,7 +159,7 @@ class Grid:
 _BOX = tuple[float, float, float, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Origin:
     """Where one parsed value came from: its row's location, and the cell that held it (column,
     box on the page, OCR confidence, the reader's doubt). The layout parser records it where it
@@ -165,6 +171,15 @@ class Origin:
     bbox: _BOX | None = None
     confidence: float | None = None
     doubt: str | None = None
+
+    def __init__(self, where: Location, col: int | None = None, bbox: _BOX | None = None,
+                 confidence: float | None = None, doubt: str | None = None) -> None:
+        fields = self.__dict__  # see Row.__init__
+        fields["where"] = where
+        fields["col"] = col
+        fields["bbox"] = bbox
+        fields["confidence"] = confidence
+        fields["doubt"] = doubt
 
     @classmethod
     def of(cls, row: Row, cell: Cell | None = None) -> Origin:

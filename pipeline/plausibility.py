@@ -258,15 +258,16 @@ def check_form(form: Form, spec: LayoutSpec) -> Form:
 _AFTER_TITLE = regex.compile(r"^(?:[(（]?\d{4}年度?[)）]?)?$")
 
 
-# How a line ends when a year (``2026年度)``, ``2026年``) follows its title: the only thing that may.
-_YEAR_ENDS = ("年", "度", ")", "）")
+# The end of a line where a year follows its title (``2026年度)``, ``2026年``; at most 7 characters
+# without the opening bracket): the only thing that may follow a title.
+_YEAR_TAIL = regex.compile(r"\d{4}年度?[)）]?$")
 
 
 def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
     """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
     layout's titles; a line that neither ends with one nor with a year holds none (the common case,
     tested first: every line of every file comes here)."""
-    if not text.endswith(titles) and not text.endswith(_YEAR_ENDS):
+    if not text.endswith(titles) and not _YEAR_TAIL.search(text[-7:]):
         return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:

@@ -41,4 +41,7 @@ def _own(row: Row, cell: Cell) -> Cell:
     """The row's own cell for ``cell`` (classify rebuilds a label cell without its points and box)."""
     if cell.bbox is not None or cell.confidence is not None:
         return cell
-    return next((c for c in row.filled if c.col == cell.col), cell)
+    for own in row.filled:
+        if own.col == cell.col:
+            return own
+    return cell

@@ -290,15 +290,16 @@ def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]
     if not forms:
         return
     started = set(starts)  # rows compare by value: recognise may have rebuilt them (split titles)
-    # Equal rows have equal locations: the cheap test first (hashing a row hashes all its cells).
-    started_at = {row.where for row in started}
+    # Equal rows have equal texts: the cheap test first (hashing a row hashes all its cells).
+    started_texts = {row.text("") for row in started}
     titles = tuple(title for parser in LAYOUTS.values() for title in parser.spec.titles)
     form_index = -1
     for i, row in enumerate(rows):
-        if row.where in started_at and row in started:
+        text = row.text("")
+        if text in started_texts and row in started:
             form_index += 1
             continue
-        title = _glued_title(compact(row.text("")), titles)
+        title = _glued_title(compact(text), titles)
         if title is None:
             continue
         if form_index < 0:

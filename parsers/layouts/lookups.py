@@ -28,6 +28,8 @@ class Lookups:
         self.side_labels = frozenset(spec.side_labels)
         self.header_roles = frozenset(spec.header_roles)
         self.position_roles = frozenset(POSITION_ROLES)
+        # Every position role, and whether the layout prints its column.
+        self.position_columns = tuple((role, bool(spec.table.get(role))) for role in POSITION_ROLES)
         # A caption's period: the first period (in the layout's order) that prints it.
         self.period_of: dict[str, str] = {}
         for period, captions in spec.periods.items():

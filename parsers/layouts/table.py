@@ -417,4 +417,4 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
 def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec) -> dict[str, str | None]:
     """The later columns of a row: "" where the layout has the column and the row left it blank,
     None where the layout has no such column."""
-    return {role: (entry.extra.get(role, "") if spec.table.get(role) else None) for role in POSITION_ROLES}
+    return {role: (entry.extra.get(role, "") if printed else None) for role, printed in lookups(spec).position_columns}

@@ -56,17 +56,18 @@ def read(path: Path) -> Grid:
     data = read_source(path)
     text = decode(data, path)
     grid = Grid(path=str(path), format="txt", sha256=hashlib.sha256(data).hexdigest())
-    lines = _LINE_BREAK.split(text)
+    # (A plain split when the text has no CR: the same lines, several times faster.)
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
     if layout_text.looks_space_aligned(lines):
         grid.rows = layout_text.rows(lines)
         return grid
     if looks_flowing(lines):
         grid.rows = flowing_rows(lines)
         return grid
+    append = grid.rows.append
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
-        cells = tuple(map(_cell, parts, range(len(parts))))
-        grid.rows.append(Row(cells=cells, where=_line(number), in_table=len(parts) > 1))
+        append(Row(tuple(map(_cell, parts, range(len(parts)))), _line(number), len(parts) > 1))
     return grid
 
 

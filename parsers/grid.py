@@ -7,6 +7,7 @@ provenance (line for text; page/bbox for PDF; paragraph for Word; sheet and cell
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ def sheet_ref(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+# Text dumps repeat their texts line after line and form after form (labels, empty cells), and
+# every file has a line 1, 2, 3 …: cells and locations are immutable and equal by value, so the
+# text readers build each one once per process (bounded caches).
+@lru_cache(maxsize=1 << 14)
+def line_location(line: int, page: int | None = None) -> Location:
+    return Location(line=line, page=page)
+
+
 @dataclass(frozen=True)
 class Note:
     """Something the reader saw and the parse should report (a hidden sheet it skipped, a number
@@ -91,6 +100,12 @@ class Cell:
 # Rows and origins are made by the hundred per form: their __init__ fills the instance's dict at
 # once instead of the five object.__setattr__ calls a frozen dataclass's generated __init__ makes
 # (half the cost). The parameters are the fields, in their order, with their defaults.
+
+
+@lru_cache(maxsize=1 << 14)
+def plain_cell(text: str, col: int) -> Cell:
+    """A cell with no span, box, confidence or doubt (see line_location)."""
+    return Cell(text, col)
 
 
 @dataclass(frozen=True, init=False)

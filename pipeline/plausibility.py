@@ -64,6 +64,7 @@ _TRAILING_TARGET = regex.compile(
 # it reads like a verdict (提高…, 不低于…): 效率 and 提高知晓度 are targets.
 _NAME_ENDING = regex.compile(r"(?:(?<!效)率|满意度|知晓度|认可度|及时性|规范性|合理性|健全性|有效性|完整性|数量|人数|次数)$")
 _VERDICT_START = regex.compile(r"^(?:提高|提升|达到|确保|保证|保持|不低于|不高于|高于|低于|逐步|有效|明显|进一步|增强|加强|降低|减少)")
+_DIGIT = regex.compile(r"\d")
 _MIN_NAME_LIKE = 5
 _SPECIFIC_CAPTION = 6
 
@@ -237,7 +238,7 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
                                 f"the target {indicator.raw!r} of {indicator.level3!r} reads like a 三级 name, not a "
                                 "target value", indicator.where, field))
         name = indicator.level3
-        m = _TRAILING_TARGET.search(name)
+        m = _TRAILING_TARGET.search(name) if _DIGIT.search(name) else None  # (a target holds a digit)
         if m and m.start() > 0:
             issues.append(Issue("glued_target", "error",
                                 f"the 三级 name {name!r} ends in a target ({m.group().strip()!r}): two cells glued",

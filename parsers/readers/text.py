@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile
-from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.grid import Grid, Row, line_location, plain_cell
 from goalforms.parsers.readers import layout_text
 from goalforms.parsers.readers.source import read_source
 
@@ -67,21 +66,8 @@ def read(path: Path) -> Grid:
     append = grid.rows.append
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
-        append(Row(tuple(map(_cell, parts, range(len(parts)))), _line(number), len(parts) > 1))
+        append(Row(tuple(map(plain_cell, parts, range(len(parts)))), line_location(number), len(parts) > 1))
     return grid
-
-
-@lru_cache(maxsize=1 << 14)
-def _cell(text: str, col: int) -> Cell:
-    """A dump repeats its texts line after line and form after form (labels, empty cells): a cell is
-    immutable and equal by value, so each (text, column) is built once (a bounded cache per process)."""
-    return Cell(text=text, col=col)
-
-
-@lru_cache(maxsize=1 << 14)
-def _line(number: int) -> Location:
-    """Line ``number``'s location, the same in every file (immutable, equal by value): built once."""
-    return Location(line=number)
 
 
 def looks_flowing(lines: list[str]) -> bool:
@@ -98,6 +84,6 @@ def flowing_rows(lines: list[str]) -> list[Row]:
             page += 1 if n else 0
             if n and not part.strip():
                 continue
-            cells = (Cell(text=part.strip(), col=0),) if part.strip() else ()
-            out.append(Row(cells=cells, where=Location(line=number, page=page), in_table=False, flowing=True))
+            cells = (plain_cell(part.strip(), 0),) if part.strip() else ()
+            out.append(Row(cells=cells, where=line_location(number, page), in_table=False, flowing=True))
     return out

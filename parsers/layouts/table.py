@@ -16,6 +16,7 @@ of the content classification. A layout without them is read exactly as before.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Origin, Row
@@ -55,7 +56,7 @@ class TableHeader:
 
     @property
     def by_position(self) -> bool:
-        return any(role in self.centres for role in POSITION_ROLES)
+        return not self.centres.keys().isdisjoint(POSITION_ROLES)
 
 
 def is_table_header(row: Row, spec: LayoutSpec) -> bool:
@@ -101,6 +102,9 @@ class Entry:
         return self.level1 if level == 1 else self.level2
 
 
+_COLUMN = attrgetter("col")
+
+
 def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[str, str] | None = None) -> Entry:
     """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position)."""
     points_seen = {} if points_seen is None else points_seen
@@ -135,7 +139,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         if compact(cell.text) != hit.name and len(texts) < 2:
             labels.remove((cell, hit))
             texts.append(cell)
-    texts.sort(key=lambda c: c.col)
+    texts.sort(key=_COLUMN)
     for _cell, hit in labels:
         previous = entry.own(hit.level)
         if previous is not None and previous != hit.name:

@@ -124,17 +124,17 @@ class LayoutParser:
                 if hit is None or hit.kind in ("caption", "text_block"):
                     continue
                 unit = self.spec.budget_unit if hit.kind == "budget" else "元"
-                value = RawValue(hit.rest, row.where, unit, Origin.of(row, cell))
                 role = "money" if hit.kind == "budget" else "header value"
                 roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
+                value_cell, text = cell, hit.rest  # the rest of the label's cell, or the next cell
                 if not hit.rest and i + 1 < len(cells) and match_label(cells[i + 1].text) is None:
-                    value = RawValue(cells[i + 1].text, row.where, unit, Origin.of(row, cells[i + 1]))
+                    value_cell, text = cells[i + 1], cells[i + 1].text
                     used.add(i + 1)
                     roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
-                    target[hit.name] = value
+                    target[hit.name] = RawValue(text, row.where, unit, Origin.of(row, value_cell))
                     spec = self.spec.field_specs.get(hit.name)
                     if hit.kind == "field" and spec is not None and spec.continued:
                         open_field = (hit.name, cell.col)

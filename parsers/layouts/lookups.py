@@ -15,8 +15,9 @@ from functools import lru_cache
 
 from goalforms.parsers.layouts.spec import POSITION_ROLES, LabelMatch, LayoutSpec
 
-# Texts kept per layout and question: a few MiB at most over a long import.
-_CACHE = 1 << 13
+# Texts kept per layout and question: the labels repeat, the values churn through; a few MiB at
+# most over a long import.
+_CACHE = 1 << 12
 
 
 class Lookups:

@@ -76,13 +76,15 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_flowing.py
 	$(BIN)/python samples/make_siblings.py
 
-# Prints figures; asserts nothing (a few minutes). BENCH_TEXT_FILES (default 2000) and
-# BENCH_PDF_FILES (default 0) size the archive; BENCH_BASELINE=/path/to/other/.venv/bin/goalforms
-# measures another build side by side; BENCH_SCAN=N (default 2) OCR pages, 0 skips; BENCH_DASK=0 skips Dask.
+# Every figure of issue 16 in one report (tests/bench.py runs tests/bench_scale.py and
+# tests/bench_ocr.py as its last parts): start-up, parse speed, PDF import beside pdfplumber, loading
+# at scale, OCR beside raw RapidOCR, with the machine, load averages and peak memory. Prints figures;
+# asserts nothing (some minutes). BENCH_PARTS=startup,parse,pdf,samples,scale,ocr chooses parts;
+# BENCH_BASELINE=/path/to/other/.venv/bin/goalforms measures another build side by side; the
+# scale and OCR knobs (BENCH_TEXT_FILES, BENCH_PDF_FILES, BENCH_DASK, BENCH_OCR_PAGES, …) are in
+# those scripts' docstrings.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
-	$(BIN)/python -m tests.bench_scale
-	$(BIN)/python -m tests.bench_ocr
 
 # Rewrites samples/**/*.expected.json from the current parser, so that a change shows as a
 # diff to review by eye against the source. Never commit it unread.

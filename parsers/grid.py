@@ -7,6 +7,7 @@ provenance (line for text; page/bbox for PDF; paragraph for Word; sheet and cell
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ class Location:
     cell: str | None = None
 
     def __str__(self) -> str:
+        # Printed for every value and issue of a form, and a text dump's line locations are
+        # shared by all its rows (readers/text.py): formatted once, kept in the instance (not a
+        # field: equality and hashing are as before).
+        cached: str | None = self.__dict__.get("_text")
+        if cached is None:
+            cached = self.__dict__["_text"] = self._format()
+        return cached
+
+    def _format(self) -> str:
         if self.sheet is not None:
             return f"{sheet_ref(self.sheet)}!{self.cell or 'A1'}"
         parts = []
@@ -46,6 +56,14 @@ def sheet_ref(name: str) -> str:
     if name and all(ch.isalnum() or ch == "_" for ch in name):
         return name
     return "'" + name.replace("'", "''") + "'"
+
+
+# Text dumps repeat their texts line after line and form after form (labels, empty cells), and
+# every file has a line 1, 2, 3 …: cells and locations are immutable and equal by value, so the
+# text readers build each one once per process (bounded caches).
+@lru_cache(maxsize=1 << 14)
+def line_location(line: int, page: int | None = None) -> Location:
+    return Location(line=line, page=page)
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,18 @@ class Cell:
         return not self.text.strip()
 
 
-@dataclass(frozen=True)
+# Rows and origins are made by the hundred per form: their __init__ fills the instance's dict at
+# once instead of the five object.__setattr__ calls a frozen dataclass's generated __init__ makes
+# (half the cost). The parameters are the fields, in their order, with their defaults.
+
+
+@lru_cache(maxsize=1 << 14)
+def plain_cell(text: str, col: int) -> Cell:
+    """A cell with no span, box, confidence or doubt (see line_location)."""
+    return Cell(text, col)
+
+
+@dataclass(frozen=True, init=False)
 class Row:
     cells: tuple[Cell, ...]
     where: Location
@@ -92,33 +121,43 @@ class Row:
     # A line of flowing text (copy-paste, pdftotext without -layout): cells run together, split by the layout.
     flowing: bool = False
 
-    @property
-    def filled(self) -> list[Cell]:
-        return list(self._filled)
+    def __init__(self, cells: tuple[Cell, ...], where: Location, in_table: bool = True, soft: bool = False,
+                 flowing: bool = False) -> None:
+        fields = self.__dict__
+        fields["cells"] = cells
+        fields["where"] = where
+        fields["in_table"] = in_table
+        fields["soft"] = soft
+        fields["flowing"] = flowing
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
-    # times per file: computed once, kept in the instance (not a dataclass field, so equality,
-    # replace() and pickling are as before; functools.cached_property takes a lock per call).
+    # times per file: computed once (both in one pass over the cells, each text stripped once),
+    # kept in the instance (not a dataclass field, so equality, replace() and pickling are as
+    # before; functools.cached_property takes a lock per call).
     @property
-    def _filled(self) -> tuple[Cell, ...]:
+    def filled(self) -> tuple[Cell, ...]:
         cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
-        if cached is None:
-            cached = self.__dict__["_filled_cells"] = tuple(c for c in self.cells if not c.blank)
-        return cached
+        return self._fill()[0] if cached is None else cached
 
     @property
     def blank(self) -> bool:
-        return not self._filled
-
-    @property
-    def _stripped(self) -> tuple[str, ...]:
-        cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
-        if cached is None:
-            cached = self.__dict__["_stripped_texts"] = tuple(c.text.strip() for c in self._filled)
-        return cached
+        return not self.filled
 
     def text(self, sep: str = " ") -> str:
-        return sep.join(self._stripped)
+        cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
+        return sep.join(self._fill()[1] if cached is None else cached)
+
+    def _fill(self) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
+        cells: list[Cell] = []
+        texts: list[str] = []
+        for cell in self.cells:
+            text = cell.text.strip()
+            if text:  # not Cell.blank
+                cells.append(cell)
+                texts.append(text)
+        filled = self.__dict__["_filled_cells"] = tuple(cells)
+        stripped = self.__dict__["_stripped_texts"] = tuple(texts)
+        return filled, stripped
 
 
 @dataclass
@@ -135,7 +174,7 @@ class Grid:
 _BOX = tuple[float, float, float, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Origin:
     """Where one parsed value came from: its row's location, and the cell that held it (column,
     box on the page, OCR confidence, the reader's doubt). The layout parser records it where it
@@ -147,6 +186,15 @@ class Origin:
     bbox: _BOX | None = None
     confidence: float | None = None
     doubt: str | None = None
+
+    def __init__(self, where: Location, col: int | None = None, bbox: _BOX | None = None,
+                 confidence: float | None = None, doubt: str | None = None) -> None:
+        fields = self.__dict__  # see Row.__init__
+        fields["where"] = where
+        fields["col"] = col
+        fields["bbox"] = bbox
+        fields["confidence"] = confidence
+        fields["doubt"] = doubt
 
     @classmethod
     def of(cls, row: Row, cell: Cell | None = None) -> Origin:
@@ -165,6 +213,8 @@ class Origin:
         the box around all, the lowest confidence, every doubt."""
         if not origins:
             return None
+        if len(origins) == 1 and origins[0].doubt != "":  # the usual one cell: itself ("" doubt: None)
+            return origins[0]
         first = origins[0]
         boxes = [o.bbox for o in origins if o.bbox is not None]
         bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),

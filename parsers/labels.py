@@ -54,6 +54,7 @@ def compact(text: str) -> str:
     return _WHITESPACE.sub("", strip_html(text))
 
 
+@lru_cache(maxsize=_CACHE)
 def is_separator(text: str) -> bool:
     """A stray ruling line left by extraction (``-------``)."""
     return bool(text.strip()) and bool(_SEPARATOR.match(text))
@@ -110,8 +111,10 @@ class Vocabulary:
         self._suffixes = {
             name[i:] for name in self._names for i in range(1, len(name)) if len(name) - i <= 3
         } - set(self._names)
-        # Every cell of an indicator table is looked up; most are not names (LabelHit is frozen).
+        # Every cell of an indicator table is looked up, in every form; most are not names, and
+        # the same names recur (LabelHit is frozen, so one answer serves every cell of that text).
         self._cut = lru_cache(maxsize=_CACHE)(self._cut_name)
+        self.lookup = lru_cache(maxsize=_CACHE)(self.lookup)  # type: ignore[method-assign]
 
     def lookup(self, text: str) -> LabelHit | None:
         """The vocabulary name a cell stands for, restoring wrapped and cut names."""

@@ -37,10 +37,12 @@ class FormSegment:
 def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     """Split a grid into form segments; return the collection title and the segments."""
     rows = document_rows(grid)
+    # Every layout's titles at once: most rows are no title, and are passed over with one test.
+    titles = {title for parser in LAYOUTS.values() for title in parser.spec.titles}
     starts: list[tuple[int, list[str]]] = []
     for i, row in enumerate(rows):
         text = row.text("")
-        if not text or (len(text) > 40 and not row.flowing):
+        if not text or (len(text) > 40 and not row.flowing) or compact(text) not in titles:
             continue
         candidates = [layout_id for layout_id, parser in LAYOUTS.items() if parser.spec.is_title(text)]
         if candidates:
@@ -94,8 +96,11 @@ def _split_flowing_titles(rows: list[Row]) -> list[Row]:
     its own (it belongs to the form above); the text after it (the year) another."""
     out: list[Row] = []
     for row in rows:
+        if not row.flowing:
+            out.append(row)
+            continue
         text = row.text(" ")
-        found = _TITLE_IN_TEXT.search(text) if row.flowing else None
+        found = _TITLE_IN_TEXT.search(text)
         if found is None:
             out.append(row)
             continue

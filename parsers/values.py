@@ -157,6 +157,7 @@ def read_bound(text: str | None) -> Bound | None:
     return Bound(op, canonical_decimal(_decimal(m.group("num"))), m.group("unit") or None)
 
 
+@lru_cache(maxsize=1 << 12)  # amounts repeat (0.00, a total printed as this year's budget too)
 def parse_money(text: str, unit: str = "元") -> str | None:
     """An amount into yuan as a decimal string: ``1,094,910,000.00`` → ``1094910000``; in a 万元
     column (or printed ``12.5万元``) × 10000 exactly. None when it is not an amount."""

@@ -42,9 +42,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from rich.cells import cell_len
 from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
@@ -273,12 +270,22 @@ def _sqlite_read_only(url: URL) -> Engine:
 
 
 def _ensure_schema(engine: Engine, url: URL) -> None:
+    from goalforms.schema import head as recorded
+
     where = _display(url)
     try:
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            heads = recorded.current_heads(connection)
     except Exception as exc:  # the driver's own message says what is wrong (refused, no such host…)
         raise AnalysisError(where, f"cannot open the database: {_first_line(exc)}") from None
+    # At the recorded head (schema/head.py), the usual case: no need to load Alembic's scripts.
+    recording = recorded.load(engine.dialect.name)
+    if recording is not None and heads == tuple(sorted(recording.heads)):
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    current = heads[0] if heads else None
     script = ScriptDirectory.from_config(alembic_config(url.render_as_string(hide_password=False)))
     head = script.get_current_head()
     if current == head:

@@ -8,13 +8,12 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
 from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.terminal import safe
@@ -23,6 +22,7 @@ from goalforms.schema.db import DEFAULT_DB
 # Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
 # Alembic): ``goalforms --help`` starts in a fraction of a second.
 if TYPE_CHECKING:
+    from goalforms.parsers.readers.limits import Limits
     from goalforms.pipeline.importer import FileOutcome, ImportReport
     from goalforms.pipeline.model import ParsedDocument
 
@@ -56,6 +56,9 @@ def _error(message: object) -> typer.Exit:
 
 def _limits(values: list[str] | None) -> Limits:
     """The limits from the environment, with --limit NAME=VALUE on top."""
+    # Imported here: the readers package imports every reader (``goalforms --help`` needs none).
+    from goalforms.parsers.readers.limits import Limits
+
     try:
         limits = Limits.from_env()
     except ValueError as exc:
@@ -136,6 +139,7 @@ def import_(
         raise _error("nothing to import: name files or folders"
                      + (" (the quarantine list is empty)" if retry_failed else ""))
     files = list(discover(targets))
+    _before_the_workers_fork(files)
     options = ImportOptions(workers=workers or (os.cpu_count() or 1), dask=dask, limits=limits,
                             isolate=True)
     # SIGTERM (kill, a scheduler's timeout) ends the import like Ctrl-C: workers stopped, the files
@@ -170,6 +174,17 @@ def import_(
     _print_report(report, db)
     if report.failures or not files:
         raise typer.Exit(1)
+
+
+def _before_the_workers_fork(files: list[Any]) -> None:
+    """Do once here what every parse worker would do on its first file: the workers are forked
+    from this process and inherit it (the label patterns of every layout; pdfplumber when PDFs
+    are among the files)."""
+    from goalforms.parsers.layouts.discovery import compile_patterns
+
+    compile_patterns()
+    if any(str(getattr(f, "suffix", "")).lower() == ".pdf" for f in files):
+        import pdfplumber  # noqa: F401
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -18,7 +18,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from goalforms.errors import GoalformsError
-from goalforms.parsers.layouts.discovery import ENV, LAYOUTS, ensure_loaded, refresh, use_layout_dirs
+
+# The layouts package loads every layout module and file when imported: the functions below import
+# it when a command uses layouts, so ``goalforms --help`` does not. The setting's name is written
+# out here for the same reason (tests/test_startup.py checks it is discovery.ENV).
+ENV = "GOALFORMS_LAYOUTS"
 
 LayoutsOption = Annotated[list[Path] | None, typer.Option(
     "--layouts", metavar="DIR", show_default=False,
@@ -28,6 +32,8 @@ LayoutsOption = Annotated[list[Path] | None, typer.Option(
 def use_layouts(folders: list[Path] | None) -> None:
     """Load the user layouts (the setting's and ``folders``); a broken file ends the command with
     an error naming the file and the key."""
+    from goalforms.parsers.layouts.discovery import ensure_loaded, use_layout_dirs
+
     try:
         if folders:
             resolved = [str(Path(f).resolve()) for f in folders]
@@ -43,6 +49,8 @@ def use_layouts(folders: list[Path] | None) -> None:
 
 def layouts(folders: LayoutsOption = None) -> None:
     """List the layouts: id, kind, titles, and where each comes from (built in, or a user file)."""
+    from goalforms.parsers.layouts.discovery import LAYOUTS, refresh
+
     if not folders:
         try:
             refresh()

@@ -315,7 +315,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))
-            review_document(session, stored)  # findings of the corrected forms (docs/review.md)
+            review_document(session, stored, parsed=doc)  # findings of the corrected forms (docs/review.md)
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path

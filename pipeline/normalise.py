@@ -70,7 +70,7 @@ def normalise(raw: RawForm) -> Form:
     form = Form(layout=raw.layout, year=raw.year, header={}, budget={}, where=str(raw.where), kind=raw.kind)
     for name, value in raw.header.items():
         cleaned: object = None
-        spec = specs.get(name, FieldSpec(name, []))
+        spec = specs.get(name) or FieldSpec(name, [])  # (a FieldSpec is made only for a name the layout lacks)
         section = "header_extra" if spec.extra else "header"
         if value is not None:
             form.sources[f"{section}.{name}"] = str(value.where)

@@ -10,7 +10,7 @@ from goalforms.parsers.grid import Grid
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.discovery import ensure_loaded
 from goalforms.parsers.recognise import document_rows, recognise
-from goalforms.parsers.reports import find_reports, without_reports
+from goalforms.parsers.reports import reports_and_body
 from goalforms.pipeline.doubts import doubt_issues
 from goalforms.pipeline.model import GridRow, Issue, ParsedDocument, Source
 from goalforms.pipeline.normalise import normalise, parse_target
@@ -21,8 +21,7 @@ from goalforms.pipeline.validate import validate
 def parse_grid(grid: Grid) -> ParsedDocument:
     """Parse a grid already read from a file: its target forms and its evaluation reports."""
     ensure_loaded()  # a broken user layout (GOALFORMS_LAYOUTS) is an error naming its file and key
-    reports = find_reports(grid)
-    body = without_reports(grid)
+    reports, body = reports_and_body(grid)
     try:
         # Forms are looked for outside the reports, so that no form runs on into a report.
         collection_title, segments = recognise(body)

@@ -64,6 +64,7 @@ _TRAILING_TARGET = regex.compile(
 # it reads like a verdict (提高…, 不低于…): 效率 and 提高知晓度 are targets.
 _NAME_ENDING = regex.compile(r"(?:(?<!效)率|满意度|知晓度|认可度|及时性|规范性|合理性|健全性|有效性|完整性|数量|人数|次数)$")
 _VERDICT_START = regex.compile(r"^(?:提高|提升|达到|确保|保证|保持|不低于|不高于|高于|低于|逐步|有效|明显|进一步|增强|加强|降低|减少)")
+_DIGIT = regex.compile(r"\d")
 _MIN_NAME_LIKE = 5
 _SPECIFIC_CAPTION = 6
 
@@ -225,7 +226,9 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
     for index, indicator in enumerate(indicators):
         raw = compact(indicator.raw)
         field = f"indicators[{index}].raw"
-        if raw and (raw in levels or raw in table_labels or any(name in raw for name in long_levels)):
+        # (A long level name holds 指标 or 目标: a target holding neither holds none of them.)
+        if raw and (raw in levels or raw in table_labels
+                    or (("指标" in raw or "目标" in raw) and any(name in raw for name in long_levels))):
             issues.append(Issue("target_is_label", "error",
                                 f"the target {indicator.raw!r} of {indicator.level3!r} is a level label or a table "
                                 "header: the row's cells were shifted", indicator.where, field))
@@ -235,7 +238,7 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
                                 f"the target {indicator.raw!r} of {indicator.level3!r} reads like a 三级 name, not a "
                                 "target value", indicator.where, field))
         name = indicator.level3
-        m = _TRAILING_TARGET.search(name)
+        m = _TRAILING_TARGET.search(name) if _DIGIT.search(name) else None  # (a target holds a digit)
         if m and m.start() > 0:
             issues.append(Issue("glued_target", "error",
                                 f"the 三级 name {name!r} ends in a target ({m.group().strip()!r}): two cells glued",
@@ -256,8 +259,17 @@ def check_form(form: Form, spec: LayoutSpec) -> Form:
 _AFTER_TITLE = regex.compile(r"^(?:[(（]?\d{4}年度?[)）]?)?$")
 
 
-def _glued_title(text: str) -> str | None:
-    """The layout title a line ends with (or ends with before the year), if any."""
+# The end of a line where a year follows its title (``2026年度)``, ``2026年``; at most 7 characters
+# without the opening bracket): the only thing that may follow a title.
+_YEAR_TAIL = regex.compile(r"\d{4}年度?[)）]?$")
+
+
+def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
+    """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
+    layout's titles; a line that neither ends with one nor with a year holds none (the common case,
+    tested first: every line of every file comes here)."""
+    if not text.endswith(titles) and not _YEAR_TAIL.search(text[-7:]):
+        return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:
             at = text.rfind(title)
@@ -279,12 +291,16 @@ def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]
     if not forms:
         return
     started = set(starts)  # rows compare by value: recognise may have rebuilt them (split titles)
+    # Equal rows have equal texts: the cheap test first (hashing a row hashes all its cells).
+    started_texts = {row.text("") for row in started}
+    titles = tuple(title for parser in LAYOUTS.values() for title in parser.spec.titles)
     form_index = -1
     for i, row in enumerate(rows):
-        if row in started:
+        text = row.text("")
+        if text in started_texts and row in started:
             form_index += 1
             continue
-        title = _glued_title(compact(row.text("")))
+        title = _glued_title(compact(text), titles)
         if title is None:
             continue
         if form_index < 0:

@@ -90,16 +90,22 @@ def _sqlite_schema_lock(engine: Engine) -> Iterator[None]:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or evolve the schema through the Alembic migrations (one process at a time)."""
-    from alembic import command
+    """Create or evolve the schema through the Alembic migrations (one process at a time). A new,
+    empty database gets the recorded statements of the migrations instead (``head.py``: the same
+    schema in one step, without Alembic); one already at the head is left as it is."""
+    from goalforms.schema import head
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with _sqlite_schema_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two processes connecting to a new database at once would both create the tables and one
             # would fail: the lock (held until this transaction ends) makes the second wait, then find
             # the schema at head.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7142093551)")
+        if head.ensure(connection):
+            return
+        from alembic import command
+
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

@@ -90,6 +90,22 @@ def run(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
     return Run(wall, cpu, memory.peak)
 
 
+def median_run(command: Sequence[str], runs: int) -> tuple[Run, Run]:
+    """The median and the best of ``runs`` runs after one warm-up run, each figure on its own
+    (CPU seconds, wall seconds, peak memory): the median says what to expect, the best what the
+    code costs when nothing else gets in the way."""
+    run(command)
+    results = [run(command) for _ in range(runs)]
+    median = Run(statistics.median(r.wall for r in results), statistics.median(r.cpu for r in results),
+                 int(statistics.median(r.peak for r in results)))
+    best = Run(min(r.wall for r in results), min(r.cpu for r in results), min(r.peak for r in results))
+    return median, best
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def median_wall(command: Sequence[str], runs: int) -> tuple[float, float]:
     """Median and minimum wall time of ``runs`` runs (hyperfine-style, after one warm-up run)."""
     run(command)

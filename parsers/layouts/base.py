@@ -20,6 +20,7 @@ from goalforms.parsers.labels import clean_text, compact
 from goalforms.parsers.layouts import flowing
 from goalforms.parsers.layouts.blocks import read_blocks
 from goalforms.parsers.layouts.continuation import flag_placements, rebuild_rows
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.raw import RawForm, RawIssue, RawValue
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import (
@@ -103,13 +104,14 @@ class LayoutParser:
         cell of the row unless that cell is itself a label. A later non-empty value of a label
         printed twice (其他资金) wins over an earlier blank one."""
         open_field: tuple[str, int] | None = None  # a ``continued`` field and its label's column
+        match_label = lookups(self.spec).match_label
         for row in rows:
             cells = row.filled
             if open_field is not None:
                 name, label_col = open_field
                 current = form.header.get(name)
                 if (cells and current is not None and all(c.col > label_col for c in cells)
-                        and not any(self.spec.match_label(c.text) for c in cells)):
+                        and not any(match_label(c.text) for c in cells)):
                     form.header[name] = RawValue(current.text + "\n" + row.text(" "), current.where, current.unit,
                                                  current.origin)
                     continue
@@ -118,21 +120,21 @@ class LayoutParser:
             for i, cell in enumerate(cells):
                 if i in used:
                     continue
-                hit = self.spec.match_label(cell.text)
+                hit = match_label(cell.text)
                 if hit is None or hit.kind in ("caption", "text_block"):
                     continue
                 unit = self.spec.budget_unit if hit.kind == "budget" else "元"
-                value = RawValue(hit.rest, row.where, unit, Origin.of(row, cell))
                 role = "money" if hit.kind == "budget" else "header value"
                 roles.note(row.where, cell, role if hit.rest else "header label", hit.name if hit.rest else None)
-                if not hit.rest and i + 1 < len(cells) and self.spec.match_label(cells[i + 1].text) is None:
-                    value = RawValue(cells[i + 1].text, row.where, unit, Origin.of(row, cells[i + 1]))
+                value_cell, text = cell, hit.rest  # the rest of the label's cell, or the next cell
+                if not hit.rest and i + 1 < len(cells) and match_label(cells[i + 1].text) is None:
+                    value_cell, text = cells[i + 1], cells[i + 1].text
                     used.add(i + 1)
                     roles.note(row.where, cells[i + 1], role, hit.name)
                 target = form.budget if hit.kind == "budget" else form.header
                 current = target.get(hit.name)
                 if current is None or not current.text.strip():
-                    target[hit.name] = value
+                    target[hit.name] = RawValue(text, row.where, unit, Origin.of(row, value_cell))
                     spec = self.spec.field_specs.get(hit.name)
                     if hit.kind == "field" and spec is not None and spec.continued:
                         open_field = (hit.name, cell.col)
@@ -144,8 +146,9 @@ class LayoutParser:
             return
         columns: dict[int, tuple[str, float]] = {}
         texts: dict[str, list[RawValue]] = {}
+        match_label = lookups(self.spec).match_label
         for row in rows:
-            hits = [(cell, self.spec.match_label(cell.text)) for cell in row.filled]
+            hits = [(cell, match_label(cell.text)) for cell in row.filled]
             blocks = [(cell, hit) for cell, hit in hits if hit is not None and hit.kind == "text_block"]
             if blocks:
                 columns = {cell.col: (hit.name, _centre(row, cell)) for cell, hit in blocks}

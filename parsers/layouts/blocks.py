@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.raw import RawForm, RawValue
 from goalforms.parsers.layouts.wrapping import display_width
 
@@ -116,7 +117,7 @@ def _read_tasks(rows: list[Row], spec: LayoutSpec, form: RawForm) -> set[int]:
             if row.blank:
                 continue
             cells = row.filled
-            if spec.match_label(cells[0].text) is not None:
+            if lookups(spec).match_label(cells[0].text) is not None:
                 break  # the next labelled part of the form (年度总体目标)
             used.add(n)
             entry: dict[str, RawValue | None] = dict.fromkeys(tasks.columns)

@@ -37,6 +37,7 @@ from goalforms.parsers.labels import compact, is_separator
 from goalforms.parsers.layouts.centred_cells import SLACK, Placement
 from goalforms.parsers.layouts.centred_header import rebuild_header
 from goalforms.parsers.layouts.centred_table import rebuild_table
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import find_table_header, is_table_header
 from goalforms.parsers.values import looks_like_target
@@ -117,11 +118,11 @@ def _header_sandwich(rows: list[Row], end: int, spec: LayoutSpec) -> int:
     found = 0
     for i in range(2, end - 1):
         above, row, below = rows[i - 1], rows[i], rows[i + 1]
-        labels = [c for c in row.filled if (hit := spec.match_label(c.text)) is not None and not hit.rest
+        labels = [c for c in row.filled if (hit := lookups(spec).match_label(c.text)) is not None and not hit.rest
                   and hit.kind in ("field", "budget")]
         if not labels or above.blank or below.blank:
             continue
-        if any(spec.match_label(c.text) for c in above.filled + below.filled):
+        if any(lookups(spec).match_label(c.text) for c in above.filled + below.filled):
             continue
         for label in labels:
             right = [c.col for c in row.filled if c.col > label.col]

@@ -9,13 +9,14 @@ from __future__ import annotations
 from goalforms.parsers.grid import Cell, Row
 from goalforms.parsers.labels import compact
 from goalforms.parsers.layouts.centred_cells import SLACK, Piece, Placement, Stack, overlaps, pieces_of
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.spec import LayoutSpec
 
 
 def _label_tail(spec: LayoutSpec, head: str, tail: str) -> bool:
     """``tail`` is the wrapped end of the label ``head`` (``其中：财政资`` + ``金``, ``…执行数`` + ``(元)：``)."""
-    hit = spec.match_label(head + tail)
-    return hit is not None and not hit.rest and spec.match_label(tail) is None
+    hit = lookups(spec).match_label(head + tail)
+    return hit is not None and not hit.rest and lookups(spec).match_label(tail) is None
 
 
 _LABEL_NAMES: dict[str, list[str]] = {}  # layout id -> every label spelling, compacted
@@ -40,7 +41,7 @@ def _split_label(spec: LayoutSpec, piece: Piece) -> list[Piece]:
     if gap < 0:
         return [piece]
     left, right = piece.text[:gap], piece.text[gap + 1 :]
-    hit = spec.match_label(left)
+    hit = lookups(spec).match_label(left)
     if (hit is not None and not hit.rest) or (hit is None and _label_head(spec, left)):
         return [Piece(piece.line, piece.col, left, piece.page), Piece(piece.line, piece.col + gap + 1, right, piece.page)]
     return [piece]
@@ -57,7 +58,7 @@ def rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
         for piece in lines[i]:
             if id(piece) in used:
                 continue
-            hit = spec.match_label(piece.text)
+            hit = lookups(spec).match_label(piece.text)
             if hit is None and not _label_head(spec, piece.text):
                 continue
             stack = Stack([piece])
@@ -69,7 +70,7 @@ def rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
                     stack.pieces.append(tail)
                     used.add(id(tail))
                     break
-            if spec.match_label(stack.text) is not None:
+            if lookups(spec).match_label(stack.text) is not None:
                 labels.append(stack)
             else:
                 for p in stack.pieces:
@@ -86,7 +87,7 @@ def rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
 
     active = []
     for label in labels:
-        hit = spec.match_label(label.text)
+        hit = lookups(spec).match_label(label.text)
         if hit is None or hit.rest or hit.kind in ("caption", "text_block"):
             continue
         active.append(label)
@@ -133,7 +134,7 @@ def rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
         for label in labels:
             if label.top != i:
                 continue
-            hit = spec.match_label(label.text)
+            hit = lookups(spec).match_label(label.text)
             if hit is not None and hit.kind == "caption":
                 continue
             cells.append(Cell(label.text, label.col))
@@ -151,7 +152,7 @@ def rebuild_header(rows: list[Row], start: int, end: int, spec: LayoutSpec,
 
 
 def _field_of(spec: LayoutSpec, label: Stack) -> str:
-    hit = spec.match_label(label.text)
+    hit = lookups(spec).match_label(label.text)
     if hit is None:
         return "header"
     return f"{'budget' if hit.kind == 'budget' else 'header'}.{hit.name}"

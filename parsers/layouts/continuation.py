@@ -28,6 +28,7 @@ from goalforms.parsers.layouts.centred import (
     rebuild_centred,
     rebuild_if_exact,
 )
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.raw import RawForm, RawIssue
 from goalforms.parsers.layouts.spec import LayoutSpec
 from goalforms.parsers.layouts.table import find_table_header
@@ -49,7 +50,7 @@ def _owner(row: Row, cell: Cell) -> int | None:
 
 def _is_complete_label(cell: Cell, spec: LayoutSpec) -> bool:
     """A whole label (``项目设立的必要性：``, ``经济成本指标``): nothing of it wrapped onto the next line."""
-    hit = spec.match_label(cell.text)
+    hit = lookups(spec).match_label(cell.text)
     if hit is not None and not hit.rest:
         return True
     name = spec.vocabulary.lookup(cell.text)
@@ -59,7 +60,7 @@ def _is_complete_label(cell: Cell, spec: LayoutSpec) -> bool:
 def _is_label(cell: Cell, spec: LayoutSpec) -> bool:
     if spec.vocabulary.is_wrap_fragment(cell.text):
         return False
-    return (spec.match_label(cell.text) is not None or spec.vocabulary.lookup(cell.text) is not None
+    return (lookups(spec).match_label(cell.text) is not None or spec.vocabulary.lookup(cell.text) is not None
             or spec.table_column(cell.text) is not None)
 
 
@@ -138,7 +139,7 @@ def join_continuations(rows: list[Row], spec: LayoutSpec) -> list[Row]:
             and all(o is not None for o in owners)
             and not any(o is not None and _is_complete_label(previous.filled[o], spec) for o in owners)
             and not any(_is_label(cell, spec) for cell in row.filled)
-            and not any((hit := spec.match_label(c.text)) is not None and hit.kind == "text_block"
+            and not any((hit := lookups(spec).match_label(c.text)) is not None and hit.kind == "text_block"
                         for c in previous.filled)
             and not (in_table and i - 1 == table_at)
         )

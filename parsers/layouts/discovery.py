@@ -78,6 +78,13 @@ def refresh(tolerant: bool = False) -> dict[str, LayoutParser]:
     return LAYOUTS
 
 
+def compile_patterns() -> None:
+    """Compile every layout's label patterns now (they are compiled on a layout's first use): a
+    process about to fork parse workers does it once for all of them."""
+    for parser in LAYOUTS.values():
+        parser.spec.compile_labels()
+
+
 def ensure_loaded() -> None:
     """Raise the error of a user layout that could not be loaded (see ``refresh``)."""
     if _load_error is not None:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 def cell_origins(row: Row, entry: Entry, labels: list[tuple[Cell, LabelHit]], texts: list[Cell]) -> dict[str, Origin]:
     origins: dict[str, Origin] = {}
     for cell, hit in labels:
-        origins.setdefault(f"level{hit.level}", Origin.of(row, _own(row, cell)))
+        key = f"level{hit.level}"
+        if key not in origins:
+            origins[key] = Origin.of(row, _own(row, cell))
     if entry.target is not None and texts:
         origins["target"] = Origin.of(row, texts[-1])
         names = texts[:-1]
@@ -39,4 +41,7 @@ def _own(row: Row, cell: Cell) -> Cell:
     """The row's own cell for ``cell`` (classify rebuilds a label cell without its points and box)."""
     if cell.bbox is not None or cell.confidence is not None:
         return cell
-    return next((c for c in row.filled if c.col == cell.col), cell)
+    for own in row.filled:
+        if own.col == cell.col:
+            return own
+    return cell

@@ -115,11 +115,17 @@ class LayoutSpec:
     total_row: list[str] = field(default_factory=list)  # 总分 row of a self-evaluation
     # Points printed in 一级 labels (产出指标（50分）) are split off into forms[].points.
     points_in_labels: bool = False
-    _labels: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, repr=False)
+    # The labels longest first (text, kind, name); their patterns are compiled when the layout first
+    # matches a cell (start-up: compiling every layout's patterns costs more than reading the files).
+    _label_texts: list[tuple[str, str, str]] = field(default_factory=list, init=False, repr=False, compare=False)
+    _labels: list[tuple[regex.Pattern[str], str, str]] | None = field(default=None, init=False, repr=False,
+                                                                      compare=False)
     # Speed (every cell of a form is tried against every label): the labels that can match a cell
     # starting with a given character, in the same order; and the column of each header name.
-    _by_first: dict[str, list[tuple[regex.Pattern[str], str, str]]] = field(default_factory=dict, repr=False)
-    _anywhere: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, repr=False)
+    _by_first: dict[str, list[tuple[regex.Pattern[str], str, str]]] = field(default_factory=dict, init=False,
+                                                                          repr=False, compare=False)
+    _anywhere: list[tuple[regex.Pattern[str], str, str]] = field(default_factory=list, init=False, repr=False,
+                                                                 compare=False)
     _columns: dict[str, str] = field(default_factory=dict, repr=False)
     _target_prefixes: frozenset[str] = field(default_factory=frozenset, repr=False)
 
@@ -132,12 +138,7 @@ class LayoutSpec:
         labels += [(caption, "caption", "") for captions in self.periods.values() for caption in captions]
         # Longest first, so 项目资金总额 wins over 项目资金 and 同名项目上年预算执行数 over …预算额.
         labels.sort(key=lambda item: -len(compact(item[0])))
-        self._labels = [(label_pattern(text), kind, name) for text, kind, name in labels]
-        firsts = [_first_chars(text) for text, _, _ in labels]
-        for key in {ch for chars in firsts if chars for ch in chars}:
-            self._by_first[key] = [entry for entry, chars in zip(self._labels, firsts, strict=True)
-                                   if not chars or key in chars]
-        self._anywhere = [entry for entry, chars in zip(self._labels, firsts, strict=True) if not chars]
+        self._label_texts = labels
         for column, names in self.table.items():
             if column != "side_labels":
                 for name in names:
@@ -148,8 +149,20 @@ class LayoutSpec:
             for name in table:
                 self.field_specs.setdefault(name, FieldSpec(name, table[name]))
 
+    def compile_labels(self) -> list[tuple[regex.Pattern[str], str, str]]:
+        labels = [(label_pattern(text), kind, name) for text, kind, name in self._label_texts]
+        firsts = [_first_chars(text) for text, _, _ in self._label_texts]
+        for key in {ch for chars in firsts if chars for ch in chars}:
+            self._by_first[key] = [entry for entry, chars in zip(labels, firsts, strict=True)
+                                   if not chars or key in chars]
+        self._anywhere = [entry for entry, chars in zip(labels, firsts, strict=True) if not chars]
+        self._labels = labels
+        return labels
+
     def match_label(self, text: str) -> LabelMatch | None:
         """The header/budget label a cell starts with, if any."""
+        if self._labels is None:
+            self.compile_labels()
         # A pattern matches from the first non-blank character (label_pattern: ``^\s*`` then the
         # label's first character), so only the labels starting with that character are tried.
         for pattern, kind, name in self._by_first.get(text.lstrip()[:1], self._anywhere):

@@ -16,11 +16,13 @@ of the content classification. A layout without them is read exactly as before.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Origin, Row
 from goalforms.parsers.labels import LabelHit, compact, is_separator
 from goalforms.parsers.layouts.blocks import centre, nearest
+from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.origins import cell_origins
 from goalforms.parsers.layouts.raw import RawForm, RawIndicator, RawIssue, RawValue
 from goalforms.parsers.layouts.spec import POSITION_ROLES, LayoutSpec
@@ -54,15 +56,16 @@ class TableHeader:
 
     @property
     def by_position(self) -> bool:
-        return any(role in self.centres for role in POSITION_ROLES)
+        return not self.centres.keys().isdisjoint(POSITION_ROLES)
 
 
 def is_table_header(row: Row, spec: LayoutSpec) -> bool:
     """A row naming the layout's level columns (一级/二级/三级): the table header, or its repeat on a new page."""
-    named = {found[0] for c in row.filled if (found := spec.table_column(c.text))}
+    known = lookups(spec)
+    named = {found[0] for c in row.filled if (found := known.table_column(c.text))}
     # A layout whose name column may be the only one (指标名称) also knows its header by the
     # name and target columns with a column read by position beside them.
-    return spec.header_roles <= named or ({"level3", "target"} <= named and bool(named & set(POSITION_ROLES)))
+    return known.header_roles <= named or ({"level3", "target"} <= named and bool(named & known.position_roles))
 
 
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
@@ -99,15 +102,20 @@ class Entry:
         return self.level1 if level == 1 else self.level2
 
 
+_COLUMN = attrgetter("col")
+
+
 def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[str, str] | None = None) -> Entry:
     """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position)."""
     points_seen = {} if points_seen is None else points_seen
     vocab = spec.vocabulary
+    side_labels = lookups(spec).side_labels
+    by_position = header.by_position
     entry = Entry(row.where)
     labels: list[tuple[Cell, LabelHit]] = []
     texts: list[Cell] = []
     for cell in row.filled:
-        if is_separator(cell.text) or compact(cell.text) in spec.side_labels:
+        if is_separator(cell.text) or compact(cell.text) in side_labels:
             continue
         text = cell.text
         if spec.points_in_labels:
@@ -116,7 +124,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
                 points_seen[found.name] = points
                 cell = Cell(text, cell.col, cell.row_span, cell.col_span)
         hit = vocab.lookup(cell.text)
-        if hit is None and header.by_position:
+        if hit is None and by_position:
             role = nearest(header.centres, centre(row, cell))
             if role in POSITION_ROLES and role not in entry.extra:
                 entry.extra[role] = cell.text
@@ -131,7 +139,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         if compact(cell.text) != hit.name and len(texts) < 2:
             labels.remove((cell, hit))
             texts.append(cell)
-    texts.sort(key=lambda c: c.col)
+    texts.sort(key=_COLUMN)
     for _cell, hit in labels:
         previous = entry.own(hit.level)
         if previous is not None and previous != hit.name:
@@ -292,7 +300,7 @@ def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawFo
     cells = row.filled
     if not cells or (header.columns and cells[0].col > min(header.columns.values())):
         return False
-    hit = spec.match_label(cells[0].text)
+    hit = lookups(spec).match_label(cells[0].text)
     if hit is None or hit.kind != "field":
         return False
     text = hit.rest or (cells[1].text if len(cells) > 1 else "")
@@ -304,11 +312,13 @@ def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawFo
 
 def _period(row: Row, spec: LayoutSpec) -> str | None:
     """The period a caption row names (长期绩效指标 / 年度绩效指标), if the row is one."""
+    if not spec.periods:
+        return None
+    period_of = lookups(spec).period_of
     for cell in row.filled:
-        key = compact(cell.text)
-        for period, captions in spec.periods.items():
-            if key in captions:
-                return period
+        period = period_of.get(compact(cell.text))
+        if period is not None:
+            return period
     return None
 
 
@@ -339,10 +349,11 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     for row in rows:
         if row.blank:
             continue
-        period = (periods_at or {}).get(id(row)) or _period(row, spec) or period
+        caption = _period(row, spec)
+        period = (periods_at or {}).get(id(row)) or caption or period
         if is_table_header(row, spec):
             continue
-        if spec.periods and _period(row, spec) is not None and len(row.filled) == 1:
+        if caption is not None and len(row.filled) == 1:
             continue  # the caption of the next table
         if _trailing_field(row, header, spec, form):
             continue
@@ -410,4 +421,4 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
 def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec) -> dict[str, str | None]:
     """The later columns of a row: "" where the layout has the column and the row left it blank,
     None where the layout has no such column."""
-    return {role: (entry.extra.get(role, "") if spec.table.get(role) else None) for role in POSITION_ROLES}
+    return {role: (entry.extra.get(role, "") if printed else None) for role, printed in lookups(spec).position_columns}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import regex
 
-from goalforms.parsers.grid import Cell, Location, Row
+from goalforms.parsers.grid import Row, line_location, plain_cell
 
 _RUN = regex.compile(r"\S+(?: \S+)*")
 _ALIGNED = regex.compile(r"\S {2,}\S")
@@ -36,6 +36,6 @@ def rows(lines: list[str]) -> list[Row]:
         if "\f" in line:
             page += line.count("\f")
             line = line.replace("\f", "")
-        cells = tuple(Cell(m.group(), m.start()) for m in _RUN.finditer(line))
-        out.append(Row(cells, Location(line=number, page=page), in_table=True, soft=True))
+        cells = tuple(plain_cell(m.group(), m.start()) for m in _RUN.finditer(line))
+        out.append(Row(cells, line_location(number, page), in_table=True, soft=True))
     return out

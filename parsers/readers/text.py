@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile
-from goalforms.parsers.grid import Cell, Grid, Location, Row
+from goalforms.parsers.grid import Grid, Row, line_location, plain_cell
 from goalforms.parsers.readers import layout_text
 from goalforms.parsers.readers.source import read_source
 
@@ -55,17 +55,18 @@ def read(path: Path) -> Grid:
     data = read_source(path)
     text = decode(data, path)
     grid = Grid(path=str(path), format="txt", sha256=hashlib.sha256(data).hexdigest())
-    lines = _LINE_BREAK.split(text)
+    # (A plain split when the text has no CR: the same lines, several times faster.)
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
     if layout_text.looks_space_aligned(lines):
         grid.rows = layout_text.rows(lines)
         return grid
     if looks_flowing(lines):
         grid.rows = flowing_rows(lines)
         return grid
+    append = grid.rows.append
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
-        cells = tuple(Cell(text=part, col=i) for i, part in enumerate(parts))
-        grid.rows.append(Row(cells=cells, where=Location(line=number), in_table=len(parts) > 1))
+        append(Row(tuple(map(plain_cell, parts, range(len(parts)))), line_location(number), len(parts) > 1))
     return grid
 
 
@@ -83,6 +84,6 @@ def flowing_rows(lines: list[str]) -> list[Row]:
             page += 1 if n else 0
             if n and not part.strip():
                 continue
-            cells = (Cell(text=part.strip(), col=0),) if part.strip() else ()
-            out.append(Row(cells=cells, where=Location(line=number, page=page), in_table=False, flowing=True))
+            cells = (plain_cell(part.strip(), 0),) if part.strip() else ()
+            out.append(Row(cells=cells, where=line_location(number, page), in_table=False, flowing=True))
     return out

@@ -126,9 +126,13 @@ def reapply_corrections(session: Session, document: models.SourceDocument) -> li
     longer apply. The importer calls this right after storing a document, in the same transaction;
     calling it again changes nothing."""
     session.flush()  # the new rows need their ids
-    corrected = {c.form_ordinal for c in corrections_of(session, document.path)}
+    # The common case on import: one light query (no Correction objects built) says there is
+    # nothing to replay, and the parse is what analysts see.
+    columns = Correction.__table__.c
+    corrected = set(session.connection().execute(
+        select(columns.form_ordinal).where(columns.document_path == document.path, columns.status != UNDONE)).scalars())
     if not corrected:
-        return []  # the common case on import: one query, and the parse is what analysts see
+        return []
     stale: list[Correction] = []
     ordinals = set()
     for form in document.forms:

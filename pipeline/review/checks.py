@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from goalforms.pipeline.review.form import (
@@ -67,7 +68,21 @@ def _register(name: str, level: str, provides: tuple[str, ...] = (), **params: A
 
 def matches(dimension: str | None, patterns: Iterable[str]) -> bool:
     """A dimension against glob patterns (``cost.*``)."""
-    return dimension is not None and any(fnmatch.fnmatchcase(dimension, p) for p in patterns)
+    return dimension is not None and _matches(dimension, patterns if isinstance(patterns, tuple) else tuple(patterns))
+
+
+@lru_cache(maxsize=4096)
+def _matches(dimension: str, patterns: tuple[str, ...]) -> bool:
+    # A few dozen dimensions against a few rules' patterns, asked for every row of every form.
+    return any(fnmatch.fnmatchcase(dimension, p) for p in patterns)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _squeezed(text: str | None) -> str:
+    """The text without whitespace (how names and targets are compared)."""
+    return _SPACES.sub("", text or "")
 
 
 def _fmt(value: Decimal | None) -> str:
@@ -90,7 +105,7 @@ def _label(form: ReviewForm, item: str, labels: dict[str, str]) -> str:
 
 
 def _is_placeholder(ind: ReviewIndicator, values: list[str]) -> bool:
-    text = re.sub(r"\s+", "", ind.raw or "")
+    text = _squeezed(ind.raw)
     return text in values
 
 
@@ -334,7 +349,7 @@ def duplicate_names(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
     its second row."""
     seen: dict[str, list[ReviewIndicator]] = {}
     for ind in form.indicators:
-        name = re.sub(r"\s+", "", ind.level3 or "")
+        name = _squeezed(ind.level3)
         if name:
             seen.setdefault(name, []).append(ind)
     return [Hit(rows[0].level3, rows[1].key, {"count": len(rows), "positions": ", ".join(str(r.position) for r in rows)},
@@ -345,7 +360,7 @@ def duplicate_names(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
 @_register("identical_targets", FORM, provides=("target", "count"), min_indicators=3)
 def identical_targets(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
     """Every target of the form (at least ``min_indicators`` rows) is the same non-blank text."""
-    targets = {re.sub(r"\s+", "", i.raw or "") for i in form.indicators}
+    targets = {_squeezed(i.raw) for i in form.indicators}
     if len(form.indicators) < params["min_indicators"] or len(targets) != 1 or targets == {""}:
         return []
     return [Hit("targets", "form", {"target": form.indicators[0].raw, "count": len(form.indicators)})]

@@ -1,0 +1,204 @@
+"""The review of an imported file built from its parse in memory (pipeline/review/batch.py) stores
+exactly what the form-by-form review (every form read back from the database, its corrections
+replayed) stores: the same findings with the same ids, the same scorecards, the same re-review of
+a project's next year — and a file with corrections still has them replayed and reviewed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from goalforms.pipeline import importer
+from goalforms.pipeline.corrections import SET, Change
+from goalforms.pipeline.importer import import_paths
+from goalforms.pipeline.load import find_by_path
+from goalforms.pipeline.parse import parse_file
+from goalforms.pipeline.review import batch
+from goalforms.pipeline.review.batch import forms_of
+from goalforms.pipeline.review.rules import default_rule_sets
+from goalforms.pipeline.review.store import FindingFilter, findings, form_of, live_findings, review_document
+from goalforms.schema.db import connect
+from tests.conftest import SAMPLES
+from tests.test_corrections import SEED_2026, copy_samples, record
+from tests.test_review_store import SEED_2020
+
+# Target forms of four layouts (two years of four projects among them), the issue-12 siblings
+# (self-evaluations with funds and scores, department and local forms), and Word copies of two
+# text samples (the same projects and years imported twice: compared once).
+FILES = [*sorted((SAMPLES / "text").glob("*.txt")), *sorted((SAMPLES / "siblings" / "text").glob("*.txt")),
+         SAMPLES / "docx" / "000_914c13d346301e8d.docx", SAMPLES / "docx" / "004_dca627b1a6ea1aa7.docx"]
+
+FINDINGS = ("SELECT id, form_id, rule_id, rule_set, rule_set_version, severity, message, subject, field, position, "
+            "level3, indicator_id FROM findings ORDER BY id")
+REVIEWS = ("SELECT form_id, rule_sets, indicator_count, quantified_count, quantified_share, groups_required, "
+           "groups_covered, groups_missing FROM form_reviews ORDER BY form_id")
+
+
+def _table(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(sql))]
+
+
+def _import_one_by_one(engine: Engine, paths: list[Path]) -> None:
+    for path in paths:  # one file at a time: a project's next year is reviewed again when its past arrives
+        outcome = import_paths([path], engine).outcomes[0]
+        assert outcome.status in ("loaded", "replaced"), (path, outcome.reason)
+
+
+def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The importer as before: every form rebuilt from the database (no ``parsed``)."""
+    monkeypatch.setattr(importer, "review_document",
+                        lambda session, document, parsed=None: review_document(session, document))
+
+
+def _count_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Files the in-memory review handled (it did not hand them to the form-by-form review)."""
+    handled: list[int] = []
+    real: Callable[..., int | None] = batch.review_parsed
+
+    def spy(*args: Any, **kwargs: Any) -> int | None:
+        done = real(*args, **kwargs)
+        if done is not None:
+            handled.append(done)
+        return done
+
+    monkeypatch.setattr(batch, "review_parsed", spy)
+    return handled
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_the_in_memory_review_stores_what_the_form_by_form_review_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str) -> None:
+    paths = FILES if order == "forward" else FILES[::-1]  # backward: later years first, re-reviewed later
+    slow = connect(f"sqlite:///{tmp_path / 'slow.db'}")
+    fast = connect(f"sqlite:///{tmp_path / 'fast.db'}")
+    try:
+        with monkeypatch.context() as m:
+            _slow(m)
+            _import_one_by_one(slow, paths)
+        handled = _count_fast(monkeypatch)
+        _import_one_by_one(fast, paths)
+        assert len(handled) == len(paths)  # every file took the in-memory review
+        found = _table(fast, FINDINGS)
+        assert found == _table(slow, FINDINGS)  # same rows, same ids, same order
+        assert _table(fast, REVIEWS) == _table(slow, REVIEWS)
+        rules = {r[2] for r in found}
+        # The review was not vacuous: across years, self-evaluations and money were all exercised.
+        assert {"series.target_lowered", "measurability.placeholder"} <= rules, rules
+        assert any(r.startswith("self_evaluation.") for r in rules), rules
+        assert _table(fast, "SELECT count(*) FROM form_reviews") == _table(fast, "SELECT count(*) FROM forms")
+        # What `goalforms review --rules` computes now from the store (every form rebuilt from the
+        # database, stored nowhere) is what the import stored.
+        with Session(fast) as session:
+            shown = ("source_path", "form_ordinal", "rule_id", "severity", "message", "subject", "field", "position",
+                     "level3", "indicator_id")
+            stored = sorted(tuple(r[k] for k in shown) for r in findings(session, FindingFilter()))
+            live = sorted(tuple(r[k] for k in shown) for r in live_findings(session, list(default_rule_sets())))
+            assert stored == live and stored
+    finally:
+        slow.dispose()
+        fast.dispose()
+
+
+def test_every_form_built_from_the_parse_is_the_form_read_back_from_the_database(tmp_path: Path) -> None:
+    """Field by field, decimals' scale included (repr): header, budget, every row with its id,
+    actual, weight and score, the funds' scores, the line-up with the year before."""
+    engine = connect(f"sqlite:///{tmp_path / 'forms.db'}")
+    try:
+        _import_one_by_one(engine, FILES)
+        compared = 0
+        for path in FILES:
+            doc = parse_file(path)
+            with Session(engine) as session:
+                document = find_by_path(session, str(path.resolve()))
+                assert document is not None
+                built = forms_of(session, document, doc)
+                assert built is not None
+                stored = [form_of(session, form) for form in document.forms]
+                assert [repr(f) for f in built] == [repr(f) for f in stored], path
+                compared += len(built)
+        assert compared == len(_table(engine, "SELECT id FROM forms"))
+    finally:
+        engine.dispose()
+
+
+def _assert_same_as_read_back(engine: Engine, path: Path) -> None:
+    with Session(engine) as session:
+        document = find_by_path(session, str(path.resolve()))
+        assert document is not None
+        built = forms_of(session, document, parse_file(path))
+        assert built is not None
+        assert [repr(f) for f in built] == [repr(form_of(session, form)) for form in document.forms]
+
+
+def test_a_corrected_form_of_the_year_before_is_lined_up_as_corrected(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form's previous year stored in another file and corrected there: the in-memory review
+    lines the form up with the corrected copy (its corrections replayed), as form_of does."""
+    engine = connect(f"sqlite:///{tmp_path / 'years.db'}")
+    try:
+        seed, old = copy_samples(tmp_path / "archive", SEED_2026, SEED_2020)
+        _import_one_by_one(engine, [old, seed])
+        with Session(engine) as session:
+            rows = session.execute(text(
+                "SELECT b.ordinal, b.indicator FROM (SELECT f.ordinal, f.project_name, f.unit, min(i.position) - 1 "
+                "AS indicator FROM forms f JOIN source_documents d ON d.id = f.document_id JOIN indicators i "
+                "ON i.form_id = f.id WHERE d.path = :old GROUP BY f.id) b JOIN forms a ON a.project_name = "
+                "b.project_name AND a.unit = b.unit JOIN source_documents d ON d.id = a.document_id WHERE d.path = :seed "
+                "ORDER BY b.ordinal"), {"old": str(old.resolve()), "seed": str(seed.resolve())}).all()
+        assert rows  # projects of 2020 the 2026 file has again
+        for ordinal, index in rows:  # every 2020 form of such a project: its first target changed
+            record(engine, old, ordinal, Change(SET, f"indicators[{index}].raw", "≥1个"))
+        seed.write_text(seed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        handled = _count_fast(monkeypatch)
+        assert import_paths([seed], engine).outcomes[0].status == "replaced"
+        assert handled  # the 2026 file itself has no correction: reviewed in memory
+        _assert_same_as_read_back(engine, seed)
+    finally:
+        engine.dispose()
+
+
+def test_a_file_with_corrections_has_them_replayed_and_reviewed_on_reimport(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'clerks.db'}")
+    try:
+        seed, old = copy_samples(tmp_path / "archive", SEED_2026, SEED_2020)
+        _import_one_by_one(engine, [old, seed])
+        placeholder = ("measurability.placeholder", 2)
+
+        def of_form(ordinal: int) -> list[tuple[Any, ...]]:
+            with Session(engine) as session:
+                return [(r["rule_id"], r["position"]) for r in
+                        findings(session, FindingFilter(path=str(seed.resolve()), ordinal=ordinal))]
+
+        assert placeholder in of_form(3)  # 产品软件购置完成率 has no target
+        record(engine, seed, 3, Change(SET, "indicators[1].raw", "=100%"))
+        record(engine, seed, 6, Change(SET, "budget.current_year", "54800"))
+        assert placeholder not in of_form(3)
+        # The file changes (form 6's amount reads otherwise): the file's rows are replaced.
+        lines = seed.read_text(encoding="utf-8").split("\n")
+        assert lines[206].endswith("54,700.00\t")
+        lines[206] = lines[206].replace("54,700.00", "55,000.00")
+        seed.write_text("\n".join(lines), encoding="utf-8")
+        outcome = import_paths([seed], engine).outcomes[0]
+        assert outcome.status == "replaced"
+        assert "1 correction(s) no longer apply" in outcome.reason and "budget.current_year" in outcome.reason
+        assert placeholder not in of_form(3)  # the target the clerk filled in was replayed and reviewed
+        with Session(engine) as session:
+            applied = session.execute(text("SELECT c.applied FROM corrected_forms c JOIN forms f ON f.id = c.form_id "
+                                           "JOIN source_documents d ON d.id = f.document_id "
+                                           "WHERE d.path = :p AND f.ordinal = 3"), {"p": str(seed.resolve())}).all()
+            assert applied == [(1,)]
+        # The stored review is what reviewing the stored forms again gives.
+        before = _table(engine, FINDINGS.replace("id, form_id", "form_id"))
+        with Session(engine) as session, session.begin():
+            document = find_by_path(session, str(seed.resolve()))
+            assert document is not None
+            review_document(session, document)
+        assert sorted(_table(engine, FINDINGS.replace("id, form_id", "form_id"))) == sorted(before)
+    finally:
+        engine.dispose()

@@ -4,9 +4,10 @@ A Core ``connection.execute(insert(table), [dict, …])`` processes every parame
 Python (dict lookups, type processors, a positional tuple per row) before the driver sees it:
 for the tens of rows per form of provenance and indicators, that was as much CPU as the driver's
 own work. Here the statement is written once per table and dialect, only the columns whose type
-has a bind processor (ExactDecimal's canonical text on SQLite, for instance) are converted, and the
-driver gets plain tuples. The values stored are those a Core INSERT stores: the same type
-processors run on them.
+has a bind processor (ExactDecimal's canonical text on SQLite, for instance) are converted — by
+:func:`process`, before the file's transaction (``load.prepare_rows``), so not while the write
+lock is held — and the driver gets plain tuples. The values stored are those a Core INSERT
+stores: the same type processors run on them.
 """
 
 from __future__ import annotations
@@ -14,54 +15,68 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Dialect, Table
 
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-_Statement = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
-_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
+_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
+_PROCESSORS: dict[tuple[str, str, tuple[str, ...]], _Processors] = {}
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
-def _statement(connection: Connection, table: Table, columns: tuple[str, ...]) -> _Statement | None:
-    dialect = connection.dialect
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Processors:
+    """The columns whose type converts a value for this dialect, with the conversion (what a Core
+    INSERT applies: the type's processor for the dialect)."""
+    key = (dialect.name, table.name, columns)
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = tuple((index, processor) for index, name in enumerate(columns)
+                                 if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                                 is not None)
+    return _PROCESSORS[key]
+
+
+def process(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: list[tuple[int, tuple[Any, ...]]]) -> None:
+    """Convert, in place, rows ``(anything, values in the order of columns)`` for ``dialect``, as a
+    Core INSERT would. A type processor turns None into None (SQLAlchemy's never process a NULL
+    otherwise): a row is copied only when one of its processed columns holds a value."""
+    processors = _processors(dialect, table, columns)
+    if not processors:
+        return
+    for n, (tag, row) in enumerate(rows):
+        values: list[Any] | None = None
+        for index, processor in processors:
+            value = row[index]
+            if value is not None:
+                if values is None:
+                    values = list(row)
+                values[index] = processor(value)
+        if values is not None:
+            rows[n] = (tag, tuple(values))
+
+
+def _statement(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
     key = (dialect.name, table.name, columns)
     if key not in _STATEMENTS:
-        placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
-        if placeholder is None:
-            return None
+        style = dialect.paramstyle
+        marks = [_PLACEHOLDERS[style]] * len(columns) if style in _PLACEHOLDERS else \
+            [f":{n}" for n in range(1, len(columns) + 1)] if style == "numeric" else \
+            [f"${n}" for n in range(1, len(columns) + 1)] if style == "numeric_dollar" else \
+            [f":{c}" for c in columns]  # named
         preparer = dialect.identifier_preparer
-        sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
-               f"VALUES ({', '.join([placeholder] * len(columns))})")
-        processors = tuple((index, processor) for index, name in enumerate(columns)
-                           if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None)
-        _STATEMENTS[key] = (sql, processors)
+        _STATEMENTS[key] = (f"INSERT INTO {preparer.format_table(table)} "
+                            f"({', '.join(preparer.quote(c) for c in columns)}) VALUES ({', '.join(marks)})")
     return _STATEMENTS[key]
 
 
 def insert_many(connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
-    """INSERT ``rows`` (tuples in the order of ``columns``) into ``table`` in the connection's
-    transaction. A driver of another parameter style gets a Core INSERT (same rows)."""
+    """INSERT ``rows`` (tuples in the order of ``columns``, converted by :func:`process` but for
+    columns whose type has no processor) into ``table`` in the connection's transaction, in the
+    driver's own parameter style."""
     if not rows:
         return
-    statement = _statement(connection, table, columns)
-    if statement is None:
-        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    sql, processors = statement
-    params: Sequence[Sequence[Any]] = rows
-    if processors:
-        # A type processor turns None into None (SQLAlchemy's never process a NULL otherwise): a
-        # row copied only when one of its processed columns holds a value (most are NULL).
-        converted: list[Sequence[Any]] = []
-        for row in rows:
-            values: list[Any] | None = None
-            for index, processor in processors:
-                value = row[index]
-                if value is not None:
-                    if values is None:
-                        values = list(row)
-                    values[index] = processor(value)
-            converted.append(row if values is None else values)
-        params = converted
+    sql = _statement(connection.dialect, table, columns)
+    params: Sequence[Any] = rows
+    if connection.dialect.paramstyle == "named":
+        params = [dict(zip(columns, row, strict=True)) for row in rows]
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(sql, params)

@@ -48,7 +48,7 @@ from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
-from goalforms.pipeline.load import store_document
+from goalforms.pipeline.load import prepare_rows, store_document
 from goalforms.pipeline.review.store import review_document
 from goalforms.schema import models
 from goalforms.schema.db import make_engine
@@ -286,6 +286,9 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         return FileOutcome(str(job.path), FAILED, reason="file changed while it was being imported")
     stale = ""
     try:
+        # The rows are built before the transaction: in the workers, at the same time as another
+        # worker holds the write lock; only the writing is serialised.
+        rows = prepare_rows(doc, engine.dialect)
         with Session(engine) as session, session.begin():
             connection = session.connection()
             serialise: Callable[[], None] | None = None
@@ -311,7 +314,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             if previous is not None:
                 # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
                 connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
-            stored = store_document(session, doc, job.key, job.size, before_links=serialise)
+            stored = store_document(session, doc, job.key, job.size, before_links=serialise, rows=rows)
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Dialect, delete, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from goalforms.parsers.grid import Origin
 from goalforms.pipeline import load_siblings
-from goalforms.pipeline.bulk import insert_many
+from goalforms.pipeline.bulk import insert_many, process
 from goalforms.pipeline.load_reports import StoredForm, store_reports
 from goalforms.pipeline.model import Form, ParsedDocument
 from goalforms.schema import models
@@ -55,11 +56,10 @@ def remove_document(session: Session, document: models.SourceDocument) -> None:
     session.expire_all()
 
 
-def _form_row(document_id: int, ordinal: int, form: Any, data: dict[str, Any],
-              collection_title: str | None) -> dict[str, Any]:
+def _form_row(ordinal: int, form: Any, data: dict[str, Any], collection_title: str | None) -> dict[str, Any]:
+    """A forms-table row, but its document id."""
     header = form.header
     return {
-        "document_id": document_id,
         "ordinal": ordinal,
         "layout": form.layout,
         "year": form.year,
@@ -96,15 +96,66 @@ def _as_orm(session: Session, document_id: int, columns: dict[str, Any]) -> mode
     return document
 
 
+# A big table's row before its form has an id: (the form's index in the document, the row's other
+# columns in the order of the table's columns after form_id, type processors applied).
+_Row = tuple[int, tuple[Any, ...]]
+
+
+@dataclass
+class Rows:
+    """A parsed document's rows, built before its transaction (nothing here needs the database): the
+    importer builds them before it takes the write lock, so that only the writing is serialised."""
+
+    dialect: str
+    contract: list[dict[str, Any]]  # each form's contract shape (load_siblings.contract_of)
+    forms: list[dict[str, Any]]  # forms-table rows without the document id
+    budget: list[_Row] = field(default_factory=list)
+    indicators: list[_Row] = field(default_factory=list)
+    issues: list[_Row] = field(default_factory=list)
+    provenance: list[_Row] = field(default_factory=list)
+
+
+def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
+    """Every row of ``doc`` but the ids, ready for the database of ``dialect``."""
+    # The issue-12 keys, read from the contract's shape of each form (load_siblings), without
+    # building its whole JSON form (every value's origin): that was most of the rows' cost.
+    contract = [load_siblings.contract_of(form) for form in doc.forms]
+    rows = Rows(dialect.name, contract, [_form_row(ordinal, form, data, doc.collection_title)
+                                         for ordinal, (form, data) in enumerate(zip(doc.forms, contract, strict=True),
+                                                                                start=1)])
+    for k, (form, data) in enumerate(zip(doc.forms, contract, strict=True)):
+        sources = form.sources
+        rows.budget += [(k, (item, Decimal(amount) if amount is not None else None, sources.get(f"budget.{item}")))
+                        for item, amount in form.budget.items()]
+        rows.indicators += [(k, (position, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op,
+                                 Decimal(i.value) if i.value is not None else None, i.unit, i.line, i.where,
+                                 *load_siblings.indicator_values(d)))
+                            for position, (i, d) in enumerate(zip(form.indicators, data["indicators"], strict=True),
+                                                              start=1)]
+        rows.provenance += [(k, row) for row in provenance_rows(form)]
+        rows.issues += [(k, (i.code, i.severity, i.message, i.where, i.field)) for i in form.issues]
+    for table, names, values in _big_tables(rows):
+        process(dialect, table, names[1:], values)
+    return rows
+
+
+def _big_tables(rows: Rows) -> tuple[tuple[Any, tuple[str, ...], list[_Row]], ...]:
+    return ((_BUDGET, _BUDGET_COLUMNS, rows.budget), (_INDICATORS, _INDICATOR_COLUMNS, rows.indicators),
+            (_ISSUES, _ISSUE_COLUMNS, rows.issues), (_PROVENANCE, _PROVENANCE_COLUMNS, rows.provenance))
+
+
 def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes: int,
-                   before_links: Callable[[], None] | None = None) -> models.SourceDocument:
+                   before_links: Callable[[], None] | None = None, rows: Rows | None = None) -> models.SourceDocument:
     """Write a parsed document and all its rows in the session's transaction (not committed);
     returns the stored document (its ``forms`` load on first use, e.g. to replay corrections).
 
-    Nothing of other files is read until the links between reports and forms, which
-    ``before_links`` (if given) is called before: the importer takes its PostgreSQL write lock there,
-    so that files' own rows go in in parallel and only what reads other files is serialised."""
+    ``rows``: :func:`prepare_rows` of ``doc``, if already made (outside the transaction). Nothing of
+    other files is read until the links between reports and forms, which ``before_links`` (if
+    given) is called before: the importer takes its PostgreSQL write lock there, so that files' own
+    rows go in in parallel and only what reads other files is serialised."""
     connection = session.connection()
+    if rows is None or rows.dialect != connection.dialect.name:
+        rows = prepare_rows(doc, connection.dialect)
     columns = {
         "path": path,
         "sha256": doc.source.sha256,
@@ -116,45 +167,26 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     written = connection.execute(insert(_DOCUMENTS), columns).inserted_primary_key
     assert written is not None
     document_id = written[0]
-    # The issue-12 keys, read from the contract's shape of each form (load_siblings), without
-    # building its whole JSON form (every value's origin): that was most of the rows' cost.
-    contract = [load_siblings.contract_of(form) for form in doc.forms]
-    rows = [_form_row(document_id, ordinal, form, data, doc.collection_title)
-            for ordinal, (form, data) in enumerate(zip(doc.forms, contract, strict=True), start=1)]
+    forms = [{"document_id": document_id, **row} for row in rows.forms]
     form_ids: list[int] = []
-    if rows:
+    if forms:
         # One statement; sort_by_parameter_order makes the returned ids follow the rows' order.
         form_ids = list(connection.execute(
-            insert(_FORMS).returning(_FORMS.c.id, sort_by_parameter_order=True), rows).scalars())
-    budget: list[tuple[Any, ...]] = []
-    indicators: list[tuple[Any, ...]] = []
-    issues: list[tuple[Any, ...]] = []
-    funds: list[dict[str, Any]] = []
-    tasks: list[dict[str, Any]] = []
-    provenance: list[tuple[Any, ...]] = []
-    for form_id, form, data in zip(form_ids, doc.forms, contract, strict=True):
-        sources = form.sources
-        budget += [(form_id, item, Decimal(amount) if amount is not None else None, sources.get(f"budget.{item}"))
-                   for item, amount in form.budget.items()]
-        indicators += [(form_id, position, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op,
-                        Decimal(i.value) if i.value is not None else None, i.unit, i.line, i.where,
-                        *load_siblings.indicator_values(d))
-                       for position, (i, d) in enumerate(zip(form.indicators, data["indicators"], strict=True),
-                                                         start=1)]
-        funds += load_siblings.fund_rows(form_id, data)
-        tasks += load_siblings.task_rows(form_id, data)
-        provenance += provenance_rows(form_id, form)
-        issues += [(form_id, i.code, i.severity, i.message, i.where, i.field) for i in form.issues]
+            insert(_FORMS).returning(_FORMS.c.id, sort_by_parameter_order=True), forms).scalars())
     # The many small rows through the driver's own executemany (bulk.py): the same values as a Core
     # INSERT, without SQLAlchemy's per-row parameter processing (half the cost of storing a file).
-    for table, names, values in ((_BUDGET, _BUDGET_COLUMNS, budget), (_INDICATORS, _INDICATOR_COLUMNS, indicators),
-                                 (_ISSUES, _ISSUE_COLUMNS, issues), (_PROVENANCE, _PROVENANCE_COLUMNS, provenance)):
-        insert_many(connection, table, names, values)
+    for table, names, values in _big_tables(rows):
+        insert_many(connection, table, names, [(form_ids[k], *row) for k, row in values])
+    funds: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    for form_id, data in zip(form_ids, rows.contract, strict=True):
+        funds += load_siblings.fund_rows(form_id, data)
+        tasks += load_siblings.task_rows(form_id, data)
     for table, dicts in ((_FUNDS, funds), (_TASKS, tasks), (_GRIDS, grid_rows(document_id, doc))):
         if dicts:
             connection.execute(insert(table), dicts)
     # Every document, reports or not: its forms are linked to the reports already stored.
-    stored = [StoredForm(form_id, row["project_name"], row["unit"]) for form_id, row in zip(form_ids, rows, strict=True)]
+    stored = [StoredForm(form_id, row["project_name"], row["unit"]) for form_id, row in zip(form_ids, forms, strict=True)]
     document = _as_orm(session, document_id, columns)
     if before_links is not None:
         before_links()
@@ -177,21 +209,21 @@ def grid_rows(document_id: int, doc: ParsedDocument) -> list[dict[str, Any]]:
             for position, row in enumerate(doc.grid_rows, start=1)]
 
 
-def provenance_rows(form_id: int, form: Form) -> list[tuple[Any, ...]]:
+def provenance_rows(form: Form) -> list[tuple[Any, ...]]:
     """One ``provenance`` row per value whose origin is known, keyed by the field path the issues
-    use: tuples in the order of ``_PROVENANCE_COLUMNS``."""
-    rows = [_provenance_row(form_id, name, None, origin) for name, origin in form.origins.items()]
+    use: tuples in the order of ``_PROVENANCE_COLUMNS`` after form_id."""
+    rows = [_provenance_row(name, None, origin) for name, origin in form.origins.items()]
     for index, indicator in enumerate(form.indicators):
-        rows += [_provenance_row(form_id, f"indicators[{index}].{name}", index + 1, origin)
+        rows += [_provenance_row(f"indicators[{index}].{name}", index + 1, origin)
                  for name, origin in indicator.origins.items()]
     return rows
 
 
-def _provenance_row(form_id: int, name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
+def _provenance_row(name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
     where, box = origin.where, origin.bbox
     if box:
         x0, top, x1, bottom = box[0], box[1], box[2], box[3]
     else:
         x0 = top = x1 = bottom = None
-    return (form_id, name, position, where.page, x0, top, x1, bottom, where.sheet, origin.cell_ref, where.line,
+    return (name, position, where.page, x0, top, x1, bottom, where.sheet, origin.cell_ref, where.line,
             where.paragraph, where.table, where.row, origin.col, origin.confidence, origin.doubt)

@@ -109,8 +109,9 @@ class ImportOptions:
     dask: str | None = None
     # Limits per file (None: from the environment, GOALFORMS_MAX_…; see docs/limits.md).
     limits: Limits | None = None
-    # Parse even a single worker's files in a child process (the CLI does): the memory ceiling and
-    # the kill of a stuck parse need one. False with workers=1: in this process, easiest to debug.
+    # Parse (and load) even a single worker's files in a child process (the CLI does): the memory
+    # ceiling and the kill of a stuck parse need one. False with workers=1: parsed and loaded in this
+    # process, easiest to debug.
     isolate: bool = False
 
 

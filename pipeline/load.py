@@ -186,7 +186,8 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
         if dicts:
             connection.execute(insert(table), dicts)
     # Every document, reports or not: its forms are linked to the reports already stored.
-    stored = [StoredForm(form_id, row["project_name"], row["unit"]) for form_id, row in zip(form_ids, forms, strict=True)]
+    stored = [StoredForm(form_id, row["project_name"], row["unit"], row["project_key"] or "")
+              for form_id, row in zip(form_ids, forms, strict=True)]
     document = _as_orm(session, document_id, columns)
     if before_links is not None:
         before_links()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.reports.names import name_match, project_key, unit_match
@@ -40,6 +40,8 @@ class StoredForm(NamedTuple):
     id: int
     project_name: str | None
     unit: str | None
+    # project_key(project_name) when already known (the loader computed it for the forms table).
+    key: str | None = None
 
 
 class _Side(NamedTuple):
@@ -178,6 +180,10 @@ def _locations(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_REPORTS_OF_KEYS = select(rm.Report.__table__.c.id, rm.Report.__table__.c.project_name, rm.Report.__table__.c.unit) \
+    .where(rm.Report.__table__.c.project_key.in_(bindparam("keys", expanding=True)))
+
+
 def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: set[str]) -> None:
     """Link new reports (whose project keys are ``keys``) to the forms of the same project (stored
     or new) and new forms to stored reports; the links are written with one executemany."""
@@ -189,10 +195,10 @@ def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: 
         stored = session.execute(select(models.Form.id, models.Form.project_name, models.Form.unit).where(
             or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
         pairs += [(r, StoredForm(*f)) for r in reports for f in stored if f[0] not in new_forms]
-    form_keys = {k for f in forms if (k := project_key(f.project_name))}
+    form_keys = {k for f in forms if (k := f.key if f.key is not None else project_key(f.project_name))}
     if form_keys:
-        known = session.execute(select(rm.Report.id, rm.Report.project_name, rm.Report.unit)
-                                .where(rm.Report.project_key.in_(form_keys))).all()
+        # Core, one cached statement (an expanding IN): this runs for every file imported.
+        known = session.connection().execute(_REPORTS_OF_KEYS, {"keys": sorted(form_keys)}).all()
         pairs += [(_Side(*r), f) for r in known if r[0] not in new_reports for f in forms]
     links = []
     for report, form in pairs:

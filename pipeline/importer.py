@@ -5,12 +5,13 @@
 - Local worker processes parse a file AND load it, in one transaction of their own on their own
   connection (one engine per worker process, made on its first file), and send back only the
   file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
-  and quarantines. The writes of two files never interleave: on SQLite the write lock (``BEGIN
-  IMMEDIATE``, waited for up to the busy timeout) and on PostgreSQL one advisory lock held from the
-  start of a file's transaction to its commit serialise them, so a file's cross-file reads (links
+  and quarantines. A file's rows are built before its transaction; what reads other files' rows
+  is serialised: on SQLite the whole write (the write lock, ``BEGIN IMMEDIATE``, waited for up to
+  the busy timeout), on PostgreSQL from the links to the commit (an advisory lock; the file's own
+  rows go in in parallel, under locks of its path and content). A file's cross-file reads (links
   to the reports and forms already stored, the review's previous year of a project, corrections
-  replayed) see every file committed before it, as in a one-worker run; the unique keys (content
-  hash, path) keep concurrent imports of the same file to one copy.
+  replayed) thus see every file committed before it, as in a one-worker run; the unique keys
+  (content hash, path) keep concurrent imports of the same file to one copy.
 - With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
   a Dask cluster (whose workers may not reach the database), the workers only parse and this
   process loads, one transaction per file, the same way.

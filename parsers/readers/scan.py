@@ -151,7 +151,7 @@ class Recogniser:
         given, and a batch costs the same per crop as a crop alone (measured on this model: 14 ms
         per 192 columns either way), so padding a crop to the widest of its batch was work for
         nothing, and so was padding every short crop to four ideographs' width rather than three
-        (together 5% of the columns on 200 dpi pages, 15% of the model's CPU)."""
+        (together 5% of the columns on 200 dpi pages, 10-12% of the model's CPU)."""
         results: list[list[Glyph]] = []
         for crop in crops:
             tensor, used = self._prepare(crop)

@@ -12,7 +12,10 @@ asserts nothing (tests never assert timings).
    - ``rapidocr``: ``RapidOCR()`` with its default pipeline (detection, classification,
      recognition) on the same image.
 
-   CPU-seconds are ``time.process_time`` (every thread of the process), after one warm-up page.
+   CPU-seconds are ``time.process_time`` (every thread of the process), after one warm-up page;
+   the stages are the CPU of the scan reader's functions (recognition: the model, its input and
+   the CTC decoding), and the load average is printed beside each engine: on a busy machine every
+   figure is higher (caches are shared), so compare engines of one run, not runs.
 2. **Accuracy.** The committed scans (``samples/scan``) and fresh scanned copies made apart from
    them (other angles, noise and resolution: ``make_scans.extra_scans``) are parsed and every
    value (header, budget, each indicator's levels, raw, kind, op, value, unit) compared with the
@@ -44,7 +47,8 @@ from tests.conftest import SAMPLES
 REPO = Path(__file__).resolve().parent.parent
 STAGES = {  # scan.py function → stage (wrapped for timing in the goalforms engines)
     "ink_mask": "ink", "skew_angle": "deskew", "rotate": "deskew", "rule_masks": "ruling",
-    "find_tables": "ruling", "text_lines": "lines", "_crop": "lines", "_split_wide_gaps": "lines",
+    "find_tables": "ruling", "estimate_em": "em", "text_lines": "lines", "_crop": "lines",
+    "_split_wide_gaps": "lines", "with_gaps": "repair", "ideograph_pitch": "repair", "_cell": "repair",
 }
 # Extra scanned copies: variant → (dpi for every file or None for the samples' own, max angle, noise).
 VARIANTS = {"a": (200, 1.5, 9.0), "b": (150, 1.2, 7.0), "c": (None, 2.5, 11.0)}
@@ -254,7 +258,7 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
     cpu = time.process_time() - start
     return {"cpu_per_page": cpu / len(pages), "wall_per_page": (time.perf_counter() - wall) / len(pages),
             "stages": {k: v / len(pages) for k, v in stages.items()},
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "load": os.getloadavg()[0]}
 
 
 def speed(folder: Path, count: int) -> None:
@@ -273,7 +277,8 @@ def speed(folder: Path, count: int) -> None:
             stages = ", ".join(f"{k} {v:.3f}" if k != "crops" else f"{v:.0f} lines"
                                for k, v in sorted(result["stages"].items()))
             print(f"  {dpi} dpi {engine:>22}: {result['cpu_per_page']:.2f} CPU-s/page "
-                  f"({result['wall_per_page']:.2f} s wall), peak {result['peak_mib']:.0f} MiB; {stages}")
+                  f"({result['wall_per_page']:.2f} s wall, load {result['load']:.1f}), peak {result['peak_mib']:.0f} MiB; "
+                  f"{stages}")
 
 
 def machine() -> str:

@@ -52,7 +52,7 @@ from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.load import prepare_rows, store_document
 from goalforms.pipeline.review.store import review_document
 from goalforms.schema import models
-from goalforms.schema.db import make_engine
+from goalforms.schema.db import make_engine, sqlite_file_lock
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
 
@@ -291,7 +291,9 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         # The rows are built before the transaction: in the workers, at the same time as another
         # worker holds the write lock; only the writing is serialised.
         rows = prepare_rows(doc, engine.dialect)
-        with Session(engine) as session, session.begin():
+        # SQLite: the writers of this database take turns on a file lock (woken at once, where
+        # SQLite's busy handler sleeps in steps); the transaction below stays the one that counts.
+        with sqlite_file_lock(engine), Session(engine) as session, session.begin():
             connection = session.connection()
             serialise: Callable[[], None] | None = None
             if engine.dialect.name == "sqlite":

@@ -68,18 +68,23 @@ def make_engine(url: str) -> Engine:
 
 
 @contextlib.contextmanager
-def _sqlite_schema_lock(engine: Engine) -> Iterator[None]:
-    """On an SQLite file, one process at a time creates or migrates the schema: an exclusive
-    ``flock`` on ``DBFILE.lock`` (SQLite's own locks do not cover Alembic's check-then-create, so
-    two first imports into a new file would both create ``alembic_version``). The lock file is
-    left in place (removing it would let a third process lock a different file)."""
+def sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """On an SQLite file, one goalforms writer at a time: an exclusive ``flock`` on ``DBFILE.lock``.
+
+    - Schema creation and migration take it: SQLite's own locks do not cover Alembic's
+      check-then-create, so two first imports into a new file would both create ``alembic_version``.
+    - An import's workers take it around each file's transaction: a blocked ``flock`` wakes the
+      moment the holder lets go, where SQLite's busy handler sleeps in steps of up to 100 ms and
+      left the write lock idle most of the time between two workers' files.
+    Other SQLite clients still wait on SQLite's own lock (busy_timeout). The lock file is left in
+    place (removing it would let a third process lock a different file)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
     try:
         handle = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError:  # a read-only folder: nobody can create the schema there anyway
+    except OSError:  # a read-only folder: nobody can write there anyway
         yield
         return
     try:
@@ -95,7 +100,7 @@ def upgrade(engine: Engine) -> None:
     schema in one step, without Alembic); one already at the head is left as it is."""
     from goalforms.schema import head
 
-    with _sqlite_schema_lock(engine), engine.begin() as connection:
+    with sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two processes connecting to a new database at once would both create the tables and one
             # would fail: the lock (held until this transaction ends) makes the second wait, then find

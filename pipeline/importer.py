@@ -462,6 +462,19 @@ def import_paths(
     # Local worker processes load what they parse; Dask workers and the inline mode only parse.
     url = worker_url(engine) if isinstance(executor, _Pool) else None
     drain = _Drain(executor, engine, finish, options, limits, pending, url)
+    ready: list[_Job] = []
+
+    def dispatch() -> None:
+        # The biggest of the files ready first: a big file started last runs alone at the end
+        # while the other workers wait (four PDFs of 13, 11, 8 and 3 pages: 19 pages on the
+        # busier worker instead of 24).
+        # One worker (or none) keeps the order of discovery.
+        if isinstance(executor, _Pool) and options.workers > 1:
+            ready.sort(key=lambda job: job.size, reverse=True)
+        for job in ready:
+            drain.submit(job)
+        ready.clear()
+
     try:
         for found in discover(paths):
             if isinstance(found, Unreachable):  # a folder problem: reported, never quarantined
@@ -471,9 +484,11 @@ def import_paths(
             if isinstance(prepared, FileOutcome):
                 finish(prepared)
                 continue
-            drain.submit(prepared)
-            if len(pending) >= window:
+            ready.append(prepared)
+            if len(ready) + len(pending) >= window:
+                dispatch()
                 drain.run(until=window // 2)
+        dispatch()
         drain.run(until=0)
     except BaseException:
         # Ctrl-C, SIGTERM, a database gone: stop the workers now rather than wait for their files.

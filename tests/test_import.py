@@ -246,3 +246,30 @@ def test_corrections_replay_and_findings_are_the_same_with_workers(tmp_path: Pat
                         for table, rows in table_content(engine).items()})
     assert results[0]["corrections"] and results[0]["findings"]
     assert results[0] == results[1]
+
+
+@pytest.mark.workers
+def test_workers_start_the_biggest_ready_file_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several workers, the files ready to go are handed out biggest first (a big file started
+    last would run alone at the end); one worker keeps the order of discovery."""
+    from goalforms.pipeline import importer
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = sorted((SAMPLES / "text").glob("*.txt"), key=lambda p: p.stat().st_size)
+    assert len({p.stat().st_size for p in texts[:3]}) == 3
+    for index, source in enumerate(texts[:3]):  # discovered smallest first: a_, b_, c_
+        shutil.copy(source, folder / f"{'abc'[index]}_{source.name}")
+    submitted: list[str] = []
+    real = importer._Drain.submit
+
+    def record(self, job):  # type: ignore[no-untyped-def]
+        submitted.append(job.path.name[0])
+        real(self, job)
+
+    monkeypatch.setattr(importer._Drain, "submit", record)
+    two = import_paths([folder], connect(f"sqlite:///{tmp_path / 'two.db'}"), options=ImportOptions(workers=2))
+    assert two.count(LOADED) == 3 and submitted == ["c", "b", "a"]
+    submitted.clear()
+    one = import_paths([folder], connect(f"sqlite:///{tmp_path / 'one.db'}"), options=ImportOptions(workers=1))
+    assert one.count(LOADED) == 3 and submitted == ["a", "b", "c"]

@@ -199,7 +199,10 @@ def samples_import() -> None:
 def _script(title: str, module: str) -> None:
     """Another part's script (its own knobs and lines), in this report."""
     _part(title)
-    result = subprocess.run([sys.executable, "-m", module], cwd=ROOT, check=False)
+    # Unbuffered: a script that forks (the OCR bench's pool) would otherwise print its buffered
+    # lines twice when the output is a file.
+    result = subprocess.run([sys.executable, "-m", module], cwd=ROOT, check=False,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if result.returncode:
         print(f"  {module} failed (exit {result.returncode})")
 

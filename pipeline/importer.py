@@ -50,7 +50,7 @@ from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.load import prepare_rows, store_document
-from goalforms.pipeline.review.store import review_document
+from goalforms.pipeline.review.batch import review_imported
 from goalforms.schema import models
 from goalforms.schema.db import make_engine, sqlite_file_lock
 
@@ -322,7 +322,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))
-            review_document(session, stored, parsed=doc)  # findings of the corrected forms (docs/review.md)
+            review_imported(session, stored, doc)  # findings of the corrected forms (docs/review.md)
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path

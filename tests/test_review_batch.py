@@ -52,8 +52,8 @@ def _import_one_by_one(engine: Engine, paths: list[Path]) -> None:
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The importer as before: every form rebuilt from the database (no ``parsed``)."""
-    monkeypatch.setattr(importer, "review_document",
-                        lambda session, document, parsed=None: review_document(session, document))
+    monkeypatch.setattr(importer, "review_imported",
+                        lambda session, document, parsed: review_document(session, document))
 
 
 def _count_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -1,6 +1,6 @@
 """The review of a document just imported, built from its parse in memory (the importer's path).
 
-:func:`goalforms.pipeline.review.store.review_document` with ``parsed=`` lands here. It stores
+:func:`review_imported` (the importer's call) lands here. It stores
 exactly what the form-by-form review (``review_forms``, which rebuilds each form from the database
 and replays its corrections) stores, at a few statements per *file* instead of a dozen per form:
 
@@ -41,6 +41,7 @@ from goalforms.pipeline.review.store import (
     _corrected,
     _representative,
     _scorecard,
+    review_document,
     review_form,
     rule_sets_key,
 )
@@ -276,6 +277,17 @@ def _forms_and_years(session: Session, document: models.SourceDocument,
             after = [Side(i, subject.year, (document.path, ordinal, i.position)) for i in subject.indicators]
             subject.series = line_up(before, after)
     return subjects, years
+
+
+def review_imported(session: Session, document: models.SourceDocument, parsed: ParsedDocument) -> int:
+    """The importer's review of a document just stored from ``parsed``, in the file's transaction
+    after its corrections were replayed: built from the parse in memory and written a few
+    statements per file — the same findings and scorecards as :func:`.store.review_document` —
+    or, when the file has corrections (or its stored forms do not match the parse), that
+    form-by-form review. Returns the number of forms reviewed."""
+    session.flush()
+    done = review_parsed(session, document, parsed)
+    return done if done is not None else review_document(session, document)
 
 
 def review_parsed(session: Session, document: models.SourceDocument, parsed: ParsedDocument,

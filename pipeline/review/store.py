@@ -19,7 +19,6 @@ from sqlalchemy.sql import column, table
 
 from goalforms.errors import GoalformsError
 from goalforms.pipeline.corrections.replaying import corrected_state
-from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator, decimal_or_none, framework
 from goalforms.pipeline.review.rules import Finding, RuleSet, default_rule_sets, review
 from goalforms.pipeline.review.series import Side, line_up
@@ -194,24 +193,12 @@ def review_forms(session: Session, forms: Iterable[models.Form]) -> int:
     return len(done)
 
 
-def review_document(session: Session, document: models.SourceDocument, parsed: ParsedDocument | None = None) -> int:
-    """Review every form of a document just stored, and the next year of its projects (the
-    importer calls this in the file's transaction, after the corrections were replayed). Returns
-    the number of forms reviewed.
-
-    ``parsed``: the document the forms were stored from, in this transaction
-    (``review_document(session, stored, parsed=doc)``). The review is then built from it in memory
-    and written a few statements per file (:mod:`.batch`) — the same findings and scorecards as
-    without it. Without it (or when the file has corrections) every form is read back from the
-    database and its corrections replayed, one by one: what every other caller gets.
-    """
+def review_document(session: Session, document: models.SourceDocument) -> int:
+    """Review every form of a stored document, and the next year of its projects, each form read
+    back from the database with its corrections replayed. Returns the number of forms reviewed.
+    The importer reviews a file it has just stored from its parse instead
+    (:func:`goalforms.pipeline.review.batch.review_imported`), which falls back on this."""
     session.flush()
-    if parsed is not None:
-        from goalforms.pipeline.review.batch import review_parsed  # batch builds on this module
-
-        done = review_parsed(session, document, parsed)
-        if done is not None:
-            return done
     # The forms with the rows the review reads, in one query per table (not four per form).
     forms = session.scalars(
         select(models.Form).where(models.Form.document_id == document.id).order_by(models.Form.ordinal)

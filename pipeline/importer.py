@@ -6,8 +6,8 @@
   connection (one engine per worker process, made on its first file), and send back only the
   file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
   and quarantines. A file's rows are built before its transaction; what reads other files' rows
-  is serialised: on SQLite the whole write (the write lock, ``BEGIN IMMEDIATE``, waited for up to
-  the busy timeout), on PostgreSQL from the links to the commit (an advisory lock; the file's own
+  is serialised: on SQLite the whole write (the writers take turns on ``DB.lock``, then
+  ``BEGIN IMMEDIATE``), on PostgreSQL from the links to the commit (an advisory lock; the file's own
   rows go in in parallel, under locks of its path and content). A file's cross-file reads (links
   to the reports and forms already stored, the review's previous year of a project, corrections
   replayed) thus see every file committed before it, as in a one-worker run; the unique keys

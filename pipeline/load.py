@@ -42,10 +42,6 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def find_by_sha(session: Session, sha256: str) -> models.SourceDocument | None:
-    return session.scalar(select(models.SourceDocument).where(models.SourceDocument.sha256 == sha256))
-
-
 def find_by_path(session: Session, path: str) -> models.SourceDocument | None:
     return session.scalar(select(models.SourceDocument).where(models.SourceDocument.path == path))
 

@@ -49,19 +49,7 @@ def form_columns(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _normalised(prefix: str, value: Any) -> dict[str, Any]:
-    """An actual or prior-year value ({"raw", "kind", "op", "value", "unit"} or null) as columns."""
-    value = value or {}
-    return {
-        f"{prefix}_raw": value.get("raw"),
-        f"{prefix}_kind": value.get("kind"),
-        f"{prefix}_op": value.get("op"),
-        f"{prefix}_value": _dec(value.get("value")),
-        f"{prefix}_unit": value.get("unit"),
-    }
-
-
-# The indicators-table columns of indicator_columns, in the order of indicator_values.
+# The indicators-table columns added by migration 0008_siblings, in the order of indicator_values.
 INDICATOR_COLUMNS = ("actual_raw", "actual_kind", "actual_op", "actual_value", "actual_unit", "weight", "score", "note",
                      "prior_year_raw", "prior_year_kind", "prior_year_op", "prior_year_value", "prior_year_unit",
                      "period")
@@ -88,25 +76,14 @@ _HEADER_READ = ("project_name", "outcome", "total_score", "grade")
 
 
 def indicator_values(data: dict[str, Any]) -> tuple[Any, ...]:
-    """indicator_columns as a tuple in the order of INDICATOR_COLUMNS."""
+    """One indicator's dict (its actual and prior-year values {"raw", "kind", "op", "value", "unit"}
+    or null) as the INDICATOR_COLUMNS values, in their order."""
     actual = data.get("actual") or {}
     prior = data.get("prior_year") or {}
     return (actual.get("raw"), actual.get("kind"), actual.get("op"), _dec(actual.get("value")), actual.get("unit"),
             _dec(data.get("weight")), _dec(data.get("score")), data.get("note"),
             prior.get("raw"), prior.get("kind"), prior.get("op"), _dec(prior.get("value")), prior.get("unit"),
             data.get("period"))
-
-
-def indicator_columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The indicators-table columns added by migration 0008_siblings, from one indicator's dict."""
-    return {
-        **_normalised("actual", data.get("actual")),
-        "weight": _dec(data.get("weight")),
-        "score": _dec(data.get("score")),
-        "note": data.get("note"),
-        **_normalised("prior_year", data.get("prior_year")),
-        "period": data.get("period"),
-    }
 
 
 def fund_rows(form_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:

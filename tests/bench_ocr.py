@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.benchkit import cpu_model
 from tests.conftest import SAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -282,14 +283,7 @@ def speed(folder: Path, count: int) -> None:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     import onnxruntime
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -20,17 +20,21 @@ import psutil
 GOALFORMS = str(Path(sys.executable).with_name("goalforms"))
 
 
-def machine() -> str:
-    """Cores, CPU model, Python, and how busy the machine was (figures from a shared machine are
-    lower than on an idle one)."""
-    model = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """Cores, CPU model, Python, and how busy the machine was (figures from a shared machine are
+    lower than on an idle one)."""
+    model = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     memory = psutil.virtual_memory().total / 2**30
     return (f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB, {platform.python_implementation()} "

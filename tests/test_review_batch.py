@@ -53,7 +53,7 @@ def _import_one_by_one(engine: Engine, paths: list[Path]) -> None:
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The importer as before: every form rebuilt from the database (no ``parsed``)."""
     monkeypatch.setattr(importer, "review_imported",
-                        lambda session, document, parsed: review_document(session, document))
+                        lambda session, document, parsed, prepared=None: review_document(session, document))
 
 
 def _count_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:

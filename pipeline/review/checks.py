@@ -80,8 +80,10 @@ def _matches(dimension: str, patterns: tuple[str, ...]) -> bool:
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 16)
 def _squeezed(text: str | None) -> str:
-    """The text without whitespace (how names and targets are compared)."""
+    """The text without whitespace (how names and targets are compared). Remembered: four checks
+    ask it of every target and name, which repeat across the forms of an archive."""
     return _SPACES.sub("", text or "")
 
 
@@ -121,11 +123,13 @@ def qualitative_for_quantity(form: ReviewForm, ind: ReviewIndicator, params: dic
     """The 三级 name ends in one of ``suffixes`` (it asks for a rate or a count; not in one of
     ``exclude_suffixes``: 质量 is a quality) but the target is not a number (placeholders are left to
     ``placeholder_target``)."""
+    if ind.kind == "numeric":  # most rows: no need to look at the name
+        return None
     name = (ind.level3 or "").strip()
     if any(name.endswith(s) for s in params["exclude_suffixes"]):
         return None
     suffix = next((s for s in params["suffixes"] if name.endswith(s)), None)
-    if suffix is None or ind.kind == "numeric" or _is_placeholder(ind, params["placeholders"]):
+    if suffix is None or _is_placeholder(ind, params["placeholders"]):
         return None
     return {"suffix": suffix}
 
@@ -368,6 +372,11 @@ def identical_targets(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]
 
 # --- across years (v_series rows whose later form is this one) --------------------------------------
 
+# The checks that read ``form.series`` (the project's other years, stored from other files): the
+# importer runs rules of these checks (and every ``applies_to = "series"`` rule) in the file's
+# transaction, the others before it (pipeline/review/batch.py).
+SERIES_CHECKS = frozenset({"target_lowered", "dropped_last_quantified"})
+
 
 @_register("target_lowered", FORM, provides=("from_year", "from_raw", "to_raw", "from_level3"),
            ops=["≥", ">", "="], exclude_dimensions=["cost.*"])
@@ -395,6 +404,8 @@ def dropped_last_quantified(form: ReviewForm, params: dict[str, Any]) -> Iterabl
     """An indicator of the year before was dropped while its dimension, which had a numeric target
     then, has none now — only for dimensions the form's layout still has (a dimension the new
     framework no longer holds is the framework's change, not the unit's)."""
+    if not form.series:
+        return []
     dims_now = framework(form.layout).dimensions
     by_dim: dict[str, list[dict[str, Any]]] = {}
     for row in form.series or []:

@@ -344,3 +344,35 @@ def test_the_two_steps_on_postgresql_store_what_the_form_by_form_review_stores(
     finally:
         slow.dispose()
         fast.dispose()
+
+
+def test_row_ids_that_do_not_follow_the_positions_are_read_row_by_row(tmp_path: Path) -> None:
+    """The ids of a file's rows come from one row per form when they follow the positions (rows
+    inserted in order); a form whose ids do not (here: two rows' ids swapped, one row's moved far)
+    has them read row by row — the same ids as one row per indicator gives."""
+    engine = connect(f"sqlite:///{tmp_path / 'ids.db'}")
+    per_row = ("SELECT f.id, f.ordinal, i.id FROM forms f JOIN indicators i ON i.form_id = f.id "
+               "JOIN source_documents d ON d.id = f.document_id WHERE d.path = :p ORDER BY f.ordinal, i.position")
+    try:
+        path = FILES[0]
+        _import_one_by_one(engine, [path])
+        with Session(engine) as session, session.begin():
+            forms = session.execute(text("SELECT f.id FROM forms f ORDER BY f.ordinal")).scalars().all()
+            first, second = forms[0], forms[1]
+            a, b = session.execute(text("SELECT id FROM indicators WHERE form_id = :f ORDER BY position LIMIT 2"),
+                                   {"f": first}).scalars().all()
+            for old, new in ((a, -1), (b, a), (-1, b)):
+                session.execute(text("UPDATE indicators SET id = :new WHERE id = :old"), {"new": new, "old": old})
+            session.execute(text("UPDATE indicators SET id = 100000 WHERE form_id = :f AND position = 3"), {"f": second})
+        with Session(engine) as session:
+            document = find_by_path(session, str(path.resolve()))
+            assert document is not None
+            corrected, stored = batch._stored_ids(session, document)
+            expected: dict[tuple[int, int], list[int]] = {}
+            for fid, ordinal, ident in session.execute(text(per_row), {"p": document.path}):
+                expected.setdefault((fid, ordinal), []).append(ident)
+        assert not corrected
+        assert {(fid, ordinal): ids for fid, ordinal, ids in stored} == expected
+        assert 100000 in expected[(second, 2)] and expected[(first, 1)][:2] == [b, a]
+    finally:
+        engine.dispose()

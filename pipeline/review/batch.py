@@ -33,7 +33,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Dialect, select
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.values import canonical_decimal
@@ -67,8 +67,9 @@ _FINDINGS = FindingRow.__table__
 _REVIEWS = FormReview.__table__
 _FINDING_COLUMNS = ("form_id", "rule_id", "rule_set", "rule_set_version", "severity", "message", "subject", "field",
                     "position", "level3", "indicator_id")
-_REVIEW_COLUMNS = ("form_id", "rule_sets", "reviewed_at", "indicator_count", "quantified_count", "quantified_share",
-                   "groups_required", "groups_covered", "groups_missing")
+# reviewed_at last: one value for the whole file, converted once (the others are converted row by row).
+_REVIEW_COLUMNS = ("form_id", "rule_sets", "indicator_count", "quantified_count", "quantified_share",
+                   "groups_required", "groups_covered", "groups_missing", "reviewed_at")
 
 Years = list[tuple[int, int | None]]  # (form id, year) of a project's forms, by form id
 Indicators = list[ReviewIndicator]
@@ -90,14 +91,23 @@ def _projects_forms(names: int, units: int) -> str:
     """
 
 
-# (form id, ordinal, indicator id) of a document's forms and rows, by ordinal and position, and
-# whether its path has a correction that is not undone.
+# A document's forms by ordinal: id, ordinal, how many rows, their positions' and ids' range (as
+# id - position: one value when the ids follow the positions, as rows inserted in order get them),
+# and whether its path has a correction that is not undone. One row per form, not per row.
 _IDS = """
-    SELECT f.id, f.ordinal, i.id,
+    SELECT f.id, f.ordinal, COUNT(i.id), MIN(i.position), MAX(i.position), MIN(i.id - i.position),
+           MAX(i.id - i.position),
            EXISTS (SELECT 1 FROM corrections c WHERE c.document_path = ? AND c.status <> ?)
     FROM forms f LEFT OUTER JOIN indicators i ON i.form_id = f.id
-    WHERE f.document_id = ? ORDER BY f.ordinal, i.position
+    WHERE f.document_id = ? GROUP BY f.id, f.ordinal ORDER BY f.ordinal
 """
+
+
+@cache
+def _row_ids(forms: int) -> str:
+    """The rows' ids of ``forms`` forms, by form and position (forms whose ids do not follow the
+    positions)."""
+    return f"SELECT form_id, id FROM indicators WHERE form_id IN ({marks(forms)}) ORDER BY form_id, position"
 
 
 # --- the stored values, as the replay reads them back (corrections/replaying.parsed_state) --------
@@ -225,17 +235,25 @@ def prepare_review(parsed: ParsedDocument, rule_sets: Sequence[RuleSet] | None =
 
 def _stored_ids(session: Session, document: models.SourceDocument) -> tuple[bool, list[tuple[int, int, list[int]]]]:
     """Whether the document's path has a correction that is not undone, and (form id, ordinal, its
-    indicators' ids in position order) of its forms by ordinal: one query."""
+    indicators' ids in position order) of its forms by ordinal (empty when it has a correction).
+    One query, and a second one only for forms whose row ids do not follow the positions."""
+    connection = session.connection()
+    forms = fetch(connection, _IDS, (document.path, UNDONE, document.id))
+    if any(row[7] for row in forms):
+        return True, []
     out: list[tuple[int, int, list[int]]] = []
-    any_correction = False
-    for form_id, ordinal, ident, has_correction in fetch(session.connection(), _IDS,
-                                                         (document.path, UNDONE, document.id)):
-        any_correction = any_correction or bool(has_correction)
-        if not out or out[-1][0] != form_id:
+    irregular: dict[int, list[int]] = {}
+    for form_id, ordinal, count, first, last, low, high, _flag in forms:
+        if not count:
             out.append((form_id, ordinal, []))
-        if ident is not None:
-            out[-1][2].append(ident)
-    return any_correction, out
+        elif low == high and first == 1 and last == count:  # positions 1..count, id = position + low
+            out.append((form_id, ordinal, list(range(low + 1, low + count + 1))))
+        else:
+            out.append((form_id, ordinal, irregular.setdefault(form_id, [])))
+    if irregular:
+        for form_id, ident in fetch(connection, _row_ids(len(irregular)), tuple(irregular)):
+            irregular[form_id].append(ident)
+    return False, out
 
 
 def _project_years(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Years]:
@@ -363,6 +381,12 @@ def _stored_forms(session: Session, document: models.SourceDocument,
     return years
 
 
+def _stamp(dialect: Dialect, now: dt.datetime) -> Any:
+    """form_reviews.reviewed_at for ``dialect``, converted as a Core INSERT converts it."""
+    convert = _REVIEWS.c.reviewed_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return convert(now) if convert is not None else now
+
+
 def review_imported(session: Session, document: models.SourceDocument, parsed: ParsedDocument,
                     prepared: PreparedReview | None = None) -> int:
     """The importer's review of a document just stored from ``parsed``, in the file's transaction
@@ -385,7 +409,8 @@ def review_parsed(session: Session, document: models.SourceDocument, prepared: P
         return None
     found: list[tuple[Any, ...]] = []
     reviews: list[tuple[Any, ...]] = []
-    key, now = rule_sets_key(prepared.rule_sets), dt.datetime.now(dt.UTC)
+    connection = session.connection()
+    key, now = rule_sets_key(prepared.rule_sets), _stamp(connection.dialect, dt.datetime.now(dt.UTC))
     for form in prepared.forms:
         subject = form.subject
         fid, rows = subject.form_id, subject.indicators
@@ -399,14 +424,13 @@ def review_parsed(session: Session, document: models.SourceDocument, prepared: P
             found.append((fid, x.rule_id, x.rule_set, x.version, x.severity, x.message, x.subject[:500], x.field,
                           x.position, x.level3, ident))
         card = form.scorecard
-        reviews.append((fid, key, now, card["indicator_count"], card["quantified_count"],
-                        card["quantified_share"], card["groups_required"], card["groups_covered"],
-                        card["groups_missing"]))
-    connection = session.connection()
+        reviews.append((fid, key, card["indicator_count"], card["quantified_count"], card["quantified_share"],
+                        card["groups_required"], card["groups_covered"], card["groups_missing"], now))
     for table, columns, values in ((_FINDINGS, _FINDING_COLUMNS, found), (_REVIEWS, _REVIEW_COLUMNS, reviews)):
         if values:  # new forms: nothing to delete first
             tagged = [(0, row) for row in values]
-            process(connection.dialect, table, columns, tagged)
+            # The columns' conversions, as a Core INSERT makes them (reviewed_at's made by _stamp).
+            process(connection.dialect, table, columns[:-1] if table is _REVIEWS else columns, tagged)
             insert_many(connection, table, columns, [row for _tag, row in tagged])
     subjects = [form.subject for form in prepared.forms]
     done = {s.form_id for s in subjects}

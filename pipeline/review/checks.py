@@ -384,6 +384,8 @@ def target_lowered(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
     """A target v_series calls ``lowered`` from the year before, when the later operator is one of
     ``ops`` (a lower floor; a lower ceiling ``≤`` is stricter) and the dimension is not excluded
     (spending less is no loss)."""
+    if not form.series:
+        return []
     by_id = {i.indicator_id: i for i in form.indicators}
     hits = []
     for row in form.series or []:

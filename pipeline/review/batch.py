@@ -45,7 +45,7 @@ from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.normalise import parse_target
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator
 from goalforms.pipeline.review.reads import fetch, marks
-from goalforms.pipeline.review.rules import Finding, Rule, RuleSet, default_rule_sets, reads_series, run_rule
+from goalforms.pipeline.review.rules import Finding, Rule, RuleSet, default_rule_sets, reads_series, run_rules
 from goalforms.pipeline.review.series import Side, line_up
 from goalforms.pipeline.review.store import (
     _corrected,
@@ -155,11 +155,22 @@ def _indicator(position: int, indicator_id: int | None, level1: str | None, leve
 
 def parsed_indicators(form: ParsedForm, ids: Sequence[int] | None = None) -> Indicators:
     """The rows of a parsed form as the review sees them once stored (``ids``: their indicators.id,
-    in position order; None: not known yet, before the form is stored)."""
-    idents: Sequence[int | None] = ids if ids is not None else [None] * len(form.indicators)
-    return [_indicator(k, ident, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op, _canonical(i.value),
-                       i.unit, (i.actual or {}).get("raw"), _canonical(i.weight), _canonical(i.score))
-            for k, (i, ident) in enumerate(zip(form.indicators, idents, strict=True), start=1)]
+    in position order; None: not known yet, before the form is stored). What :func:`_indicator`
+    makes of each row, written out: this runs for every row of every file imported."""
+    rows = form.indicators
+    idents: Sequence[int | None] = ids if ids is not None else [None] * len(rows)
+    canonical = _canonical_of
+    out: Indicators = []
+    for k, (i, ident) in enumerate(zip(rows, idents, strict=True), start=1):
+        value, weight, score = i.value, i.weight, i.score
+        actual_raw = i.actual.get("raw") if i.actual else None
+        out.append(ReviewIndicator(
+            f"indicators[{k - 1}]", k, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op,
+            None if value is None or value == "" else canonical(value), i.unit, ident,
+            parse_target(actual_raw).to_dict() if actual_raw is not None else None,
+            None if weight is None or weight == "" else canonical(weight),
+            None if score is None or score == "" else canonical(score)))
+    return out
 
 
 def fund_scores(form: ParsedForm) -> list[Decimal]:
@@ -225,7 +236,7 @@ def prepare_review(parsed: ParsedDocument, rule_sets: Sequence[RuleSet] | None =
     for form in parsed.forms:
         subject = parsed_form(form, None, parsed_indicators(form))
         subject.series = None  # not known before the transaction: no rule run here reads it
-        found = [(k, x) for k, rule in own for x in run_rule(rule, subject)]
+        found = run_rules(own, subject)
         prepared.forms.append(PreparedForm(subject, found, _scorecard(subject)))
     return prepared
 
@@ -415,7 +426,7 @@ def review_parsed(session: Session, document: models.SourceDocument, prepared: P
         subject = form.subject
         fid, rows = subject.form_id, subject.indicators
         listed = form.found
-        later = [(k, x) for k, rule in prepared.later for x in run_rule(rule, subject)]
+        later = run_rules(prepared.later, subject)
         if later:  # in rule order, as review() gives them
             listed = sorted([*listed, *later], key=itemgetter(0))
         for _k, x in listed:

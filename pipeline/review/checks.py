@@ -248,10 +248,12 @@ def money_targets_over_budget(form: ReviewForm, params: dict[str, Any]) -> Itera
     """The targets in money (元, 万元 … converted to yuan) of indicators in ``dimensions`` add up to
     more than budget item ``budget``."""
     budget = form.budget.get(params["budget"])
+    if budget is None:
+        return []
     amounts = [in_yuan(i.value, i.unit) for i in form.indicators
                if i.kind == "numeric" and matches(i.dimension, params["dimensions"])]
     money = [a for a in amounts if a is not None]
-    if budget is None or not money or sum(money, Decimal(0)) <= budget:
+    if not money or sum(money, Decimal(0)) <= budget:
         return []
     return [Hit("cost", "form", {"sum": _money(sum(money, Decimal(0))), "budget": _money(budget),
                                  "budget_label": _label(form, params["budget"], params["labels"]),

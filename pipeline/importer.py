@@ -50,7 +50,7 @@ from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.load import prepare_rows, store_document
-from goalforms.pipeline.review.batch import review_imported
+from goalforms.pipeline.review.batch import prepare_review, review_imported
 from goalforms.schema import models
 from goalforms.schema.db import make_engine, sqlite_file_lock
 
@@ -291,6 +291,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         # The rows are built before the transaction: in the workers, at the same time as another
         # worker holds the write lock; only the writing is serialised.
         rows = prepare_rows(doc, engine.dialect)
+        prepared = prepare_review(doc)  # the review's part that needs no other file (docs/review.md)
         # SQLite: the writers of this database take turns on a file lock (woken at once, where
         # SQLite's busy handler sleeps in steps); the transaction below stays the one that counts.
         with sqlite_file_lock(engine), Session(engine) as session, session.begin():
@@ -322,7 +323,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
             # those that no longer apply are named in the report (docs/clerks.md).
             stale = describe_stale(reapply_corrections(session, stored))
-            review_imported(session, stored, doc)  # findings of the corrected forms (docs/review.md)
+            review_imported(session, stored, doc, prepared)  # the rest: other years, the writing
             session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path

@@ -268,7 +268,8 @@ def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
     """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
     layout's titles; a line that neither ends with one nor with a year holds none (the common case,
     tested first: every line of every file comes here)."""
-    if not text.endswith(titles) and not _YEAR_TAIL.search(text[-7:]):
+    # (A year tail ends with 年, 年度 or a bracket after them: 年 among the last three characters.)
+    if not text.endswith(titles) and ("年" not in text[-3:] or not _YEAR_TAIL.search(text[-7:])):
         return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:

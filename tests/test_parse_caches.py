@@ -17,11 +17,18 @@ from goalforms.parsers.labels import compact, is_separator
 from goalforms.parsers.layouts import LAYOUTS
 from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.origins import cell_origins
+from goalforms.parsers.layouts.raw import RawValue
 from goalforms.parsers.layouts.spec import POSITION_ROLES
 from goalforms.parsers.layouts.table import Entry
 from goalforms.parsers.values import parse_date, parse_money
 from goalforms.pipeline.model import Form
-from goalforms.pipeline.plausibility import _YEAR_TAIL, _glued_title
+from goalforms.pipeline.plausibility import (
+    _YEAR_TAIL,
+    _glued_label,
+    _glued_title,
+    _indicator_labels,
+    _labels_of,
+)
 from goalforms.pipeline.validate import _CLAUSE, _ENDS_MID_SENTENCE, _MIN_PROSE, _SENTENCE_END, validate
 
 
@@ -198,3 +205,28 @@ def test_a_year_tail_has_its_year_near_the_end(text: str) -> None:
     if _YEAR_TAIL.search(text[-7:]):
         assert "年" in text[-3:]
     assert _glued_title(text, ("不会出现的标题",)) is None
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_plausibility_labels_answer_as_the_layout(layout: str) -> None:
+    spec = LAYOUTS[layout].spec
+    labels = _labels_of(layout)
+    for text in ["某单位", "经常性专项业务费项目类别特定目标类", *(f"某{label}某" for label in labels[:5]), *labels[-3:]]:
+        assert _glued_label(layout, text) == next((label for label in labels if label in text), None)
+        assert _glued_label(layout, text) == _glued_label.__wrapped__(layout, text)  # type: ignore[attr-defined]
+    levels, long_levels, table_labels = _indicator_labels(spec)
+    assert _indicator_labels(spec) is _indicator_labels(spec)
+    assert levels == {*spec.vocabulary.level1, *spec.vocabulary.parent}
+    assert long_levels == tuple(n for n in (*spec.vocabulary.level1, *spec.vocabulary.parent) if n.endswith(("指标", "目标")))
+    assert table_labels == {n for names in spec.table.values() for n in names} | set(spec.side_labels)
+    other = replace(spec, table={**spec.table, "side_labels": ["新侧栏"]})
+    assert "新侧栏" in _indicator_labels(other)[2] and "新侧栏" not in _indicator_labels(spec)[2]
+
+
+def test_raw_values_behave_as_dataclasses() -> None:
+    value = RawValue("某项目", Location(line=2))
+    assert value == RawValue(text="某项目", where=Location(line=2), unit="元", origin=None)
+    assert hash(value) == hash(RawValue("某项目", Location(line=2)))
+    assert replace(value, unit="万元").unit == "万元" and pickle.loads(pickle.dumps(value)) == value
+    with pytest.raises(AttributeError):
+        value.text = "x"  # type: ignore[misc]

@@ -160,7 +160,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         else:
             entry.level3 = texts[0].text
     elif len(texts) >= 2:
-        entry.level3 = "".join(c.text for c in texts[:-1])
+        entry.level3 = texts[0].text if len(texts) == 2 else "".join(c.text for c in texts[:-1])
         entry.target = texts[-1].text
         if len(texts) > 2:
             entry.problems.append(

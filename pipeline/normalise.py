@@ -116,8 +116,11 @@ def normalise(raw: RawForm) -> Form:
                 line=item.where.line,
                 where=str(item.where),
                 actual=actual.to_dict() if actual is not None else None,
-                weight=_number(item.weight, f"indicators[{index}].weight", item.where, form),
-                score=_number(item.score, f"indicators[{index}].score", item.where, form),
+                # (None: the layout has no such column; the field path is spelt only for a value.)
+                weight=None if item.weight is None else _number(item.weight, f"indicators[{index}].weight",
+                                                                item.where, form),
+                score=None if item.score is None else _number(item.score, f"indicators[{index}].score",
+                                                              item.where, form),
                 note=(clean_text(item.note) or None) if item.note is not None else None,
                 prior_year=parse_target(item.prior_year).to_dict() if item.prior_year is not None else None,
                 period=item.period,

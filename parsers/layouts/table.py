@@ -135,7 +135,8 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         if compact(cell.text) != hit.name and len(texts) < 2:
             labels.remove((cell, hit))
             texts.append(cell)
-    texts.sort(key=_COLUMN)
+    if len(texts) > 1:
+        texts.sort(key=_COLUMN)
     for _cell, hit in labels:
         previous = entry.own(hit.level)
         if previous is not None and previous != hit.name:
@@ -289,12 +290,18 @@ def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str
     return values
 
 
-def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm) -> bool:
+def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm,
+                    first_col: int | None = None) -> bool:
     """A header field printed below the table (自评等级 | 优), its label in the first column:
-    read into the header (unless the header already holds a value) rather than as an indicator."""
+    read into the header (unless the header already holds a value) rather than as an indicator.
+    ``first_col``: the header's leftmost named column, when the caller knows it."""
 
     cells = row.filled
-    if not cells or (header.columns and cells[0].col > min(header.columns.values())):
+    if not cells:
+        return False
+    if first_col is None and header.columns:
+        first_col = min(header.columns.values())
+    if first_col is not None and cells[0].col > first_col:
         return False
     hit = lookups(spec).match_label(cells[0].text)
     if hit is None or hit.kind != "field":
@@ -342,16 +349,19 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
 
     entries: list[Entry] = []
+    header_row = lookups(spec).is_table_header  # (is_table_header, asked of every row)
+    periods_at = periods_at or {}
+    first_col = min(header.columns.values()) if header.columns else None
     for row in rows:
         if row.blank:
             continue
         caption = _period(row, spec)
-        period = (periods_at or {}).get(id(row)) or caption or period
-        if is_table_header(row, spec):
+        period = periods_at.get(id(row)) or caption or period
+        if header_row(row.filled_texts):
             continue
         if caption is not None and len(row.filled) == 1:
             continue  # the caption of the next table
-        if _trailing_field(row, header, spec, form):
+        if _trailing_field(row, header, spec, form, first_col):
             continue
         total = _total_row(row, header, spec) if spec.total_row else None
         if total is not None:

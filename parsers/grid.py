@@ -185,27 +185,27 @@ class Row:
 
 
 @lru_cache(maxsize=1 << 14)
-def _tab_line(line: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...], tuple[str, ...], str, tuple[str, ...]]:
-    """A tab-separated line's cells, its filled cells and their stripped texts, those texts run
-    together, and the filled cells' texts as printed (see line_location: the lines of dumps
-    repeat from form to form)."""
+def _tab_line(line: str) -> dict[str, object]:
+    """The instance dict of a tab-separated line's row but its ``where``: the fields as
+    Row.__init__ sets them (a table row when the line holds a tab) and what the row keeps for
+    speed — its filled cells and their stripped texts (Row._fill), those texts run together
+    (Row.text("")), the filled cells' texts as printed (Row.filled_texts). See line_location:
+    the lines of dumps repeat from form to form."""
     parts = line.split("\t")
     cells = tuple(map(plain_cell, parts, range(len(parts))))
     filled = tuple(cell for cell in cells if cell.text.strip())
     texts = tuple(cell.text.strip() for cell in filled)
-    return cells, filled, texts, "".join(texts), tuple(cell.text for cell in filled)
+    return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
+            "_filled_cells": filled, "_stripped_texts": texts, "_joined": "".join(texts),
+            "_filled_texts": tuple(cell.text for cell in filled)}
 
 
 def tab_row(line: str, where: Location) -> Row:
-    """The row of a tab-separated line (a table row when it holds a tab), its filled cells and
-    texts already known (what Row._fill and Row.text("") would compute)."""
-    cells, filled, texts, joined, printed = _tab_line(line)
-    row = Row(cells, where, len(cells) > 1)
+    """The row of a tab-separated line, its filled cells and texts already known."""
+    row: Row = object.__new__(Row)
     fields = row.__dict__
-    fields["_filled_cells"] = filled
-    fields["_stripped_texts"] = texts
-    fields["_joined"] = joined
-    fields["_filled_texts"] = printed
+    fields.update(_tab_line(line))
+    fields["where"] = where
     return row
 
 

@@ -104,6 +104,8 @@ def _where(form: Form, field: str) -> str:
 def check_header(form: Form, spec: LayoutSpec) -> list[Issue]:
     issues = []
     flagged = {i.field for i in form.issues}
+    # The short values compacted once (each is looked for inside the others).
+    compacted = {k: compact(v) for k in _SHORT_FIELDS if isinstance(v := form.header.get(k), str)}
     for name in _SHORT_FIELDS:
         value = form.header.get(name)
         field = f"header.{name}"
@@ -123,8 +125,7 @@ def check_header(form: Form, spec: LayoutSpec) -> list[Issue]:
         glued = _GLUED_FIGURE.search(text)
         other = None if name == "project_name" else next(
             (f"header.{k}" for k in _SHORT_FIELDS
-             if k != name and isinstance(v := form.header.get(k), str) and len(compact(v)) >= 4
-             and compact(v) in text and compact(v) != text), None)
+             if k != name and (v := compacted.get(k)) is not None and len(v) >= 4 and v in text and v != text), None)
         if glued or other:
             what = f"the figure {glued.group()!r}" if glued else f"the value of {other}"
             issues.append(Issue("glued_value", "error",

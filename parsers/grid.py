@@ -184,7 +184,8 @@ class Row:
         return filled, stripped
 
 
-@lru_cache(maxsize=1 << 14)
+# (Fewer than the cells and locations: an entry holds a whole line's row, about a KiB; 4 MiB at most.)
+@lru_cache(maxsize=1 << 12)
 def _tab_line(line: str) -> dict[str, object]:
     """The instance dict of a tab-separated line's row but its ``where``: the fields as
     Row.__init__ sets them (a table row when the line holds a tab) and what the row keeps for

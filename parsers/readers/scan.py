@@ -97,7 +97,10 @@ def model_folder() -> Path:
 
 
 class Recogniser:
-    """PP-OCR text-line recognition on onnxruntime, with the model rapidocr ships in its wheel."""
+    """PP-OCR text-line recognition on onnxruntime, with the model rapidocr ships in its wheel.
+
+    (OpenVINO, measured beside it on the samples' line crops — ``tests/bench_ocr.py`` — was no
+    faster in float32 on this project's AMD machine, and in bfloat16 read lines otherwise.)"""
 
     HEIGHT = 48
     # Columns a short crop is padded to (three ideographs): read alone, a cell of two or three

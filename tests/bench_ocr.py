@@ -10,7 +10,16 @@ asserts nothing (tests never assert timings).
    - ``goalforms-ort-defaults``: the same with onnxruntime's default session options (what the
      reader used before its recogniser ran single-threaded, in order, without spinning);
    - ``rapidocr``: ``RapidOCR()`` with its default pipeline (detection, classification,
-     recognition) on the same image.
+     recognition) on the same image;
+   - ``goalforms-openvino`` and ``goalforms-openvino-bf16``, only where the ``openvino`` package is
+     installed (it is no dependency): the scan reader with the same float model run by OpenVINO
+     (one inference thread, latency hint, one stream) in float32, and in bfloat16 on CPUs that have
+     it. Measured on the project's machine (AMD EPYC, AVX-512 with BF16; onnxruntime 1.31,
+     OpenVINO 2026.4) on the 2,783 line crops of ``samples/scan``: float32 no faster than
+     onnxruntime (+22% CPU at the crops' own widths, even at one fixed width), outputs within
+     6e-4 (glyph probabilities within 1e-4, no text changed); bfloat16 21% less CPU but 10 lines
+     read otherwise (a colon's width, spaces) and probabilities up to 0.09 apart, which move the
+     doubts: neither is the reader's engine.
 
    CPU-seconds are ``time.process_time`` (every thread of the process), after one warm-up page;
    the stages are the CPU of the scan reader's functions (recognition: the model, its input and
@@ -218,7 +227,9 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
                     stages[_s] += time.process_time() - start
 
             setattr(scan, name, timed)
-        recogniser = scan.Recogniser() if engine == "goalforms" else scan.Recogniser(threads=None)
+        recogniser = scan.Recogniser(threads=None) if engine == "goalforms-ort-defaults" else scan.Recogniser()
+        if engine.startswith("goalforms-openvino"):
+            recogniser.session = OpenVinoSession("bf16" if engine.endswith("bf16") else "f32")  # type: ignore[assignment]
         read = recogniser.read
 
         def timed_read(crops: Any) -> Any:
@@ -262,9 +273,35 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "load": os.getloadavg()[0]}
 
 
+class OpenVinoSession:
+    """The recogniser's model (the same file) on OpenVINO, called as the recogniser calls its
+    onnxruntime session: one thread, as the importer runs one process per core."""
+
+    def __init__(self, precision: str) -> None:
+        import openvino
+
+        from goalforms.parsers.readers import scan
+
+        core = openvino.Core()
+        model = core.read_model(str(sorted(scan.model_folder().glob("*rec*.onnx"))[-1]))
+        compiled = core.compile_model(model, "CPU", {
+            "INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+            "INFERENCE_PRECISION_HINT": precision, "ENABLE_CPU_PINNING": False})
+        self.request = compiled.create_infer_request()
+
+    def run(self, _outputs: Any, feeds: dict[str, Any]) -> list[Any]:
+        [tensor] = feeds.values()
+        self.request.infer({0: tensor})
+        return [self.request.get_output_tensor(0).data.copy()]
+
+
 def speed(folder: Path, count: int) -> None:
+    import importlib.util
+
     pages = make_pages(folder, count)
-    engines = ("goalforms", "goalforms-ort-defaults", "rapidocr")
+    engines: tuple[str, ...] = ("goalforms", "goalforms-ort-defaults", "rapidocr")
+    if importlib.util.find_spec("openvino") is not None:
+        engines += ("goalforms-openvino", "goalforms-openvino-bf16")
     print(f"  CPU-seconds per page ({count} scanned pages per resolution, the same images for every engine):")
     for dpi, paths in pages.items():
         for engine in engines:

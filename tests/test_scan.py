@@ -75,6 +75,22 @@ def test_ruled_cells_and_spans_come_from_the_image(angle: float, noise: float) -
     assert {(c.row, c.col, c.row_span, c.col_span) for c in table.cells} == EXPECTED_CELLS
 
 
+@pytest.mark.parametrize("density", [0.01, 0.05, 0.2, 0.5])
+def test_specks_are_the_blobs_of_one_or_two_pixels(density: float) -> None:
+    """The neighbour-count shortcut takes out exactly what labelling the blobs would (8-connected,
+    area <= 2), edges of the page included."""
+    rng = np.random.default_rng(int(density * 100))
+    ink = np.where(rng.random((120, 170)) < density, 255, 0).astype(np.uint8)
+    ink[0, 0] = ink[0, 1] = 255  # a pair in a corner: a speck
+    ink[0, 2] = 0
+    ink[1, 0:3] = 0
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= 2
+    small[0] = False
+    assert small[labels].any()
+    assert (scan.specks(ink) == small[labels]).all()
+
+
 def test_text_lines_split_on_blank_rows() -> None:
     ink = np.zeros((200, 300), dtype=np.uint8)
     ink[20:45, 10:200] = 255  # a line of text

@@ -7,11 +7,14 @@
   file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
   and quarantines. A file's rows are built before its transaction; what reads other files' rows
   is serialised: on SQLite the whole write (the writers take turns on ``DB.lock``, then
-  ``BEGIN IMMEDIATE``), on PostgreSQL from the links to the commit (an advisory lock; the file's own
-  rows go in in parallel, under locks of its path and content). A file's cross-file reads (links
-  to the reports and forms already stored, the review's previous year of a project, corrections
-  replayed) thus see every file committed before it, as in a one-worker run; the unique keys
-  (content hash, path) keep concurrent imports of the same file to one copy.
+  ``BEGIN IMMEDIATE``), on PostgreSQL only between files that can see each other: from the links
+  to the commit, a file holds an advisory lock per project it names (the key of each form's and
+  report's project name), so that files of different projects load fully in parallel (see
+  :func:`_project_locks`; the file's own rows go in before, under locks of its path and content).
+  A file's cross-file reads (links to the reports and forms already stored, the review's previous
+  year of a project and next years reviewed again, corrections replayed) thus see every file of
+  its projects committed before it, as in a one-worker run; the unique keys (content hash, path)
+  keep concurrent imports of the same file to one copy.
 - With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
   a Dask cluster (whose workers may not reach the database), the workers only parse and this
   process loads, one transaction per file, the same way.
@@ -39,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, or_, select
+from sqlalchemy import Connection, Engine, Integer, String, delete, literal, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -47,11 +50,14 @@ from goalforms.errors import GoalformsError
 from goalforms.parsers.readers import limits as limits_
 from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
+from goalforms.parsers.reports.names import project_key
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
-from goalforms.pipeline.load import prepare_rows, store_document
+from goalforms.pipeline.load import Rows, prepare_rows, store_document
+from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.review.batch import review_imported
 from goalforms.schema import models
+from goalforms.schema.clerk_models import UNDONE, Correction
 from goalforms.schema.db import make_engine, sqlite_file_lock
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
@@ -260,9 +266,18 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
 
 
 _DOCUMENTS = models.SourceDocument.__table__
-# The key of the PostgreSQL advisory lock that serialises the writes of files (any number, the
-# same in every process; Alembic's upgrade uses another).
+_CORRECTIONS = Correction.__table__
+# PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
+# 7142093551 in the one-number space):
+# - _WRITE_LOCK, one number: every file holds it SHARED from its links to its commit; a file that
+#   replaces a stored one or has clerk corrections takes it EXCLUSIVE before it deletes or reads
+#   anything (rare: those change or read rows under project names the parse does not name);
+# - (_PROJECT_LOCKS, hash of a project key), two numbers (a lock space of its own): one per project
+#   a file names, exclusive, from its links to its commit.
+# Each transaction takes them in one order: path and content (sorted), then _WRITE_LOCK, then the
+# projects (sorted) — so no two imports can wait for each other in a cycle.
 _WRITE_LOCK = 7142093552
+_PROJECT_LOCKS = 71420935
 
 
 def _lock_key(text: str) -> int:
@@ -270,13 +285,55 @@ def _lock_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
-def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool]:
-    """In one query: the id of the document stored at the job's path (None if none), and whether
-    the job's content is already stored (at any path)."""
-    rows = connection.execute(select(_DOCUMENTS.c.id, _DOCUMENTS.c.path, _DOCUMENTS.c.sha256).where(
-        or_(_DOCUMENTS.c.path == job.key, _DOCUMENTS.c.sha256 == job.sha256))).all()
-    previous = next((r.id for r in rows if r.path == job.key), None)
-    return previous, any(r.sha256 == job.sha256 for r in rows)
+def _project_lock(name: str) -> int:
+    """The second number (a signed 32-bit one) of a project's advisory lock. Two projects sharing
+    a number only wait for each other, which changes nothing of what they store."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+def _names(name: Any) -> list[str]:
+    """The keys under which other files' reads can meet a project name: its project key, or the
+    name itself when it has none (a name of spaces, which the review still compares)."""
+    if not isinstance(name, str) or not name:
+        return []
+    return [project_key(name) or name]
+
+
+def project_locks(rows: Rows, doc: ParsedDocument) -> list[int]:
+    """The project locks a file takes (sorted): one for each project its forms or reports name.
+
+    Every read of other files' rows while a file is imported is within its projects:
+    - links (load_reports.link): its new forms to stored reports of the same project key, its new
+      reports to stored forms whose name has the report's key (the link needs equal keys);
+    - the review (review/batch.py, store.py): the other years of each form's project (its name and
+      unit, as corrected), the previous year's indicators, the next year's forms reviewed again;
+    - corrections replayed: those of its own path (its path lock).
+    Equal names have equal keys, so two files that can read each other's rows share a lock. A name
+    a clerk corrected is not in the parse: such a file takes the write lock exclusive instead."""
+    names = [n for form in rows.forms for n in _names(form.get("project_name"))]
+    names += [n for report in doc.reports for n in _names((report.get("metadata") or {}).get("project_name"))]
+    return sorted({_project_lock(n) for n in names})
+
+
+def _lock_projects(connection: Connection, locks: list[int]) -> None:
+    """Take the write lock shared, then the project locks in sorted order: one statement (a target
+    list is evaluated in order), held to the commit."""
+    calls = [f"pg_advisory_xact_lock_shared({_WRITE_LOCK})",
+             *(f"pg_advisory_xact_lock({_PROJECT_LOCKS}, {lock})" for lock in locks)]
+    connection.exec_driver_sql(f"SELECT {', '.join(calls)}")
+
+
+def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool, bool]:
+    """In one query: the id of the document stored at the job's path (None if none), whether the
+    job's content is already stored (at any path), and whether its path has clerk corrections (not
+    undone)."""
+    d, c = _DOCUMENTS.c, _CORRECTIONS.c
+    corrected = select(literal(None, Integer), literal(None, String), literal(None, String)).where(
+        select(c.id).where(c.document_path == job.key, c.status != UNDONE).exists())
+    rows = connection.execute(select(d.id, d.path, d.sha256).where(or_(d.path == job.key, d.sha256 == job.sha256))
+                              .union_all(corrected)).all()
+    previous = next((r[0] for r in rows if r[1] == job.key), None)
+    return previous, any(r[2] == job.sha256 for r in rows), any(r[1] is None for r in rows)
 
 
 def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
@@ -296,25 +353,34 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         with sqlite_file_lock(engine), Session(engine) as session, session.begin():
             connection = session.connection()
             serialise: Callable[[], None] | None = None
+            postgres = engine.dialect.name == "postgresql"
             if engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes can meet
                 # another import's writer and fail at once with "database is locked" (no wait).
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
-            elif engine.dialect.name == "postgresql":
-                # First this path's and this content's own locks (in a fixed order): a second import
-                # of the same file waits here, then finds it stored. Its own rows then go in while
-                # other files' do; from the links on (the first read of other files' rows: reports
-                # and forms to link, a project's previous year, forms to review again) to the
-                # commit, one file at a time, so that it reads what a one-worker run reads.
-                for lock in sorted({_lock_key(job.key), _lock_key(job.sha256)}):
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
-
-                def serialise() -> None:
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
-            previous, same = _stored(connection, job)
+            elif postgres:
+                # First this path's and this content's own locks (in a fixed order, one statement):
+                # a second import of the same file waits here, then finds it stored.
+                own = sorted({_lock_key(job.key), _lock_key(job.sha256)})
+                connection.exec_driver_sql(f"SELECT {', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
+            previous, same, corrected = _stored(connection, job)
             if same:
                 # Another import loaded this very content while we parsed it: nothing to replace.
                 return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
+            if postgres:
+                if previous is not None or corrected:
+                    # The rows replaced (and a corrected name) may be of other projects than the
+                    # parse names: this file waits for every other file's links and review, and
+                    # they for it, before it deletes or reads anything.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+                else:
+                    # Its own rows go in while other files' do; from the links on (the first read
+                    # of other files' rows) to the commit, its projects' locks: files of the same
+                    # project one at a time, each reading what a one-worker run reads.
+                    locks = project_locks(rows, doc)
+
+                    def serialise() -> None:
+                        _lock_projects(connection, locks)
             if previous is not None:
                 # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
                 connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))

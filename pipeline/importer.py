@@ -240,8 +240,8 @@ def _why_not_a_file(path: Path) -> str:
     return "not a regular file (a folder, FIFO, socket or device)"
 
 
-def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
-    """Cheap checks in this process: readable, supported, not already imported."""
+def _check(path: Path) -> _Job | FileOutcome:
+    """Cheap checks in this process, without the database: readable, supported; its hash."""
     try:
         try:
             regular = path.is_file()
@@ -255,18 +255,38 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
         return FileOutcome(str(path), FAILED, reason=exc.reason)
     except OSError as exc:
         return FileOutcome(str(path), FAILED, reason=f"cannot read file: {exc.strerror or exc}")
-    key = _key(path)
+    return _Job(path, _key(path), sha256, size)
+
+
+def _not_imported(jobs: list[_Job], engine: Engine) -> list[_Job | FileOutcome]:
+    """Each job as it is, or skipped when its content is already imported: one query for them all
+    (a query per file was most of this process's own time per file)."""
+    if not jobs:
+        return []
     with engine.connect() as connection:
-        same = connection.execute(select(_DOCUMENTS.c.path, _DOCUMENTS.c.format)
-                                  .where(_DOCUMENTS.c.sha256 == sha256)).first()
-    if same is not None:
-        where = "" if same.path == key else f" (same content as {same.path})"
-        return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
-    return _Job(path, key, sha256, size)
+        same = {row.sha256: row for row in connection.execute(
+            select(_DOCUMENTS.c.sha256, _DOCUMENTS.c.path, _DOCUMENTS.c.format)
+            .where(_DOCUMENTS.c.sha256.in_(sorted({job.sha256 for job in jobs}))))}
+    out: list[_Job | FileOutcome] = []
+    for job in jobs:
+        found = same.get(job.sha256)
+        if found is None:
+            out.append(job)
+            continue
+        where = "" if found.path == job.key else f" (same content as {found.path})"
+        out.append(FileOutcome(str(job.path), SKIPPED, reason=f"already imported{where}", format=found.format))
+    return out
+
+
+def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
+    """Cheap checks in this process: readable, supported, not already imported."""
+    checked = _check(path)
+    return _not_imported([checked], engine)[0] if isinstance(checked, _Job) else checked
 
 
 _DOCUMENTS = models.SourceDocument.__table__
 _CORRECTIONS = Correction.__table__
+_FAILURES = models.ImportFailure.__table__
 # PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
 # 7142093551 in the one-number space):
 # - _WRITE_LOCK, one number: every file holds it SHARED from its links to its commit; a file that
@@ -323,17 +343,31 @@ def _lock_projects(connection: Connection, locks: list[int]) -> None:
     connection.exec_driver_sql(f"SELECT {', '.join(calls)}")
 
 
-def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool, bool]:
-    """In one query: the id of the document stored at the job's path (None if none), whether the
-    job's content is already stored (at any path), and whether its path has clerk corrections (not
-    undone)."""
-    d, c = _DOCUMENTS.c, _CORRECTIONS.c
-    corrected = select(literal(None, Integer), literal(None, String), literal(None, String)).where(
-        select(c.id).where(c.document_path == job.key, c.status != UNDONE).exists())
-    rows = connection.execute(select(d.id, d.path, d.sha256).where(or_(d.path == job.key, d.sha256 == job.sha256))
-                              .union_all(corrected)).all()
-    previous = next((r[0] for r in rows if r[1] == job.key), None)
-    return previous, any(r[2] == job.sha256 for r in rows), any(r[1] is None for r in rows)
+@dataclass
+class _Stored:
+    """What the store holds of a job when its transaction starts."""
+
+    previous: int | None  # the id of the document stored at the job's path
+    same: bool  # its content is stored (at any path)
+    corrected: bool  # its path has clerk corrections (not undone)
+    failed: bool  # its path is in the quarantine list
+
+
+def _stored(connection: Connection, job: _Job) -> _Stored:
+    """All of :class:`_Stored` in one query (each answer one more round trip per file otherwise)."""
+    d, c, f = _DOCUMENTS.c, _CORRECTIONS.c, _FAILURES.c
+
+    def flag(name: str, where: Any) -> Any:
+        return select(literal(None, Integer), literal(name, String), literal(None, String)).where(where)
+
+    rows = connection.execute(
+        select(d.id, d.path, d.sha256).where(or_(d.path == job.key, d.sha256 == job.sha256)).union_all(
+            flag("corrected", select(c.id).where(c.document_path == job.key, c.status != UNDONE).exists()),
+            flag("failed", select(f.id).where(f.path == job.key).exists()))).all()
+    documents = [r for r in rows if r[0] is not None]
+    flags = {r[1] for r in rows if r[0] is None}
+    return _Stored(next((r[0] for r in documents if r[1] == job.key), None),
+                   any(r[2] == job.sha256 for r in documents), "corrected" in flags, "failed" in flags)
 
 
 def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
@@ -363,12 +397,13 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
                 # a second import of the same file waits here, then finds it stored.
                 own = sorted({_lock_key(job.key), _lock_key(job.sha256)})
                 connection.exec_driver_sql(f"SELECT {', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
-            previous, same, corrected = _stored(connection, job)
-            if same:
+            found = _stored(connection, job)
+            previous = found.previous
+            if found.same:
                 # Another import loaded this very content while we parsed it: nothing to replace.
                 return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
             if postgres:
-                if previous is not None or corrected:
+                if previous is not None or found.corrected:
                     # The rows replaced (and a corrected name) may be of other projects than the
                     # parse names: this file waits for every other file's links and review, and
                     # they for it, before it deletes or reads anything.
@@ -386,15 +421,18 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
                 connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
             stored = store_document(session, doc, job.key, job.size, before_links=serialise, rows=rows)
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
-            # those that no longer apply are named in the report (docs/clerks.md).
-            stale = describe_stale(reapply_corrections(session, stored))
+            # those that no longer apply are named in the report (docs/clerks.md). A path without
+            # any (the usual case) has nothing to replay: _stored said so in its query.
+            if found.corrected:
+                stale = describe_stale(reapply_corrections(session, stored))
             review_imported(session, stored, doc)  # findings of the corrected forms (docs/review.md)
-            session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
+            if found.failed:  # off the quarantine list
+                session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path
         # between our check and our commit: the unique keys kept it to one copy.
         with engine.connect() as connection:
-            if not _stored(connection, job)[1]:
+            if not _stored(connection, job).same:
                 return FileOutcome(str(job.path), FAILED, reason="database refused the rows (integrity error)")
         return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
     except SQLAlchemyError as exc:
@@ -529,6 +567,15 @@ def import_paths(
     url = worker_url(engine) if isinstance(executor, _Pool) else None
     drain = _Drain(executor, engine, finish, options, limits, pending, url)
     ready: list[_Job] = []
+    checking: list[_Job] = []  # hashed, not yet looked up in the database
+
+    def check() -> None:
+        for prepared in _not_imported(checking, engine):
+            if isinstance(prepared, FileOutcome):
+                finish(prepared)
+            else:
+                ready.append(prepared)
+        checking.clear()
 
     def dispatch() -> None:
         # The biggest of the files ready first: a big file started last runs alone at the end
@@ -546,14 +593,17 @@ def import_paths(
             if isinstance(found, Unreachable):  # a folder problem: reported, never quarantined
                 finish(FileOutcome(str(found.path), found.status, reason=found.reason), quarantine=False)
                 continue
-            prepared = _prepare(found, engine)
+            prepared = _check(found)
             if isinstance(prepared, FileOutcome):
                 finish(prepared)
                 continue
-            ready.append(prepared)
-            if len(ready) + len(pending) >= window:
-                dispatch()
-                drain.run(until=window // 2)
+            checking.append(prepared)
+            if len(checking) + len(ready) + len(pending) >= window:
+                check()
+                if len(ready) + len(pending) >= window:
+                    dispatch()
+                    drain.run(until=window // 2)
+        check()
         dispatch()
         drain.run(until=0)
     except BaseException:

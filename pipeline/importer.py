@@ -55,7 +55,7 @@ from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.load import Rows, prepare_rows, store_document
 from goalforms.pipeline.model import ParsedDocument
-from goalforms.pipeline.review.batch import review_imported
+from goalforms.pipeline.review.batch import prepare_review, review_imported
 from goalforms.schema import models
 from goalforms.schema.clerk_models import UNDONE, Correction
 from goalforms.schema.db import make_engine, sqlite_file_lock
@@ -382,6 +382,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         # The rows are built before the transaction: in the workers, at the same time as another
         # worker holds the write lock; only the writing is serialised.
         rows = prepare_rows(doc, engine.dialect)
+        prepared = prepare_review(doc)  # the review's part that needs no other file (docs/review.md)
         # SQLite: the writers of this database take turns on a file lock (woken at once, where
         # SQLite's busy handler sleeps in steps); the transaction below stays the one that counts.
         with sqlite_file_lock(engine), Session(engine) as session, session.begin():
@@ -425,7 +426,7 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
             # any (the usual case) has nothing to replay: _stored said so in its query.
             if found.corrected:
                 stale = describe_stale(reapply_corrections(session, stored))
-            review_imported(session, stored, doc)  # findings of the corrected forms (docs/review.md)
+            review_imported(session, stored, doc, prepared)  # the rest: other years, the writing
             if found.failed:  # off the quarantine list
                 session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:

@@ -3,7 +3,8 @@ transaction). The database never holds half a file.
 
 Rows are written with SQLAlchemy Core, a few statements per file: the document, its forms (one
 multi-row INSERT … RETURNING id, ids in the forms' order), then every budget figure, indicator
-and issue of the file as one executemany each. Building ORM objects for thousands of small rows
+and issue of the file as one executemany each, and each form's origins as one JSON text
+(``form_origins``; they were a ``provenance`` row per value, most of the rows a form stored). Building ORM objects for thousands of small rows
 cost tens of milliseconds per file in the one loading process; the rows written are the same,
 in the same order (so the same ids), as the ORM wrote them.
 """
@@ -11,6 +12,7 @@ in the same order (so the same ids), as the ORM wrote them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,7 +36,7 @@ _INDICATORS = models.Indicator.__table__
 _ISSUES = models.ParseIssue.__table__
 _FUNDS = models.FundLine.__table__
 _TASKS = models.DepartmentTask.__table__
-_PROVENANCE = models.Provenance.__table__
+_ORIGINS = models.FormOrigins.__table__
 _GRIDS = models.SourceGrid.__table__
 
 
@@ -108,7 +110,7 @@ class Rows:
     budget: list[_Row] = field(default_factory=list)
     indicators: list[_Row] = field(default_factory=list)
     issues: list[_Row] = field(default_factory=list)
-    provenance: list[_Row] = field(default_factory=list)
+    origins: list[_Row] = field(default_factory=list)  # (k, (the form's origins as JSON text,))
 
 
 def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
@@ -128,7 +130,8 @@ def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
                                  *load_siblings.indicator_values(d)))
                             for position, (i, d) in enumerate(zip(form.indicators, data["indicators"], strict=True),
                                                               start=1)]
-        rows.provenance += [(k, row) for row in provenance_rows(form)]
+        if origins := origins_json(form):
+            rows.origins.append((k, (origins,)))
         rows.issues += [(k, (i.code, i.severity, i.message, i.where, i.field)) for i in form.issues]
     for table, names, values in _big_tables(rows):
         process(dialect, table, names[1:], values)
@@ -137,7 +140,7 @@ def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
 
 def _big_tables(rows: Rows) -> tuple[tuple[Any, tuple[str, ...], list[_Row]], ...]:
     return ((_BUDGET, _BUDGET_COLUMNS, rows.budget), (_INDICATORS, _INDICATOR_COLUMNS, rows.indicators),
-            (_ISSUES, _ISSUE_COLUMNS, rows.issues), (_PROVENANCE, _PROVENANCE_COLUMNS, rows.provenance))
+            (_ISSUES, _ISSUE_COLUMNS, rows.issues))
 
 
 def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes: int,
@@ -171,7 +174,8 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
             insert(_FORMS).returning(_FORMS.c.id, sort_by_parameter_order=True), forms).scalars())
     # The many small rows through the driver's own executemany (bulk.py): the same values as a Core
     # INSERT, without SQLAlchemy's per-row parameter processing (half the cost of storing a file).
-    for table, names, values in _big_tables(rows):
+    # The origins are JSON text already (origins_json): no type processor runs on them.
+    for table, names, values in (*_big_tables(rows), (_ORIGINS, _ORIGIN_COLUMNS, rows.origins)):
         insert_many(connection, table, names, [(form_ids[k], *row) for k, row in values])
     funds: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
@@ -195,8 +199,7 @@ _BUDGET_COLUMNS = ("form_id", "item", "amount", "source_location")
 _INDICATOR_COLUMNS = ("form_id", "position", "level1", "level2", "level3", "dimension", "raw_target", "kind", "op",
                       "value", "unit", "source_line", "source_location", *load_siblings.INDICATOR_COLUMNS)
 _ISSUE_COLUMNS = ("form_id", "code", "severity", "message", "location", "field")
-_PROVENANCE_COLUMNS = ("form_id", "field", "indicator_position", "page", "x0", "top", "x1", "bottom", "sheet", "cell",
-                       "line", "paragraph", "source_table", "source_row", "source_col", "confidence", "doubt")
+_ORIGIN_COLUMNS = ("form_id", "origins")
 
 
 def grid_rows(document_id: int, doc: ParsedDocument) -> list[dict[str, Any]]:
@@ -206,21 +209,35 @@ def grid_rows(document_id: int, doc: ParsedDocument) -> list[dict[str, Any]]:
             for position, row in enumerate(doc.grid_rows, start=1)]
 
 
-def provenance_rows(form: Form) -> list[tuple[Any, ...]]:
-    """One ``provenance`` row per value whose origin is known, keyed by the field path the issues
-    use: tuples in the order of ``_PROVENANCE_COLUMNS`` after form_id."""
-    rows = [_provenance_row(name, None, origin) for name, origin in form.origins.items()]
+# Compact (no spaces, Chinese as UTF-8): the origins are most of a form's stored bytes. Floats are
+# written as repr() writes them, so every box reads back exactly. NaN is refused (not JSON).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
+
+
+def origins_json(form: Form) -> str | None:
+    """The form's ``form_origins.origins``: one array per value whose origin is known, in the
+    order of ``models.ORIGIN_COLUMNS`` (the ``provenance`` view's columns), keyed by the field path
+    the issues use; None when no value's origin is known. One text per form instead of a row per
+    value: that row's binding was most of storing a form."""
+    rows = [_origin(name, None, origin) for name, origin in form.origins.items()]
     for index, indicator in enumerate(form.indicators):
-        rows += [_provenance_row(f"indicators[{index}].{name}", index + 1, origin)
+        rows += [_origin(f"indicators[{index}].{name}", index + 1, origin)
                  for name, origin in indicator.origins.items()]
-    return rows
+    return _ENCODE(rows) if rows else None
 
 
-def _provenance_row(name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
+def _origin(name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
     where, box = origin.where, origin.bbox
-    if box:
-        x0, top, x1, bottom = box[0], box[1], box[2], box[3]
+    x0: float | None
+    top: float | None
+    x1: float | None
+    bottom: float | None
+    if box:  # floats, as the typed columns stored them (a scan's box may be whole pixels)
+        x0, top, x1, bottom = float(box[0]), float(box[1]), float(box[2]), float(box[3])
     else:
         x0 = top = x1 = bottom = None
+    confidence = origin.confidence
     return (name, position, where.page, x0, top, x1, bottom, where.sheet, origin.cell_ref, where.line,
-            where.paragraph, where.table, where.row, origin.col, origin.confidence, origin.doubt)
+            where.paragraph, where.table, where.row, origin.col,
+            float(confidence) if confidence is not None else None, origin.doubt)
+

@@ -6,6 +6,7 @@ Every row keeps its provenance (document, line or page) so a clerk can go back t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Float,
     ForeignKey,
     Integer,
     String,
@@ -92,9 +92,20 @@ class Form(Base):
     tasks: Mapped[list[DepartmentTask]] = relationship(
         back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="DepartmentTask.position"
     )
-    provenance: Mapped[list[Provenance]] = relationship(
-        back_populates="form", cascade="all, delete-orphan", passive_deletes=True, order_by="Provenance.id"
+    # Where every value was read: one JSON value per form (form_origins, migration 0013_form_origins).
+    stored_origins: Mapped[FormOrigins | None] = relationship(
+        back_populates="form", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def provenance(self) -> list[Provenance]:
+        """The form's origins, one :class:`Provenance` per value, in the order they were stored
+        (header and budget values, then each indicator's); empty for a form stored without them."""
+        stored = self.stored_origins
+        if stored is None:
+            return []
+        form_id = self.id
+        return [Provenance(form_id, *origin[:_WIDTH]) for origin in stored.origins]
 
 
 class BudgetFigure(Base):
@@ -200,36 +211,59 @@ class ParseIssue(Base):
     form: Mapped[Form] = relationship(back_populates="issues")
 
 
-class Provenance(Base):
-    """Where one parsed value was read (issue 14, migration 0009_provenance): the contract's
-    ``forms[].sources`` and ``indicators[].origin``, one row per value. ``field`` is the path the
+# The values of one origin in the ``form_origins`` JSON, in this order (the columns of the
+# ``provenance`` view after form_id). Appending a column later is safe: a shorter array reads as
+# NULLs for the columns it lacks (SQLite's ``->>`` and PostgreSQL's ``->>`` alike, and here).
+ORIGIN_COLUMNS = ("field", "indicator_position", "page", "x0", "top", "x1", "bottom", "sheet", "cell", "line",
+                  "paragraph", "source_table", "source_row", "source_col", "confidence", "doubt")
+
+
+_WIDTH = len(ORIGIN_COLUMNS)
+
+
+class FormOrigins(Base):
+    """Where a form's parsed values were read (issue 14; one value per form since issue 16,
+    migration 0013_form_origins): the contract's ``forms[].sources`` and ``indicators[].origin``
+    as ONE JSON array per form, an array per value in the order of :data:`ORIGIN_COLUMNS`, e.g.
+    ``[["header.project_name",null,null,null,null,null,null,null,null,12,null,null,null,1,null,null],
+    …]``. Storing ~57 rows per form cost more than all the form's other rows; analysts read the
+    same columns as before from the view ``provenance`` (docs/views.md), Python from
+    :attr:`Form.provenance`."""
+
+    __tablename__ = "form_origins"
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), primary_key=True)
+    # Written as text already serialised by the loader (load.origins_json), read back parsed.
+    origins: Mapped[list[list[Any]]] = mapped_column(JSON)
+
+    form: Mapped[Form] = relationship(back_populates="stored_origins")
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where one parsed value was read (issue 14): a row of the ``provenance`` view, built in
+    Python from the form's stored origins (:attr:`Form.provenance`). ``field`` is the path the
     issues use (``header.project_name``, ``budget.current_year``, ``indicators[3].raw``, 0-based),
     so a flagged value finds its cell; ``indicator_position`` is the indicator's 1-based position."""
 
-    __tablename__ = "provenance"
-    __table_args__ = (UniqueConstraint("form_id", "field"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
-    field: Mapped[str] = mapped_column(String(100))
-    indicator_position: Mapped[int | None] = mapped_column(Integer)
-    page: Mapped[int | None] = mapped_column(Integer)
-    # The cell's box on its page, PDF points from the top-left corner (PDF and scans).
-    x0: Mapped[float | None] = mapped_column(Float)
-    top: Mapped[float | None] = mapped_column(Float)
-    x1: Mapped[float | None] = mapped_column(Float)
-    bottom: Mapped[float | None] = mapped_column(Float)
-    sheet: Mapped[str | None] = mapped_column(String(200))
-    cell: Mapped[str | None] = mapped_column(String(20))  # the value's own cell, A1 style
-    line: Mapped[int | None] = mapped_column(Integer)
-    paragraph: Mapped[int | None] = mapped_column(Integer)
-    source_table: Mapped[int | None] = mapped_column(Integer)
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    source_col: Mapped[int | None] = mapped_column(Integer)  # 0-based column in the reader's grid
-    confidence: Mapped[float | None] = mapped_column(Float)  # OCR: the least certain character's
-    doubt: Mapped[str | None] = mapped_column(Text)  # why the reader doubted the cell
-
-    form: Mapped[Form] = relationship(back_populates="provenance")
+    form_id: int
+    field: str
+    indicator_position: int | None = None
+    page: int | None = None
+    # The cell's box on its page, PDF points from the top-left corner (PDF; pixels for scans).
+    x0: float | None = None
+    top: float | None = None
+    x1: float | None = None
+    bottom: float | None = None
+    sheet: str | None = None
+    cell: str | None = None  # the value's own cell, A1 style
+    line: int | None = None
+    paragraph: int | None = None
+    source_table: int | None = None
+    source_row: int | None = None
+    source_col: int | None = None  # 0-based column in the reader's grid
+    confidence: float | None = None  # OCR: the least certain character's
+    doubt: str | None = None  # why the reader doubted the cell
 
     @property
     def bbox(self) -> tuple[float, float, float, float] | None:

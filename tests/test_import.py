@@ -186,7 +186,7 @@ def test_two_workers_store_the_same_rows_as_one(tmp_path: Path, folder: Path) ->
     two, two_engine = _import(f"sqlite:///{tmp_path / 'two.db'}", [folder], 2)
     assert one.count(LOADED) == two.count(LOADED) == 4
     expected = table_content(one_engine)
-    assert expected["indicators"] and expected["provenance"] and expected["form_reviews"]
+    assert expected["indicators"] and expected["form_origins"] and expected["form_reviews"]
     assert table_content(two_engine) == expected
 
 

@@ -125,15 +125,15 @@ def test_a_scan_value_has_its_box_and_confidence_and_its_doubt_travels_with_it()
 
 
 def _stored(url: str, paths: list[Path]) -> dict[tuple[str, str], models.Provenance]:
-    """The first form's provenance rows of each file, by (file name, field)."""
+    """The first form's provenance of each file (from the stored origins), by (file name, field)."""
     engine = connect(url)
     import_paths(paths, engine)
     with Session(engine) as session:
-        rows = session.execute(select(models.SourceDocument.path, models.Provenance)
-                               .join(models.Form, models.Form.document_id == models.SourceDocument.id)
-                               .join(models.Provenance, models.Provenance.form_id == models.Form.id)
-                               .where(models.Form.ordinal == 1)).all()
-        session.expunge_all()
+        rows = [(path, p) for path, form in session.execute(
+                    select(models.SourceDocument.path, models.Form)
+                    .join(models.Form, models.Form.document_id == models.SourceDocument.id)
+                    .where(models.Form.ordinal == 1)).all()
+                for p in form.provenance]
     engine.dispose()
     return {(Path(path).name, p.field): p for path, p in rows}
 
@@ -176,6 +176,80 @@ def test_the_store_keeps_pdf_boxes(tmp_path: Path) -> None:
         assert by_field["indicators[0].raw"].bbox == parsed.indicators[0].origins["raw"].bbox
         assert by_field["indicators[0].raw"].page == 1
     engine.dispose()
+
+
+# ---------------------------------------------------------------- one JSON value per form (issue 16)
+
+
+def _python_rows(engine: Any) -> list[tuple[Any, ...]]:
+    """Every form's provenance as Python reads it (Form.provenance), in stored order."""
+    with Session(engine) as session:
+        forms = session.scalars(select(models.Form).order_by(models.Form.id)).all()
+        return [(p.form_id, *(getattr(p, name) for name in models.ORIGIN_COLUMNS)) for f in forms for p in f.provenance]
+
+
+def _view_rows(engine: Any) -> list[tuple[Any, ...]]:
+    """The ``provenance`` relation as analysts query it (a view since 0013, a table before)."""
+    from sqlalchemy import text
+
+    names = ", ".join(("form_id", *models.ORIGIN_COLUMNS))
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(f"SELECT {names} FROM provenance"))]
+
+
+def _check_json_store(url: str, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import func, inspect, text
+
+    from goalforms.schema.db import alembic_config
+
+    files = [Path(shutil.copy(f, tmp_path)) for f in (TEXT, XLSX, PDF)]
+    engine = connect(url)
+    import_paths(files, engine)
+    stored = _python_rows(engine)
+    with Session(engine) as session:
+        forms = session.scalar(select(func.count()).select_from(models.Form))
+        # One row per form, not one per value.
+        assert session.scalar(select(func.count()).select_from(models.FormOrigins)) == forms
+    assert forms and len(stored) > 20 * forms
+    # The parse's origins, every one; the floats exactly.
+    parsed = [(n, o) for path in files for form in parse_file(path).forms
+              for n, o in [*form.origins.items(), *((f"indicators[{k}].{name}", o) for k, i in
+                                                     enumerate(form.indicators) for name, o in i.origins.items())]]
+    assert Counter((row[1], row[4:8], row[10], row[14]) for row in stored) == Counter(
+        (name, o.bbox or (None,) * 4, o.where.line, o.col) for name, o in parsed)
+    # The view: the same rows, the same Python types (ints, floats, texts).
+    view = _view_rows(engine)
+    assert sorted(view, key=repr) == sorted(stored, key=repr)
+    assert [tuple(map(type, r)) for r in sorted(view, key=repr)] == [tuple(map(type, r)) for r in sorted(stored, key=repr)]
+    assert "provenance" in inspect(engine).get_view_names() and "provenance" not in inspect(engine).get_table_names()
+    # Down to the typed table: the same rows, their ids in stored order; and up again: the same origins.
+    cfg = alembic_config(url)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0010_source_grids")
+    assert "form_origins" not in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        table = [tuple(r) for r in connection.execute(text(
+            f"SELECT form_id, {', '.join(models.ORIGIN_COLUMNS)} FROM provenance ORDER BY id"))]
+    assert table == stored
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+    assert _python_rows(engine) == stored and sorted(_view_rows(engine), key=repr) == sorted(stored, key=repr)
+    # Removing a document removes its forms' origins (ON DELETE CASCADE).
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM source_documents"))
+        assert connection.execute(text("SELECT count(*) FROM form_origins")).scalar() == 0
+    engine.dispose()
+
+
+def test_origins_are_one_json_value_per_form_sqlite(tmp_path: Path) -> None:
+    _check_json_store(f"sqlite:///{tmp_path / 'j.db'}", tmp_path)
+
+
+def test_origins_are_one_json_value_per_form_postgresql(pg_url: str, tmp_path: Path) -> None:
+    _check_json_store(pg_url, tmp_path)
 
 
 # ---------------------------------------------------------------- the clerk page, from stored data only

@@ -53,7 +53,7 @@ def _import_one_by_one(engine: Engine, paths: list[Path]) -> None:
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The importer as before: every form rebuilt from the database (no ``parsed``)."""
     monkeypatch.setattr(importer, "review_imported",
-                        lambda session, document, parsed: review_document(session, document))
+                        lambda session, document, parsed, prepared=None: review_document(session, document))
 
 
 def _count_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -200,5 +200,179 @@ def test_a_file_with_corrections_has_them_replayed_and_reviewed_on_reimport(tmp_
             assert document is not None
             review_document(session, document)
         assert sorted(_table(engine, FINDINGS.replace("id, form_id", "form_id"))) == sorted(before)
+    finally:
+        engine.dispose()
+
+
+# --- the two steps: before the transaction (no database), in it -------------------------------------
+
+
+def _no_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any way to the database fails the test: a new connection (either driver, an engine) or a
+    statement on one already open."""
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the step before the transaction touched the database")
+
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.engine import Connection, Engine
+
+    monkeypatch.setattr(sqlite3, "connect", refused)
+    monkeypatch.setattr(psycopg, "connect", refused)
+    for name in ("connect", "begin", "raw_connection"):
+        monkeypatch.setattr(Engine, name, refused)
+    for name in ("execute", "exec_driver_sql", "scalar", "scalars"):
+        monkeypatch.setattr(Connection, name, refused)
+    for name in ("execute", "scalar", "scalars", "get", "flush", "connection"):
+        monkeypatch.setattr(Session, name, refused)
+
+
+def _prepared_without_database(monkeypatch: pytest.MonkeyPatch, paths: list[Path]) -> dict[str, batch.PreparedReview]:
+    """prepare_review of every file, under _no_database, by content hash."""
+    docs = [parse_file(path) for path in paths]
+    with monkeypatch.context() as m:
+        _no_database(m)
+        prepared = {doc.source.sha256: batch.prepare_review(doc) for doc in docs}
+    assert [len(prepared[doc.source.sha256].forms) for doc in docs] == [len(doc.forms) for doc in docs]
+    return prepared
+
+
+def test_the_step_before_the_transaction_needs_no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prepare_review runs with no engine, session or connection anywhere (every way to one fails),
+    and what it made, finished in the file's transaction, stores the findings and scorecards of the
+    form-by-form review (ids included), on files whose projects have other years in other files."""
+    prepared = _prepared_without_database(monkeypatch, FILES)
+    assert len(prepared) == len(FILES)
+    assert any(found for p in prepared.values() for f in p.forms for found in f.found)
+    # The trap works: the same call on a session is refused.
+    with monkeypatch.context() as m, pytest.raises(AssertionError, match="touched the database"):
+        _no_database(m)
+        connect(f"sqlite:///{tmp_path / 'trap.db'}")
+    used: list[str] = []
+
+    def handed_over(doc: Any) -> batch.PreparedReview:
+        used.append(doc.source.sha256)
+        return prepared[doc.source.sha256]
+
+    slow = connect(f"sqlite:///{tmp_path / 'slow.db'}")
+    fast = connect(f"sqlite:///{tmp_path / 'fast.db'}")
+    try:
+        with monkeypatch.context() as m:
+            _slow(m)
+            _import_one_by_one(slow, FILES[::-1])
+        handled = _count_fast(monkeypatch)
+        monkeypatch.setattr(importer, "prepare_review", handed_over)
+        _import_one_by_one(fast, FILES[::-1])
+        assert sorted(used) == sorted(prepared) and len(handled) == len(FILES)
+        found = _table(fast, FINDINGS)
+        assert found == _table(slow, FINDINGS) and found
+        assert {"series.target_lowered", "series.dropped_last_quantified"} & {r[2] for r in found}
+        assert _table(fast, REVIEWS) == _table(slow, REVIEWS)
+    finally:
+        slow.dispose()
+        fast.dispose()
+
+
+def test_only_the_series_rules_wait_for_the_transaction(tmp_path: Path) -> None:
+    """Every check that is run before the transaction (not in SERIES_CHECKS) finds the same on a
+    form whether its series (other files' rows), form id and row ids are known or not: on every
+    stored sample form, lined up with its year before."""
+    from goalforms.pipeline.review.checks import CHECKS, INDICATOR, SERIES_CHECKS
+    from goalforms.pipeline.review.rules import reads_series
+
+    engine = connect(f"sqlite:///{tmp_path / 'years.db'}")
+    try:
+        _import_one_by_one(engine, FILES)
+        shipped = {rule.check: rule.params for s in default_rule_sets() for rule in s.rules}
+        assert {rule.check for s in default_rule_sets() for rule in s.rules if reads_series(rule)} == SERIES_CHECKS
+        with_series = 0
+        for path in FILES:
+            with Session(engine) as session:
+                document = find_by_path(session, str(path.resolve()))
+                assert document is not None
+                built = forms_of(session, document, parse_file(path))
+            assert built is not None
+            for form in built:
+                with_series += bool(form.series)
+                bare = form_of_parse_only(form)
+                for name, check in CHECKS.items():
+                    if name in SERIES_CHECKS:
+                        continue
+                    params = {**check.params, **shipped.get(name, {})}
+                    if check.level == INDICATOR:
+                        got = [check.function(form, i, params) for i in form.indicators]
+                        bare_got = [check.function(bare, i, params) for i in bare.indicators]
+                    else:
+                        got = [(h.subject, h.field, h.values, h.indicator and h.indicator.position)
+                               for h in check.function(form, params)]
+                        bare_got = [(h.subject, h.field, h.values, h.indicator and h.indicator.position)
+                                    for h in check.function(bare, params)]
+                    assert got == bare_got, (path, name)
+        assert with_series  # some forms had a year before
+    finally:
+        engine.dispose()
+
+
+def form_of_parse_only(form: Any) -> Any:
+    """The form as the step before the transaction has it: no series, no ids."""
+    import copy
+
+    bare = copy.deepcopy(form)
+    bare.series, bare.form_id = None, None
+    for row in bare.indicators:
+        row.indicator_id = None
+    return bare
+
+
+@pytest.mark.pg
+def test_the_two_steps_on_postgresql_store_what_the_form_by_form_review_stores(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reads of the transaction go through the driver's own cursor (its parameter style):
+    PostgreSQL stores the findings (ids included) and scorecards the form-by-form review stores."""
+    slow = connect(f"sqlite:///{tmp_path / 'slow.db'}")
+    fast = connect(pg_url)
+    try:
+        with monkeypatch.context() as m:
+            _slow(m)
+            _import_one_by_one(slow, FILES[::-1])
+        handled = _count_fast(monkeypatch)
+        _import_one_by_one(fast, FILES[::-1])
+        assert len(handled) == len(FILES)
+        assert _table(fast, FINDINGS) == _table(slow, FINDINGS)
+        assert _table(fast, REVIEWS) == _table(slow, REVIEWS)
+    finally:
+        slow.dispose()
+        fast.dispose()
+
+
+def test_row_ids_that_do_not_follow_the_positions_are_read_row_by_row(tmp_path: Path) -> None:
+    """The ids of a file's rows come from one row per form when they follow the positions (rows
+    inserted in order); a form whose ids do not (here: two rows' ids swapped, one row's moved far)
+    has them read row by row — the same ids as one row per indicator gives."""
+    engine = connect(f"sqlite:///{tmp_path / 'ids.db'}")
+    per_row = ("SELECT f.id, f.ordinal, i.id FROM forms f JOIN indicators i ON i.form_id = f.id "
+               "JOIN source_documents d ON d.id = f.document_id WHERE d.path = :p ORDER BY f.ordinal, i.position")
+    try:
+        path = FILES[0]
+        _import_one_by_one(engine, [path])
+        with Session(engine) as session, session.begin():
+            forms = session.execute(text("SELECT f.id FROM forms f ORDER BY f.ordinal")).scalars().all()
+            first, second = forms[0], forms[1]
+            a, b = session.execute(text("SELECT id FROM indicators WHERE form_id = :f ORDER BY position LIMIT 2"),
+                                   {"f": first}).scalars().all()
+            for old, new in ((a, -1), (b, a), (-1, b)):
+                session.execute(text("UPDATE indicators SET id = :new WHERE id = :old"), {"new": new, "old": old})
+            session.execute(text("UPDATE indicators SET id = 100000 WHERE form_id = :f AND position = 3"), {"f": second})
+        with Session(engine) as session:
+            document = find_by_path(session, str(path.resolve()))
+            assert document is not None
+            corrected, stored = batch._stored_ids(session, document)
+            expected: dict[tuple[int, int], list[int]] = {}
+            for fid, ordinal, ident in session.execute(text(per_row), {"p": document.path}):
+                expected.setdefault((fid, ordinal), []).append(ident)
+        assert not corrected
+        assert {(fid, ordinal): ids for fid, ordinal, ids in stored} == expected
+        assert 100000 in expected[(second, 2)] and expected[(first, 1)][:2] == [b, a]
     finally:
         engine.dispose()

@@ -24,6 +24,7 @@ from goalforms.pipeline.corrections.replaying import (
     find_form,
     replay,
 )
+from goalforms.pipeline.review.reads import fetch
 from goalforms.pipeline.review.store import review_forms  # the review reads .replaying, below this module
 from goalforms.pipeline.scope import Scope
 from goalforms.schema import models
@@ -38,6 +39,8 @@ from goalforms.schema.clerk_models import (
 )
 
 _DATE_FIELDS = ("plan_start", "plan_end")
+# The forms of a path that have a correction to replay (corrections.document_path is indexed).
+_CORRECTED = "SELECT form_ordinal FROM corrections WHERE document_path = ? AND status <> ?"
 
 
 def _keep_in_scope(scope: Scope | None, result: Replay) -> None:
@@ -126,11 +129,9 @@ def reapply_corrections(session: Session, document: models.SourceDocument) -> li
     longer apply. The importer calls this right after storing a document, in the same transaction;
     calling it again changes nothing."""
     session.flush()  # the new rows need their ids
-    # The common case on import: one light query (no Correction objects built) says there is
-    # nothing to replay, and the parse is what analysts see.
-    columns = Correction.__table__.c
-    corrected = set(session.connection().execute(
-        select(columns.form_ordinal).where(columns.document_path == document.path, columns.status != UNDONE)).scalars())
+    # The common case on import: one light query (through the driver's cursor, no Correction
+    # objects built) says there is nothing to replay, and the parse is what analysts see.
+    corrected = {ordinal for (ordinal,) in fetch(session.connection(), _CORRECTED, (document.path, UNDONE))}
     if not corrected:
         return []
     stale: list[Correction] = []

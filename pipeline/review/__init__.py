@@ -8,7 +8,11 @@ up); a parse *issue* stays about what the parse could not read. The two are neve
 - :mod:`.checks`: the named checks a rule's condition is built from (a plain registry);
 - :mod:`.rules`: rule sets as TOML files, loaded and validated; the findings of a form;
 - :mod:`.store`: findings stored beside each form, recomputed on import and on correction,
-  accepted with a reason by a reviewer.
+  accepted with a reason by a reviewer;
+- :mod:`.batch`: the importer's review of a file, in two steps: :func:`~.batch.prepare_review`
+  before the file's transaction (no database: the forms, every rule but the series ones, the
+  scorecards), :func:`~.batch.review_imported` in it (ids, the other years, the writing);
+- :mod:`.reads`: the few reads of that transaction, through the driver's own cursor.
 """
 
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator, form_from_contract

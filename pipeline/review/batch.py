@@ -1,41 +1,51 @@
 """The review of a document just imported, built from its parse in memory (the importer's path).
 
-:func:`review_imported` (the importer's call) lands here. It stores
-exactly what the form-by-form review (``review_forms``, which rebuilds each form from the database
-and replays its corrections) stores, at a few statements per *file* instead of a dozen per form:
+The importer reviews a file in two steps:
 
-- a file none of whose forms has a correction (the usual case) is reviewed from the parse: the
-  form the rules see is the stored one, and the stored form is the parse written through the
-  column types, so it is built here with the same conversions (decimals in canonical text, dates
-  in ISO) — only the ids are read back, in the same query that says there is no correction;
-- the other years of every project of the file are read in one query for the whole file; the
-  previous years stored in other files (their indicators, replayed where corrected) and the funds'
-  scores of self-evaluations in a few more, only when there are any;
-- findings and scorecards are written in one executemany each, in form order (so the finding ids
-  follow the order the form-by-form review gives them); nothing is deleted, since the forms were
-  just inserted and cannot have findings yet;
-- a file with corrections, or whose stored forms do not line up with the parse, takes the
-  form-by-form review (corrections are rare; their replay and stale reporting stay in one place).
+- :func:`prepare_review` (before the file's transaction, no database): everything that depends on
+  the file alone — the forms as the rules will see them once stored (the stored form is the parse
+  written through the column types, so it is built here with the same conversions: decimals in
+  canonical text, dates in ISO), every rule that does not look at the project's other years (per
+  form, per indicator, self-evaluation: messages rendered), the scorecards. In a worker this runs
+  while another worker holds the write lock.
+- :func:`review_imported` (in the file's transaction, after its corrections were replayed): what
+  reads other files' rows, and the writing. One query gives the ids of the stored forms and rows
+  and says whether the path has a correction; the other years of every project of the file come in
+  one more; the previous years stored in other files (their indicators, replayed where corrected)
+  in a few more, only when there are any; the rules of the series (:func:`.rules.reads_series`)
+  run on the forms lined up with their year before; findings and scorecards are written in one
+  executemany each, in form order and rule order (so the finding ids follow the order the
+  form-by-form review gives them); nothing is deleted, since the forms were just inserted.
+
+It stores exactly what the form-by-form review (``review_forms``, which rebuilds each form from
+the database and replays its corrections) stores. A file with corrections, or whose stored forms
+do not line up with the parse, takes that form-by-form review (corrections are rare; their replay
+and stale reporting stay in one place).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Dialect, select
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.values import canonical_decimal
 from goalforms.pipeline import load_siblings
+from goalforms.pipeline.bulk import insert_many, process
 from goalforms.pipeline.corrections.fields import budget_fields
 from goalforms.pipeline.model import Form as ParsedForm
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.normalise import parse_target
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator
-from goalforms.pipeline.review.rules import Finding, RuleSet, default_rule_sets, review
+from goalforms.pipeline.review.reads import fetch, marks
+from goalforms.pipeline.review.rules import Finding, Rule, RuleSet, default_rule_sets, reads_series, run_rules
 from goalforms.pipeline.review.series import Side, line_up
 from goalforms.pipeline.review.store import (
     _corrected,
@@ -51,26 +61,53 @@ from goalforms.schema.review_models import FindingRow, FormReview
 
 _FORMS = models.Form.__table__
 _INDICATORS = models.Indicator.__table__
-_FUNDS = models.FundLine.__table__
 _DOCUMENTS = models.SourceDocument.__table__
 _CORRECTIONS = Correction.__table__
 _FINDINGS = FindingRow.__table__
 _REVIEWS = FormReview.__table__
+_FINDING_COLUMNS = ("form_id", "rule_id", "rule_set", "rule_set_version", "severity", "message", "subject", "field",
+                    "position", "level3", "indicator_id")
+# reviewed_at last: one value for the whole file, converted once (the others are converted row by row).
+_REVIEW_COLUMNS = ("form_id", "rule_sets", "indicator_count", "quantified_count", "quantified_share",
+                   "groups_required", "groups_covered", "groups_missing", "reviewed_at")
 
 Years = list[tuple[int, int | None]]  # (form id, year) of a project's forms, by form id
 Indicators = list[ReviewIndicator]
 
-# The forms of the given project names and units (as corrected): _PROJECT_FORMS of store.py for
-# every project of a file at once (names and units each in a list; the pairs are kept in Python).
-_PROJECTS_FORMS = text("""
-    SELECT f.id, f.year, f.project_name, COALESCE(f.unit, '') FROM forms f
-    WHERE f.project_name IN :names AND COALESCE(f.unit, '') IN :units
-      AND NOT EXISTS (SELECT 1 FROM corrected_forms c WHERE c.form_id = f.id)
-    UNION ALL
-    SELECT c.form_id, c.year, c.project_name, COALESCE(c.unit, '') FROM corrected_forms c JOIN forms f ON f.id = c.form_id
-    WHERE c.project_name IN :names AND COALESCE(c.unit, '') IN :units
-    ORDER BY 1
-""").bindparams(bindparam("names", expanding=True), bindparam("units", expanding=True))
+
+@cache
+def _projects_forms(names: int, units: int) -> str:
+    """The forms of the given project names and units (as corrected): _PROJECT_FORMS of store.py for
+    every project of a file at once (names and units each in a list; the pairs are kept in Python)."""
+    return f"""
+        SELECT f.id, f.year, f.project_name, COALESCE(f.unit, '') FROM forms f
+        WHERE f.project_name IN ({marks(names)}) AND COALESCE(f.unit, '') IN ({marks(units)})
+          AND NOT EXISTS (SELECT 1 FROM corrected_forms c WHERE c.form_id = f.id)
+        UNION ALL
+        SELECT c.form_id, c.year, c.project_name, COALESCE(c.unit, '') FROM corrected_forms c
+        JOIN forms f ON f.id = c.form_id
+        WHERE c.project_name IN ({marks(names)}) AND COALESCE(c.unit, '') IN ({marks(units)})
+        ORDER BY 1
+    """
+
+
+# A document's forms by ordinal: id, ordinal, how many rows, their positions' and ids' range (as
+# id - position: one value when the ids follow the positions, as rows inserted in order get them),
+# and whether its path has a correction that is not undone. One row per form, not per row.
+_IDS = """
+    SELECT f.id, f.ordinal, COUNT(i.id), MIN(i.position), MAX(i.position), MIN(i.id - i.position),
+           MAX(i.id - i.position),
+           EXISTS (SELECT 1 FROM corrections c WHERE c.document_path = ? AND c.status <> ?)
+    FROM forms f LEFT OUTER JOIN indicators i ON i.form_id = f.id
+    WHERE f.document_id = ? GROUP BY f.id, f.ordinal ORDER BY f.ordinal
+"""
+
+
+@cache
+def _row_ids(forms: int) -> str:
+    """The rows' ids of ``forms`` forms, by form and position (forms whose ids do not follow the
+    positions)."""
+    return f"SELECT form_id, id FROM indicators WHERE form_id IN ({marks(forms)}) ORDER BY form_id, position"
 
 
 # --- the stored values, as the replay reads them back (corrections/replaying.parsed_state) --------
@@ -81,7 +118,20 @@ def _canonical(value: Any) -> Decimal | None:
     then Decimal (as ``decimal_or_none(_decimal_text(column))``)."""
     if value is None or value == "":
         return None
+    return _canonical_of(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_of(value: Any) -> Decimal:
+    # Remembered: targets' values (100, 95, 1 …) repeat across an archive's forms. Values equal as
+    # keys (Decimal 1.0 and 1) have the same canonical form; a Decimal is immutable.
     return Decimal(canonical_decimal(Decimal(str(value))))
+
+
+@cache
+def _budget_items(layout: str) -> tuple[str, ...]:
+    """The budget items a layout prints (every one a key of the review's budget, None if unread)."""
+    return tuple(p.removeprefix("budget.") for p, _label in budget_fields(layout))
 
 
 def _canonical_text(value: Any) -> str | None:
@@ -92,7 +142,7 @@ def _iso(value: Any) -> str | None:
     return dt.date.fromisoformat(value).isoformat() if value else None
 
 
-def _indicator(position: int, indicator_id: int, level1: str | None, level2: str | None, level3: str,
+def _indicator(position: int, indicator_id: int | None, level1: str | None, level2: str | None, level3: str,
                dimension: str | None, raw: str, kind: str, op: str | None, value: Decimal | None, unit: str | None,
                actual_raw: str | None, weight: Decimal | None, score: Decimal | None) -> ReviewIndicator:
     """A parsed row as ``store._corrected`` builds it from an uncorrected stored row."""
@@ -103,16 +153,38 @@ def _indicator(position: int, indicator_id: int, level1: str | None, level2: str
                            weight=weight, score=score)
 
 
-def parsed_indicators(form: ParsedForm, ids: Sequence[int]) -> Indicators:
+def parsed_indicators(form: ParsedForm, ids: Sequence[int] | None = None) -> Indicators:
     """The rows of a parsed form as the review sees them once stored (``ids``: their indicators.id,
-    in position order)."""
-    return [_indicator(k, ident, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op, _canonical(i.value),
-                       i.unit, (i.actual or {}).get("raw"), _canonical(i.weight), _canonical(i.score))
-            for k, (i, ident) in enumerate(zip(form.indicators, ids, strict=True), start=1)]
+    in position order; None: not known yet, before the form is stored). What :func:`_indicator`
+    makes of each row, written out: this runs for every row of every file imported."""
+    rows = form.indicators
+    idents: Sequence[int | None] = ids if ids is not None else [None] * len(rows)
+    canonical = _canonical_of
+    out: Indicators = []
+    for k, (i, ident) in enumerate(zip(rows, idents, strict=True), start=1):
+        value, weight, score = i.value, i.weight, i.score
+        actual_raw = i.actual.get("raw") if i.actual else None
+        out.append(ReviewIndicator(
+            f"indicators[{k - 1}]", k, i.level1, i.level2, i.level3, i.dimension, i.raw, i.kind, i.op,
+            None if value is None or value == "" else canonical(value), i.unit, ident,
+            parse_target(actual_raw).to_dict() if actual_raw is not None else None,
+            None if weight is None or weight == "" else canonical(weight),
+            None if score is None or score == "" else canonical(score)))
+    return out
 
 
-def parsed_form(form: ParsedForm, form_id: int, indicators: Indicators, fund_scores: list[Decimal]) -> ReviewForm:
-    """A parsed form as ``store.form_of`` builds it from the stored copy (no correction, no series yet)."""
+def fund_scores(form: ParsedForm) -> list[Decimal]:
+    """The 得分 of the form's money block as stored (fund_lines.score, ExactDecimal: canonical text
+    on SQLite, which is what reading it back gives; PostgreSQL's NUMERIC keeps the parse's scale,
+    which no check sees: they add the scores up and print them normalised)."""
+    return [d for f in form.funds if (d := _canonical(f.get("score"))) is not None]
+
+
+def parsed_form(form: ParsedForm, form_id: int | None, indicators: Indicators,
+                scores: list[Decimal] | None = None) -> ReviewForm:
+    """A parsed form as ``store.form_of`` builds it from the stored copy (no correction, no series
+    yet; ``form_id`` None before the form is stored; ``scores``: its funds' scores, by default
+    :func:`fund_scores`)."""
     h = form.header
     header: dict[str, Any] = {
         "project_name": h.get("project_name"), "unit": h.get("unit"), "department": h.get("department"),
@@ -122,11 +194,51 @@ def parsed_form(form: ParsedForm, form_id: int, indicators: Indicators, fund_sco
         "performance_type": h.get("performance_type"), "goal": h.get("goal"), "outcome": h.get("outcome"),
         "total_score": _canonical_text(h.get("total_score")), "grade": h.get("grade"),
     }
-    budget: dict[str, Decimal | None] = {p.removeprefix("budget."): None for p, _ in budget_fields(form.layout)}
+    budget: dict[str, Decimal | None] = dict.fromkeys(_budget_items(form.layout))
     budget.update({item: _canonical(amount) for item, amount in form.budget.items()})
     kind = load_siblings.form_kind({"kind": form.kind, "layout": form.layout})
     return ReviewForm(layout=form.layout, year=form.year, header=header, budget=budget, indicators=indicators,
-                      kind=kind or "target", form_id=form_id, series=[], fund_scores=fund_scores)
+                      kind=kind or "target", form_id=form_id, series=[],
+                      fund_scores=fund_scores(form) if scores is None else scores)
+
+
+# --- before the transaction: what depends on the file alone ----------------------------------------
+
+
+@dataclass
+class PreparedForm:
+    """One form's review as far as the file alone decides it."""
+
+    subject: ReviewForm  # as the rules see it once stored: no ids yet, series None
+    found: list[tuple[int, Finding]]  # (the rule's place in rule order, finding) of the rules run already
+    scorecard: dict[str, Any]  # form_reviews' figures (store._scorecard)
+
+
+@dataclass
+class PreparedReview:
+    """:func:`prepare_review` of a parsed document: handed to :func:`review_imported` in the
+    file's transaction."""
+
+    rule_sets: list[RuleSet]
+    later: list[tuple[int, Rule]]  # the rules that read the year before (their place in rule order)
+    forms: list[PreparedForm] = field(default_factory=list)
+
+
+def prepare_review(parsed: ParsedDocument, rule_sets: Sequence[RuleSet] | None = None) -> PreparedReview:
+    """The review of ``parsed`` as far as the file alone decides it, without the database: the
+    forms as the rules will see them once stored, the findings of every rule that does not look at
+    the project's other years (messages rendered; the ids of forms and rows are filled in later),
+    the scorecards. The importer calls this before the file's transaction."""
+    sets = list(default_rule_sets() if rule_sets is None else rule_sets)
+    rules = [rule for s in sets for rule in s.rules]
+    own = [(k, rule) for k, rule in enumerate(rules) if not reads_series(rule)]
+    prepared = PreparedReview(sets, [(k, rule) for k, rule in enumerate(rules) if reads_series(rule)])
+    for form in parsed.forms:
+        subject = parsed_form(form, None, parsed_indicators(form))
+        subject.series = None  # not known before the transaction: no rule run here reads it
+        found = run_rules(own, subject)
+        prepared.forms.append(PreparedForm(subject, found, _scorecard(subject)))
+    return prepared
 
 
 # --- what the file's review reads, one query each -------------------------------------------------
@@ -134,31 +246,25 @@ def parsed_form(form: ParsedForm, form_id: int, indicators: Indicators, fund_sco
 
 def _stored_ids(session: Session, document: models.SourceDocument) -> tuple[bool, list[tuple[int, int, list[int]]]]:
     """Whether the document's path has a correction that is not undone, and (form id, ordinal, its
-    indicators' ids in position order) of its forms by ordinal: one query."""
-    f, i, c = _FORMS.c, _INDICATORS.c, _CORRECTIONS.c
-    corrected = select(c.id).where(c.document_path == document.path, c.status != UNDONE).exists()
-    query = (select(f.id, f.ordinal, i.id, corrected).select_from(_FORMS.outerjoin(_INDICATORS, i.form_id == f.id))
-             .where(f.document_id == document.id).order_by(f.ordinal, i.position))
+    indicators' ids in position order) of its forms by ordinal (empty when it has a correction).
+    One query, and a second one only for forms whose row ids do not follow the positions."""
+    connection = session.connection()
+    forms = fetch(connection, _IDS, (document.path, UNDONE, document.id))
+    if any(row[7] for row in forms):
+        return True, []
     out: list[tuple[int, int, list[int]]] = []
-    any_correction = False
-    for form_id, ordinal, ident, has_correction in session.connection().execute(query):
-        any_correction = any_correction or bool(has_correction)
-        if not out or out[-1][0] != form_id:
+    irregular: dict[int, list[int]] = {}
+    for form_id, ordinal, count, first, last, low, high, _flag in forms:
+        if not count:
             out.append((form_id, ordinal, []))
-        if ident is not None:
-            out[-1][2].append(ident)
-    return any_correction, out
-
-
-def _fund_scores(session: Session, form_ids: list[int]) -> dict[int, list[Decimal]]:
-    """The stored 得分 of the funds (as the column type gives them back, whose scale the review's
-    sums keep), by form."""
-    f = _FUNDS.c
-    out: dict[int, list[Decimal]] = {}
-    for form_id, score in session.connection().execute(select(f.form_id, f.score).where(f.form_id.in_(form_ids), f.score.is_not(None))
-                                          .order_by(f.form_id, f.position)):
-        out.setdefault(form_id, []).append(score)
-    return out
+        elif low == high and first == 1 and last == count:  # positions 1..count, id = position + low
+            out.append((form_id, ordinal, list(range(low + 1, low + count + 1))))
+        else:
+            out.append((form_id, ordinal, irregular.setdefault(form_id, [])))
+    if irregular:
+        for form_id, ident in fetch(connection, _row_ids(len(irregular)), tuple(irregular)):
+            irregular[form_id].append(ident)
+    return False, out
 
 
 def _project_years(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Years]:
@@ -168,7 +274,8 @@ def _project_years(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tu
     if not wanted:
         return out
     names, units = sorted({n for n, _u in wanted}), sorted({u for _n, u in wanted})
-    for fid, year, name, unit in session.connection().execute(_PROJECTS_FORMS, {"names": names, "units": units}):
+    for fid, year, name, unit in fetch(session.connection(), _projects_forms(len(names), len(units)),
+                                       (*names, *units, *names, *units)):
         if (name, unit) in wanted:
             out[(name, unit)].append((fid, year))
     return out
@@ -248,25 +355,31 @@ def forms_of(session: Session, document: models.SourceDocument, parsed: ParsedDo
     ``store.form_of`` reads back from the database for each, series included — or None when the
     file must take the form-by-form review (it has corrections, or its stored forms do not match
     the parse)."""
-    built = _forms_and_years(session, document, parsed)
-    return built[0] if built is not None else None
+    prepared = prepare_review(parsed)
+    built = _stored_forms(session, document, prepared)
+    return [p.subject for p in prepared.forms] if built is not None else None
 
 
-def _forms_and_years(session: Session, document: models.SourceDocument,
-                     parsed: ParsedDocument) -> tuple[list[ReviewForm], dict[tuple[str, str], Years]] | None:
+def _stored_forms(session: Session, document: models.SourceDocument,
+                  prepared: PreparedReview) -> dict[tuple[str, str], Years] | None:
+    """Give the prepared forms their ids and their line-up with the year before; returns the other
+    years of the file's projects — or None when the file must take the form-by-form review."""
     corrected, stored = _stored_ids(session, document)
     if corrected:
         return None
     if [(ordinal, len(ids)) for _fid, ordinal, ids in stored] != [
-            (k, len(form.indicators)) for k, form in enumerate(parsed.forms, start=1)]:
+            (k, len(p.subject.indicators)) for k, p in enumerate(prepared.forms, start=1)]:
         return None
-    funded = [fid for (fid, _o, _i), form in zip(stored, parsed.forms, strict=True) if form.funds]
-    scores = _fund_scores(session, funded) if funded else {}
-    subjects: list[ReviewForm] = []
-    for (fid, _ordinal, ids), form in zip(stored, parsed.forms, strict=True):
-        subjects.append(parsed_form(form, fid, parsed_indicators(form, ids), scores.get(fid, [])))
+    subjects = [p.subject for p in prepared.forms]
+    for (fid, _ordinal, ids), subject in zip(stored, subjects, strict=True):
+        subject.form_id = fid
+        subject.series = []
+        for row, ident in zip(subject.indicators, ids, strict=True):
+            row.indicator_id = ident
     years = _project_years(session, (k for s in subjects if (k := _key(s)) is not None))
     previous = {s.form_id: p for s in subjects if (p := _previous(s, years)) is not None}
+    if not previous:
+        return years
     mine = {s.form_id: (document.path, ordinal, s.indicators) for ordinal, s in enumerate(subjects, start=1)}
     sides = {**_stored_indicators(session, {fid for fid, _y in previous.values() if fid not in mine}), **mine}
     for ordinal, subject in enumerate(subjects, start=1):
@@ -276,44 +389,61 @@ def _forms_and_years(session: Session, document: models.SourceDocument,
             before = [Side(i, year, (before_path, before_ordinal, i.position)) for i in rows]
             after = [Side(i, subject.year, (document.path, ordinal, i.position)) for i in subject.indicators]
             subject.series = line_up(before, after)
-    return subjects, years
+    return years
 
 
-def review_imported(session: Session, document: models.SourceDocument, parsed: ParsedDocument) -> int:
+def _stamp(dialect: Dialect, now: dt.datetime) -> Any:
+    """form_reviews.reviewed_at for ``dialect``, converted as a Core INSERT converts it."""
+    convert = _REVIEWS.c.reviewed_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return convert(now) if convert is not None else now
+
+
+def review_imported(session: Session, document: models.SourceDocument, parsed: ParsedDocument,
+                    prepared: PreparedReview | None = None) -> int:
     """The importer's review of a document just stored from ``parsed``, in the file's transaction
-    after its corrections were replayed: built from the parse in memory and written a few
-    statements per file — the same findings and scorecards as :func:`.store.review_document` —
-    or, when the file has corrections (or its stored forms do not match the parse), that
-    form-by-form review. Returns the number of forms reviewed."""
+    after its corrections were replayed; ``prepared``: :func:`prepare_review` of ``parsed``, made
+    before the transaction (made here when not given). Stores the same findings and scorecards as
+    :func:`.store.review_document` — which it falls back on when the file has corrections (or its
+    stored forms do not match the parse). Returns the number of forms reviewed."""
     session.flush()
-    done = review_parsed(session, document, parsed)
+    done = review_parsed(session, document, prepare_review(parsed) if prepared is None else prepared)
     return done if done is not None else review_document(session, document)
 
 
-def review_parsed(session: Session, document: models.SourceDocument, parsed: ParsedDocument,
-                  rule_sets: Sequence[RuleSet] | None = None) -> int | None:
-    """Review the forms of ``document``, just stored from ``parsed`` in this transaction, and the
-    next years of their projects. Returns the number of forms reviewed, or None when the file must
-    take the form-by-form review (it has corrections, or its stored forms do not match the parse)."""
-    built = _forms_and_years(session, document, parsed)
-    if built is None:
+def review_parsed(session: Session, document: models.SourceDocument, prepared: PreparedReview) -> int | None:
+    """Finish the review of ``document``'s forms, just stored in this transaction from the parse
+    ``prepared`` was made of, and review again the next years of their projects. Returns the number
+    of forms reviewed, or None when the file must take the form-by-form review (it has corrections,
+    or its stored forms do not match the parse)."""
+    years = _stored_forms(session, document, prepared)
+    if years is None:
         return None
-    subjects, years = built
-    sets = list(default_rule_sets() if rule_sets is None else rule_sets)
-    found: list[tuple[int | None, Finding]] = []
-    reviews: list[dict[str, Any]] = []
-    now = dt.datetime.now(dt.UTC)
-    for subject in subjects:
-        found += [(subject.form_id, x) for x in review(subject, sets)]
-        reviews.append({"form_id": subject.form_id, "rule_sets": rule_sets_key(sets), "reviewed_at": now,
-                        **_scorecard(subject)})
-    if found:  # new forms: nothing to delete first
-        session.connection().execute(insert(_FINDINGS), [
-            {"form_id": fid, "rule_id": x.rule_id, "rule_set": x.rule_set, "rule_set_version": x.version,
-             "severity": x.severity, "message": x.message, "subject": x.subject[:500], "field": x.field,
-             "position": x.position, "level3": x.level3, "indicator_id": x.indicator_id} for fid, x in found])
-    if reviews:
-        session.connection().execute(insert(_REVIEWS), reviews)
+    found: list[tuple[Any, ...]] = []
+    reviews: list[tuple[Any, ...]] = []
+    connection = session.connection()
+    key, now = rule_sets_key(prepared.rule_sets), _stamp(connection.dialect, dt.datetime.now(dt.UTC))
+    for form in prepared.forms:
+        subject = form.subject
+        fid, rows = subject.form_id, subject.indicators
+        listed = form.found
+        later = run_rules(prepared.later, subject)
+        if later:  # in rule order, as review() gives them
+            listed = sorted([*listed, *later], key=itemgetter(0))
+        for _k, x in listed:
+            # The findings made before the transaction knew no ids: a row's is its position's.
+            ident = x.indicator_id if x.indicator_id is not None or x.position is None else rows[x.position - 1].indicator_id
+            found.append((fid, x.rule_id, x.rule_set, x.version, x.severity, x.message, x.subject[:500], x.field,
+                          x.position, x.level3, ident))
+        card = form.scorecard
+        reviews.append((fid, key, card["indicator_count"], card["quantified_count"], card["quantified_share"],
+                        card["groups_required"], card["groups_covered"], card["groups_missing"], now))
+    for table, columns, values in ((_FINDINGS, _FINDING_COLUMNS, found), (_REVIEWS, _REVIEW_COLUMNS, reviews)):
+        if values:  # new forms: nothing to delete first
+            tagged = [(0, row) for row in values]
+            # The columns' conversions, as a Core INSERT makes them (reviewed_at's made by _stamp).
+            process(connection.dialect, table, columns[:-1] if table is _REVIEWS else columns, tagged)
+            insert_many(connection, table, columns, [row for _tag, row in tagged])
+    subjects = [form.subject for form in prepared.forms]
     done = {s.form_id for s in subjects}
     for subject in subjects:
         for fid in _later(subject, years):

@@ -80,8 +80,10 @@ def _matches(dimension: str, patterns: tuple[str, ...]) -> bool:
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 16)
 def _squeezed(text: str | None) -> str:
-    """The text without whitespace (how names and targets are compared)."""
+    """The text without whitespace (how names and targets are compared). Remembered: four checks
+    ask it of every target and name, which repeat across the forms of an archive."""
     return _SPACES.sub("", text or "")
 
 
@@ -121,11 +123,13 @@ def qualitative_for_quantity(form: ReviewForm, ind: ReviewIndicator, params: dic
     """The 三级 name ends in one of ``suffixes`` (it asks for a rate or a count; not in one of
     ``exclude_suffixes``: 质量 is a quality) but the target is not a number (placeholders are left to
     ``placeholder_target``)."""
+    if ind.kind == "numeric":  # most rows: no need to look at the name
+        return None
     name = (ind.level3 or "").strip()
     if any(name.endswith(s) for s in params["exclude_suffixes"]):
         return None
     suffix = next((s for s in params["suffixes"] if name.endswith(s)), None)
-    if suffix is None or ind.kind == "numeric" or _is_placeholder(ind, params["placeholders"]):
+    if suffix is None or _is_placeholder(ind, params["placeholders"]):
         return None
     return {"suffix": suffix}
 
@@ -244,10 +248,12 @@ def money_targets_over_budget(form: ReviewForm, params: dict[str, Any]) -> Itera
     """The targets in money (元, 万元 … converted to yuan) of indicators in ``dimensions`` add up to
     more than budget item ``budget``."""
     budget = form.budget.get(params["budget"])
+    if budget is None:
+        return []
     amounts = [in_yuan(i.value, i.unit) for i in form.indicators
                if i.kind == "numeric" and matches(i.dimension, params["dimensions"])]
     money = [a for a in amounts if a is not None]
-    if budget is None or not money or sum(money, Decimal(0)) <= budget:
+    if not money or sum(money, Decimal(0)) <= budget:
         return []
     return [Hit("cost", "form", {"sum": _money(sum(money, Decimal(0))), "budget": _money(budget),
                                  "budget_label": _label(form, params["budget"], params["labels"]),
@@ -368,6 +374,11 @@ def identical_targets(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]
 
 # --- across years (v_series rows whose later form is this one) --------------------------------------
 
+# The checks that read ``form.series`` (the project's other years, stored from other files): the
+# importer runs rules of these checks (and every ``applies_to = "series"`` rule) in the file's
+# transaction, the others before it (pipeline/review/batch.py).
+SERIES_CHECKS = frozenset({"target_lowered", "dropped_last_quantified"})
+
 
 @_register("target_lowered", FORM, provides=("from_year", "from_raw", "to_raw", "from_level3"),
            ops=["≥", ">", "="], exclude_dimensions=["cost.*"])
@@ -375,6 +386,8 @@ def target_lowered(form: ReviewForm, params: dict[str, Any]) -> Iterable[Hit]:
     """A target v_series calls ``lowered`` from the year before, when the later operator is one of
     ``ops`` (a lower floor; a lower ceiling ``≤`` is stricter) and the dimension is not excluded
     (spending less is no loss)."""
+    if not form.series:
+        return []
     by_id = {i.indicator_id: i for i in form.indicators}
     hits = []
     for row in form.series or []:
@@ -395,6 +408,8 @@ def dropped_last_quantified(form: ReviewForm, params: dict[str, Any]) -> Iterabl
     """An indicator of the year before was dropped while its dimension, which had a numeric target
     then, has none now — only for dimensions the form's layout still has (a dimension the new
     framework no longer holds is the framework's change, not the unit's)."""
+    if not form.series:
+        return []
     dims_now = framework(form.layout).dimensions
     by_dim: dict[str, list[dict[str, Any]]] = {}
     for row in form.series or []:

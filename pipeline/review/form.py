@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 
@@ -83,7 +83,7 @@ class Framework:
 
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    @property
+    @cached_property  # asked for every form reviewed; the framework is made once per layout
     def dimensions(self) -> frozenset[str]:
         return frozenset(d for dims in self.groups.values() for d in dims)
 

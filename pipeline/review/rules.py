@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from goalforms.errors import GoalformsError
-from goalforms.pipeline.review.checks import CHECKS, COMMON, FORM, INDICATOR, Hit, matches
+from goalforms.pipeline.review.checks import (
+    CHECKS,
+    COMMON,
+    FORM,
+    INDICATOR,
+    SERIES_CHECKS,
+    Hit,
+    _matches,
+    matches,
+)
 from goalforms.pipeline.review.form import ReviewForm, ReviewIndicator
 
 SEVERITIES = ("error", "warning", "info")
@@ -203,7 +212,14 @@ def _is_self_evaluation(form: ReviewForm) -> bool:
         i.score is not None or i.weight is not None or i.actual is not None for i in form.indicators)
 
 
-def _applies(rule: Rule, form: ReviewForm) -> bool:
+def reads_series(rule: Rule) -> bool:
+    """Whether the rule looks at the project's other years (``form.series``, built from other
+    files' rows): the importer runs these in the file's transaction, every other rule before it."""
+    return rule.applies_to == "series" or rule.check in SERIES_CHECKS
+
+
+def _applies(rule: Rule, form: ReviewForm, self_evaluation: bool | None = None) -> bool:
+    """Whether the rule looks at this form (``self_evaluation``: whether it is one, if known)."""
     if rule.layouts and form.layout not in rule.layouts:
         return False
     if rule.kinds and form.kind not in rule.kinds:
@@ -211,7 +227,7 @@ def _applies(rule: Rule, form: ReviewForm) -> bool:
     if rule.applies_to == "series":
         return form.series is not None
     if rule.applies_to == "self_evaluation":
-        return _is_self_evaluation(form)
+        return _is_self_evaluation(form) if self_evaluation is None else self_evaluation
     return True
 
 
@@ -229,15 +245,33 @@ def _message(rule: Rule, form: ReviewForm, hit: Hit) -> str:
 
 def run_rule(rule: Rule, form: ReviewForm) -> list[Finding]:
     """The findings of one rule on one form."""
-    if not _applies(rule, form):
-        return []
+    return _findings(rule, form) if _applies(rule, form) else []
+
+
+def run_rules(rules: Iterable[tuple[int, Rule]], form: ReviewForm) -> list[tuple[int, Finding]]:
+    """The findings of numbered rules on one form, each with its rule's number, in the rules'
+    order (whether the form is a self-evaluation is asked once, not once per such rule)."""
+    self_evaluation: bool | None = None
+    out: list[tuple[int, Finding]] = []
+    for k, rule in rules:
+        if rule.applies_to == "self_evaluation" and self_evaluation is None:
+            self_evaluation = _is_self_evaluation(form)
+        if _applies(rule, form, self_evaluation):
+            out += [(k, x) for x in _findings(rule, form)]
+    return out
+
+
+def _findings(rule: Rule, form: ReviewForm) -> list[Finding]:
     check = CHECKS[rule.check]
     hits: list[Hit] = []
     if check.level == INDICATOR:
-        for ind in form.indicators:
-            if rule.dimensions and not matches(ind.dimension, rule.dimensions):
-                continue
-            values = check.function(form, ind, rule.params)
+        rows = form.indicators
+        if rule.dimensions:  # matches() per row, without its call and conversion each time
+            patterns = tuple(rule.dimensions)
+            rows = [ind for ind in rows if ind.dimension is not None and _matches(ind.dimension, patterns)]
+        function, params = check.function, rule.params
+        for ind in rows:
+            values = function(form, ind, params)
             if values is not None:
                 hits.append(Hit(ind.level3, ind.key, values, ind))
     else:
@@ -254,8 +288,5 @@ def run_rule(rule: Rule, form: ReviewForm) -> list[Finding]:
 
 def review(form: ReviewForm, rule_sets: Iterable[RuleSet] | None = None) -> list[Finding]:
     """Every finding of ``form`` under ``rule_sets`` (default: the shipped ones), in rule order."""
-    findings: list[Finding] = []
-    for rule_set in (default_rule_sets() if rule_sets is None else rule_sets):
-        for rule in rule_set.rules:
-            findings += run_rule(rule, form)
-    return findings
+    rules = (rule for rule_set in (default_rule_sets() if rule_sets is None else rule_sets) for rule in rule_set.rules)
+    return [x for _k, x in run_rules(enumerate(rules), form)]

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, delete, func, insert, select, text
@@ -124,11 +125,17 @@ def form_of(session: Session, form: models.Form, with_series: bool = True) -> Re
 # --- computing and storing -------------------------------------------------------------------------
 
 
+@cache
+def _required_groups(layout: str) -> tuple[str, ...]:
+    """The 一级 groups the shipped coverage rule asks of a layout (what the scorecard counts)."""
+    rules = [r for s in default_rule_sets() for r in s.rules if r.check == "dimensions_covered"]
+    return tuple(rules[0].params["required"].get(layout, [])) if rules else ()
+
+
 def _scorecard(form: ReviewForm) -> dict[str, Any]:
     count = len(form.indicators)
     quantified = sum(1 for i in form.indicators if i.kind == "numeric")
-    rules = [r for s in default_rule_sets() for r in s.rules if r.check == "dimensions_covered"]
-    required: list[str] = list(rules[0].params["required"].get(form.layout, [])) if rules else []
+    required = _required_groups(form.layout)
     groups = framework(form.layout).groups
     present = {i.dimension for i in form.indicators if i.dimension}
     missing = [g for g in required if not groups.get(g, frozenset()) & present]

@@ -8,7 +8,8 @@ path (only that path: a request never names a file). A page image is served only
 the user's scope, and only a page of that form.
 
 Where each value was read — its page and cell box (PDF, scan), its sheet and cell (spreadsheet) —
-comes from the store (``provenance``, written by the loader from the parse's origins): showing a
+comes from the store (``Form.provenance``: the form's origins the loader stored as one JSON value,
+``form_origins``): showing a
 page never parses the file again. A PDF or scan page is rendered as an image (pypdfium2) with
 the cells of the form's values outlined, flagged ones in red, and the first flagged cell shown
 enlarged; an .xlsx sheet is shown as its cells (openpyxl, values only) with the flagged cells

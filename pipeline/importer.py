@@ -395,9 +395,15 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             elif postgres:
                 # First this path's and this content's own locks (in a fixed order, one statement):
-                # a second import of the same file waits here, then finds it stored.
+                # a second import of the same file waits here, then finds it stored. In the same
+                # statement, this transaction's commit made asynchronous (SET LOCAL
+                # synchronous_commit): the commit returns without waiting for the WAL flush. A
+                # server crash may then lose the last files' commits, never corrupt nor half-load
+                # one, and the next import loads them again (they are not stored by their hash):
+                # SQLite's synchronous=NORMAL, the same trade (schema/db.py).
                 own = sorted({_lock_key(job.key), _lock_key(job.sha256)})
-                connection.exec_driver_sql(f"SELECT {', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
+                connection.exec_driver_sql(f"SELECT set_config('synchronous_commit', 'off', true), "
+                                           f"{', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
             found = _stored(connection, job)
             previous = found.previous
             if found.same:

@@ -320,6 +320,7 @@ class _Held:
             real(connection, locks)
             if threading.current_thread().name == holder:
                 self.pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                self.synchronous_commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
                 self.taken.set()
                 assert self.go.wait(300)
 
@@ -411,6 +412,10 @@ def test_files_of_other_projects_do_not_wait_for_each_other(
     from goalforms.pipeline.importer import _WRITE_LOCK, import_file
 
     engine = connect(pg_url)
+    with engine.connect() as connection:  # durable commits by default (the test server's are not)
+        connection.exec_driver_sql(f'ALTER DATABASE "{make_url(pg_url).database}" SET synchronous_commit = on')
+        connection.commit()
+    engine.dispose()
     changing = tmp_path / "changing.txt"
     changing.write_text(THIRD.read_text(encoding="utf-8"), encoding="utf-8")
     assert import_file(changing, engine).status == LOADED
@@ -423,6 +428,11 @@ def test_files_of_other_projects_do_not_wait_for_each_other(
     held.threads[-1].join(300)
     assert not held.threads[-1].is_alive() and held.outcomes[OTHER.name].status == LOADED
     assert {row[0] for row in _advisory(engine)} == {held.pid}
+    # An import's transactions commit without waiting for the WAL flush (a crash loses at most the
+    # last files, which the next import loads again); other sessions keep the database's setting.
+    assert held.synchronous_commit == "off"
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     with Session(engine) as s:
         assert str(OTHER) in s.scalars(select(models.SourceDocument.path)).all()
     # A file replacing a stored one takes the write lock exclusive before it deletes anything (the

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, String, delete, literal, or_, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,9 @@ from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.load import Rows, prepare_rows, store_document
 from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.review.batch import prepare_review, review_imported
+from goalforms.pipeline.review.reads import fetch
 from goalforms.schema import models
-from goalforms.schema.clerk_models import UNDONE, Correction
+from goalforms.schema.clerk_models import UNDONE
 from goalforms.schema.db import make_engine, sqlite_file_lock
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
@@ -285,8 +286,6 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
 
 
 _DOCUMENTS = models.SourceDocument.__table__
-_CORRECTIONS = Correction.__table__
-_FAILURES = models.ImportFailure.__table__
 # PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
 # 7142093551 in the one-number space):
 # - _WRITE_LOCK, one number: every file holds it SHARED from its links to its commit; a file that
@@ -353,17 +352,19 @@ class _Stored:
     failed: bool  # its path is in the quarantine list
 
 
+# One statement, through the driver (review/reads.py): its rows are the documents at the path or of
+# the content, then a row (NULL, name, NULL) for each flag that holds.
+_STORED = f"""
+    SELECT id, path, sha256 FROM source_documents WHERE path = ? OR sha256 = ?
+    UNION ALL SELECT NULL, 'corrected', NULL WHERE EXISTS (
+        SELECT 1 FROM corrections WHERE document_path = ? AND status <> '{UNDONE}')
+    UNION ALL SELECT NULL, 'failed', NULL WHERE EXISTS (SELECT 1 FROM import_failures WHERE path = ?)
+"""
+
+
 def _stored(connection: Connection, job: _Job) -> _Stored:
     """All of :class:`_Stored` in one query (each answer one more round trip per file otherwise)."""
-    d, c, f = _DOCUMENTS.c, _CORRECTIONS.c, _FAILURES.c
-
-    def flag(name: str, where: Any) -> Any:
-        return select(literal(None, Integer), literal(name, String), literal(None, String)).where(where)
-
-    rows = connection.execute(
-        select(d.id, d.path, d.sha256).where(or_(d.path == job.key, d.sha256 == job.sha256)).union_all(
-            flag("corrected", select(c.id).where(c.document_path == job.key, c.status != UNDONE).exists()),
-            flag("failed", select(f.id).where(f.path == job.key).exists()))).all()
+    rows = fetch(connection, _STORED, (job.key, job.sha256, job.key, job.key))
     documents = [r for r in rows if r[0] is not None]
     flags = {r[1] for r in rows if r[0] is None}
     return _Stored(next((r[0] for r in documents if r[1] == job.key), None),

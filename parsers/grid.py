@@ -34,6 +34,11 @@ class Location:
             cached = self.__dict__["_text"] = self._format()
         return cached
 
+    def __getstate__(self) -> dict[str, object]:
+        # Only the fields travel in a pickle (a parse sent back by a worker), not what the
+        # instance keeps for speed (its text, the origins of its cells: see Origin.of).
+        return {name: value for name, value in self.__dict__.items() if not name.startswith("_")}
+
     def _format(self) -> str:
         if self.sheet is not None:
             return f"{sheet_ref(self.sheet)}!{self.cell or 'A1'}"
@@ -143,9 +148,28 @@ class Row:
     def blank(self) -> bool:
         return not self.filled
 
+    @property
+    def filled_texts(self) -> tuple[str, ...]:
+        """The texts of the filled cells as printed (not stripped): a key for the answers that
+        depend on them only (``layouts/lookups.py``)."""
+        cached: tuple[str, ...] | None = self.__dict__.get("_filled_texts")
+        if cached is None:
+            cached = self.__dict__["_filled_texts"] = tuple(cell.text for cell in self.filled)
+        return cached
+
     def text(self, sep: str = " ") -> str:
+        if not sep:
+            # The texts run together: asked of every row by the report search, the recogniser and
+            # the document check; one string per row (its hash kept with it for the caches).
+            joined: str | None = self.__dict__.get("_joined")
+            if joined is None:
+                joined = self.__dict__["_joined"] = "".join(self._texts())
+            return joined
+        return sep.join(self._texts())
+
+    def _texts(self) -> tuple[str, ...]:
         cached: tuple[str, ...] | None = self.__dict__.get("_stripped_texts")
-        return sep.join(self._fill()[1] if cached is None else cached)
+        return self._fill()[1] if cached is None else cached
 
     def _fill(self) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
         cells: list[Cell] = []
@@ -158,6 +182,32 @@ class Row:
         filled = self.__dict__["_filled_cells"] = tuple(cells)
         stripped = self.__dict__["_stripped_texts"] = tuple(texts)
         return filled, stripped
+
+
+# (Fewer than the cells and locations: an entry holds a whole line's row, about a KiB; 4 MiB at most.)
+@lru_cache(maxsize=1 << 12)
+def _tab_line(line: str) -> dict[str, object]:
+    """The instance dict of a tab-separated line's row but its ``where``: the fields as
+    Row.__init__ sets them (a table row when the line holds a tab) and what the row keeps for
+    speed — its filled cells and their stripped texts (Row._fill), those texts run together
+    (Row.text("")), the filled cells' texts as printed (Row.filled_texts). See line_location:
+    the lines of dumps repeat from form to form."""
+    parts = line.split("\t")
+    cells = tuple(map(plain_cell, parts, range(len(parts))))
+    filled = tuple(cell for cell in cells if cell.text.strip())
+    texts = tuple(cell.text.strip() for cell in filled)
+    return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
+            "_filled_cells": filled, "_stripped_texts": texts, "_joined": "".join(texts),
+            "_filled_texts": tuple(cell.text for cell in filled)}
+
+
+def tab_row(line: str, where: Location) -> Row:
+    """The row of a tab-separated line, its filled cells and texts already known."""
+    row: Row = object.__new__(Row)
+    fields = row.__dict__
+    fields.update(_tab_line(line))
+    fields["where"] = where
+    return row
 
 
 @dataclass
@@ -198,9 +248,21 @@ class Origin:
 
     @classmethod
     def of(cls, row: Row, cell: Cell | None = None) -> Origin:
+        where = row.where
         if cell is None:
-            return cls(row.where, bbox=row.where.bbox)
-        return cls(row.where, cell.col, cell.bbox or row.where.bbox, cell.confidence, cell.doubt)
+            return cls(where, bbox=where.bbox)
+        if cell.bbox is None and cell.confidence is None and cell.doubt is None:
+            # A plain cell (a text dump's, a Word table's): its origin is its place only, and
+            # origins are immutable, so one serves every value read there; kept with the place
+            # (a text dump's line locations are shared, see line_location).
+            shared: dict[int, Origin] | None = where.__dict__.get("_origins")
+            if shared is None:
+                shared = where.__dict__["_origins"] = {}
+            origin = shared.get(cell.col)
+            if origin is None:
+                origin = shared[cell.col] = cls(where, cell.col, where.bbox)
+            return origin
+        return cls(where, cell.col, cell.bbox or where.bbox, cell.confidence, cell.doubt)
 
     @classmethod
     def of_location(cls, where: Location) -> Origin:

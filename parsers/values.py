@@ -171,6 +171,7 @@ def parse_money(text: str, unit: str = "元") -> str | None:
     return canonical_decimal(amount * MONEY_UNITS[m.group("unit") or unit])
 
 
+@lru_cache(maxsize=1 << 12)  # plan dates repeat (2024-01-01, 2024-12-31)
 def parse_date(text: str) -> str | None:
     """``2020-1-1`` → ``2020-01-01``; None when it is not a full date."""
     m = _DATE.match(text.strip())

@@ -73,12 +73,13 @@ def normalise(raw: RawForm) -> Form:
         spec = specs.get(name) or FieldSpec(name, [])  # (a FieldSpec is made only for a name the layout lacks)
         section = "header_extra" if spec.extra else "header"
         if value is not None:
-            form.sources[f"{section}.{name}"] = str(value.where)
-            form.origins[f"{section}.{name}"] = value.origin or Origin.of_location(value.where)
-        if value is not None and value.text.strip():
-            cleaned = _read_field(spec, value)
-            if cleaned is None and spec.type != "text":
-                form.issues.append(_invalid(f"{section}.{name}", value, _WHAT[spec.type]))
+            key = f"{section}.{name}"
+            form.sources[key] = str(value.where)
+            form.origins[key] = value.origin or Origin.of_location(value.where)
+            if value.text.strip():
+                cleaned = _read_field(spec, value)
+                if cleaned is None and spec.type != "text":
+                    form.issues.append(_invalid(key, value, _WHAT[spec.type]))
         if spec.extra:
             form.extra[name] = cleaned  # type: ignore[assignment]
         else:
@@ -86,12 +87,13 @@ def normalise(raw: RawForm) -> Form:
     for name, value in raw.budget.items():
         amount = None
         if value is not None:
-            form.sources[f"budget.{name}"] = str(value.where)
-            form.origins[f"budget.{name}"] = value.origin or Origin.of_location(value.where)
-        if value is not None and value.text.strip():
-            amount = parse_money(value.text, value.unit)
-            if amount is None:
-                form.issues.append(_invalid(f"budget.{name}", value, "an amount of money"))
+            key = f"budget.{name}"
+            form.sources[key] = str(value.where)
+            form.origins[key] = value.origin or Origin.of_location(value.where)
+            if value.text.strip():
+                amount = parse_money(value.text, value.unit)
+                if amount is None:
+                    form.issues.append(_invalid(key, value, "an amount of money"))
         form.budget[name] = amount
     for n, row in enumerate(raw.funds):
         form.funds.append(_fund(n, row, form))
@@ -116,8 +118,11 @@ def normalise(raw: RawForm) -> Form:
                 line=item.where.line,
                 where=str(item.where),
                 actual=actual.to_dict() if actual is not None else None,
-                weight=_number(item.weight, f"indicators[{index}].weight", item.where, form),
-                score=_number(item.score, f"indicators[{index}].score", item.where, form),
+                # (None: the layout has no such column; the field path is spelt only for a value.)
+                weight=None if item.weight is None else _number(item.weight, f"indicators[{index}].weight",
+                                                                item.where, form),
+                score=None if item.score is None else _number(item.score, f"indicators[{index}].score",
+                                                              item.where, form),
                 note=(clean_text(item.note) or None) if item.note is not None else None,
                 prior_year=parse_target(item.prior_year).to_dict() if item.prior_year is not None else None,
                 period=item.period,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 import regex
 
@@ -69,10 +69,6 @@ _MIN_NAME_LIKE = 5
 _SPECIFIC_CAPTION = 6
 
 
-def _labels(spec: LayoutSpec) -> tuple[str, ...]:
-    return _labels_of(spec.id)
-
-
 @cache
 def _labels_of(layout: str) -> tuple[str, ...]:
     """Every label the layout prints (header, budget, text blocks, captions, table header, title),
@@ -94,6 +90,13 @@ def _labels_of(layout: str) -> tuple[str, ...]:
     return tuple(sorted((label for label in labels if len(label) >= 4), key=len, reverse=True))
 
 
+@lru_cache(maxsize=1 << 12)
+def _glued_label(layout: str, text: str) -> str | None:
+    """The first (longest) label of the layout inside a compacted header value. Kept per text: units,
+    departments and categories repeat from form to form."""
+    return next((label for label in _labels_of(layout) if label in text), None)
+
+
 def _where(form: Form, field: str) -> str:
     return form.sources.get(field, form.where)
 
@@ -101,6 +104,8 @@ def _where(form: Form, field: str) -> str:
 def check_header(form: Form, spec: LayoutSpec) -> list[Issue]:
     issues = []
     flagged = {i.field for i in form.issues}
+    # The short values compacted once (each is looked for inside the others).
+    compacted = {k: compact(v) for k in _SHORT_FIELDS if isinstance(v := form.header.get(k), str)}
     for name in _SHORT_FIELDS:
         value = form.header.get(name)
         field = f"header.{name}"
@@ -111,17 +116,16 @@ def check_header(form: Form, spec: LayoutSpec) -> list[Issue]:
                                     _where(form, field), field))
             continue
         text = compact(value)
-        found = [label for label in _labels(spec) if label in text]
-        if found:
+        label = _glued_label(spec.id, text)
+        if label is not None:
             issues.append(Issue("glued_label", "error",
-                                f"{field} {value!r} holds the label {found[0]!r}: a neighbouring cell was glued into it",
+                                f"{field} {value!r} holds the label {label!r}: a neighbouring cell was glued into it",
                                 _where(form, field), field))
             continue
         glued = _GLUED_FIGURE.search(text)
         other = None if name == "project_name" else next(
             (f"header.{k}" for k in _SHORT_FIELDS
-             if k != name and isinstance(v := form.header.get(k), str) and len(compact(v)) >= 4
-             and compact(v) in text and compact(v) != text), None)
+             if k != name and (v := compacted.get(k)) is not None and len(v) >= 4 and v in text and v != text), None)
         if glued or other:
             what = f"the figure {glued.group()!r}" if glued else f"the value of {other}"
             issues.append(Issue("glued_value", "error",
@@ -143,8 +147,9 @@ def _amount(form: Form, key: str) -> Decimal | None:
 
 def check_budget(form: Form) -> list[Issue]:
     issues = []
-    total, year = _amount(form, "total"), _amount(form, "current_year")
-    parts = [_amount(form, k) for k in ("fiscal_appropriation", "carryover", "other_funds")]
+    amounts = {k: _amount(form, k) for k in form.budget}  # (a key the form lacks: None, as _amount says)
+    total, year = amounts.get("total"), amounts.get("current_year")
+    parts = [amounts.get(k) for k in ("fiscal_appropriation", "carryover", "other_funds")]
     if year is not None and all(p is not None for p in parts):
         summed = sum(p for p in parts if p is not None)
         if summed != year:
@@ -155,7 +160,6 @@ def check_budget(form: Form) -> list[Issue]:
         issues.append(Issue("budget_mismatch", "error",
                             f"budget.total {total} is smaller than this year's budget.current_year {year}",
                             _where(form, "budget.total"), "budget.total"))
-    amounts = {k: _amount(form, k) for k in form.budget}
     for key, amount in amounts.items():
         # Yuan amounts stop at the fen: more decimals are a float artefact or a misread figure.
         if amount is not None and -amount.as_tuple().exponent > 2:  # type: ignore[operator]
@@ -205,6 +209,26 @@ def _level_labels(spec: LayoutSpec) -> tuple[str, ...]:
     return tuple(vocabulary.level1) + tuple(vocabulary.parent)
 
 
+def _indicator_labels(spec: LayoutSpec) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """The layout's level names, those of them ending in 指标/目标, and its table-header and side
+    labels: what a target must not be (made once per layout, see lookups)."""
+    found = _INDICATOR_LABELS.get(id(spec))
+    if found is None or found[0] is not spec:
+        levels = _level_labels(spec)
+        # Level names ending in 指标/目标 are unmistakable inside a text; short ones (数量, 满意度)
+        # are ordinary words of targets ("满意度达到 95%以上"), so only a target that *is* one counts.
+        long_levels = tuple(name for name in levels if name.endswith(("指标", "目标")))
+        table_labels = {name for column, names in spec.table.items() for name in names} | set(spec.side_labels)
+        if len(_INDICATOR_LABELS) >= 64:  # layouts loaded again and again (tests, user layouts)
+            _INDICATOR_LABELS.clear()
+        found = _INDICATOR_LABELS[id(spec)] = (spec, (frozenset(levels), long_levels, frozenset(table_labels)))
+    return found[1]
+
+
+# By the spec's identity, the spec kept with its answers (as layouts/lookups.py does).
+_INDICATOR_LABELS: dict[int, tuple[LayoutSpec, tuple[frozenset[str], tuple[str, ...], frozenset[str]]]] = {}
+
+
 def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
     issues: list[Issue] = []
     indicators = form.indicators
@@ -218,11 +242,7 @@ def check_indicators(form: Form, spec: LayoutSpec) -> list[Issue]:
         issues.append(Issue("sparse_targets", "error",
                             f"{missing} of {len(indicators)} indicators have no target: the target column was "
                             "probably lost or read into another column", form.where, "indicators"))
-    levels = _level_labels(spec)
-    # Level names ending in 指标/目标 are unmistakable inside a text; short ones (数量, 满意度) are
-    # ordinary words of targets ("满意度达到 95%以上"), so only a target that *is* one counts.
-    long_levels = tuple(name for name in levels if name.endswith(("指标", "目标")))
-    table_labels = {name for column, names in spec.table.items() for name in names} | set(spec.side_labels)
+    levels, long_levels, table_labels = _indicator_labels(spec)
     for index, indicator in enumerate(indicators):
         raw = compact(indicator.raw)
         field = f"indicators[{index}].raw"
@@ -268,7 +288,8 @@ def _glued_title(text: str, titles: tuple[str, ...]) -> str | None:
     """The layout title a line ends with (or ends with before the year), if any. ``titles``: every
     layout's titles; a line that neither ends with one nor with a year holds none (the common case,
     tested first: every line of every file comes here)."""
-    if not text.endswith(titles) and not _YEAR_TAIL.search(text[-7:]):
+    # (A year tail ends with 年, 年度 or a bracket after them: 年 among the last three characters.)
+    if not text.endswith(titles) and ("年" not in text[-3:] or not _YEAR_TAIL.search(text[-7:])):
         return None
     for parser in LAYOUTS.values():
         for title in parser.spec.titles:

@@ -36,7 +36,11 @@ def validate(form: Form) -> Form:
     texts = {f"header.{k}": form.header.get(k) for k in _PROSE_FIELDS}
     texts |= {f"header_extra.{k}": v for k, v in form.extra.items()}
     for field, text in texts.items():
-        last_sentence = _SENTENCE_END.split(text)[-1] if isinstance(text, str) else ""
+        # The last sentence is the text's end: only a text ending on an ideograph can stop
+        # mid-sentence, so only such a text is split (most end with 。).
+        if not isinstance(text, str) or not _ENDS_MID_SENTENCE.search(text[-1:]):
+            continue
+        last_sentence = _SENTENCE_END.split(text)[-1]
         if (len(last_sentence) >= _MIN_PROSE and _CLAUSE.search(last_sentence)
                 and _ENDS_MID_SENTENCE.search(last_sentence)):
             issues.append(Issue("truncated_text", "warning", f"{field} stops mid-sentence: …{last_sentence[-12:]!r}",

@@ -16,20 +16,27 @@ if TYPE_CHECKING:
     from goalforms.parsers.layouts.table import Entry
 
 
+_LEVEL_KEYS = {1: "level1", 2: "level2"}
+
+
 def cell_origins(row: Row, entry: Entry, labels: list[tuple[Cell, LabelHit]], texts: list[Cell]) -> dict[str, Origin]:
     origins: dict[str, Origin] = {}
+    of = Origin.of
     for cell, hit in labels:
-        key = f"level{hit.level}"
+        key = _LEVEL_KEYS.get(hit.level) or f"level{hit.level}"
         if key not in origins:
-            origins[key] = Origin.of(row, _own(row, cell))
+            origins[key] = of(row, _own(row, cell))
     if entry.target is not None and texts:
-        origins["target"] = Origin.of(row, texts[-1])
+        origins["target"] = of(row, texts[-1])
         names = texts[:-1]
     else:
         names = texts
-    joined = Origin.joined([Origin.of(row, c) for c in names]) if entry.level3 is not None else None
-    if joined is not None:
-        origins["level3"] = joined
+    if entry.level3 is not None and names:
+        # One cell (the usual name): its own origin, as Origin.joined gives it back.
+        joined = of(row, names[0]) if len(names) == 1 and names[0].doubt != "" else \
+            Origin.joined([of(row, c) for c in names])
+        if joined is not None:
+            origins["level3"] = joined
     for role, text in entry.extra.items():
         cell = next((c for c in row.filled if c.text == text), None)
         if cell is not None:

@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 from goalforms.parsers.grid import Location, Origin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RawValue:
     text: str
     where: Location
     unit: str = "元"  # money printed in a 万元 block is read × 10000
     # The cell it was read from (None: only its row is known).
     origin: Origin | None = None
+
+    # Made for every header and budget value: filled in one dict write, as Row (grid.py).
+    def __init__(self, text: str, where: Location, unit: str = "元", origin: Origin | None = None) -> None:
+        fields = self.__dict__
+        fields["text"] = text
+        fields["where"] = where
+        fields["unit"] = unit
+        fields["origin"] = origin
 
 
 @dataclass

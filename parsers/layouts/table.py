@@ -20,7 +20,7 @@ from operator import attrgetter
 
 from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Origin, Row
-from goalforms.parsers.labels import LabelHit, compact, is_separator
+from goalforms.parsers.labels import LabelHit, compact
 from goalforms.parsers.layouts.blocks import centre, nearest
 from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.origins import cell_origins
@@ -61,11 +61,7 @@ class TableHeader:
 
 def is_table_header(row: Row, spec: LayoutSpec) -> bool:
     """A row naming the layout's level columns (一级/二级/三级): the table header, or its repeat on a new page."""
-    known = lookups(spec)
-    named = {found[0] for c in row.filled if (found := known.table_column(c.text))}
-    # A layout whose name column may be the only one (指标名称) also knows its header by the
-    # name and target columns with a column read by position beside them.
-    return known.header_roles <= named or ({"level3", "target"} <= named and bool(named & known.position_roles))
+    return lookups(spec).is_table_header(row.filled_texts)
 
 
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
@@ -109,21 +105,21 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
     """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position)."""
     points_seen = {} if points_seen is None else points_seen
     vocab = spec.vocabulary
-    side_labels = lookups(spec).side_labels
+    table_cell = lookups(spec).table_cell
     by_position = header.by_position
     entry = Entry(row.where)
     labels: list[tuple[Cell, LabelHit]] = []
     texts: list[Cell] = []
     for cell in row.filled:
-        if is_separator(cell.text) or compact(cell.text) in side_labels:
+        skip, hit, fragment = table_cell(cell.text)
+        if skip:
             continue
-        text = cell.text
         if spec.points_in_labels:
-            text, points = split_points(text)
+            text, points = split_points(cell.text)
             if points is not None and (found := vocab.lookup(text)) is not None:
                 points_seen[found.name] = points
                 cell = Cell(text, cell.col, cell.row_span, cell.col_span)
-        hit = vocab.lookup(cell.text)
+                _skip, hit, fragment = table_cell(text)
         if hit is None and by_position:
             role = nearest(header.centres, centre(row, cell))
             if role in POSITION_ROLES and role not in entry.extra:
@@ -131,7 +127,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
                 continue
         if hit is not None:
             labels.append((cell, hit))
-        elif not vocab.is_wrap_fragment(cell.text):
+        elif not fragment:
             texts.append(cell)
     # A cut name (a proper prefix of a vocabulary name) is a label only where the row still has
     # a 三级 name and a target besides it; otherwise it is more likely a short 三级 name.
@@ -139,7 +135,8 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         if compact(cell.text) != hit.name and len(texts) < 2:
             labels.remove((cell, hit))
             texts.append(cell)
-    texts.sort(key=_COLUMN)
+    if len(texts) > 1:
+        texts.sort(key=_COLUMN)
     for _cell, hit in labels:
         previous = entry.own(hit.level)
         if previous is not None and previous != hit.name:
@@ -164,7 +161,7 @@ def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[
         else:
             entry.level3 = texts[0].text
     elif len(texts) >= 2:
-        entry.level3 = "".join(c.text for c in texts[:-1])
+        entry.level3 = texts[0].text if len(texts) == 2 else "".join(c.text for c in texts[:-1])
         entry.target = texts[-1].text
         if len(texts) > 2:
             entry.problems.append(
@@ -293,12 +290,18 @@ def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str
     return values
 
 
-def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm) -> bool:
+def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm,
+                    first_col: int | None = None) -> bool:
     """A header field printed below the table (自评等级 | 优), its label in the first column:
-    read into the header (unless the header already holds a value) rather than as an indicator."""
+    read into the header (unless the header already holds a value) rather than as an indicator.
+    ``first_col``: the header's leftmost named column, when the caller knows it."""
 
     cells = row.filled
-    if not cells or (header.columns and cells[0].col > min(header.columns.values())):
+    if not cells:
+        return False
+    if first_col is None and header.columns:
+        first_col = min(header.columns.values())
+    if first_col is not None and cells[0].col > first_col:
         return False
     hit = lookups(spec).match_label(cells[0].text)
     if hit is None or hit.kind != "field":
@@ -346,16 +349,19 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
 
     entries: list[Entry] = []
+    header_row = lookups(spec).is_table_header  # (is_table_header, asked of every row)
+    periods_at = periods_at or {}
+    first_col = min(header.columns.values()) if header.columns else None
     for row in rows:
         if row.blank:
             continue
         caption = _period(row, spec)
-        period = (periods_at or {}).get(id(row)) or caption or period
-        if is_table_header(row, spec):
+        period = periods_at.get(id(row)) or caption or period
+        if header_row(row.filled_texts):
             continue
         if caption is not None and len(row.filled) == 1:
             continue  # the caption of the next table
-        if _trailing_field(row, header, spec, form):
+        if _trailing_field(row, header, spec, form, first_col):
             continue
         total = _total_row(row, header, spec) if spec.total_row else None
         if total is not None:
@@ -421,4 +427,7 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
 def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec) -> dict[str, str | None]:
     """The later columns of a row: "" where the layout has the column and the row left it blank,
     None where the layout has no such column."""
-    return {role: (entry.extra.get(role, "") if printed else None) for role, printed in lookups(spec).position_columns}
+    known = lookups(spec)
+    if not entry.extra:  # most rows: every printed column blank
+        return dict(known.blank_positions)
+    return {role: (entry.extra.get(role, "") if printed else None) for role, printed in known.position_columns}

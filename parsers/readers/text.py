@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from goalforms.errors import UnreadableFile
-from goalforms.parsers.grid import Grid, Row, line_location, plain_cell
+from goalforms.parsers.grid import Grid, Row, line_location, plain_cell, tab_row
 from goalforms.parsers.readers import layout_text
 from goalforms.parsers.readers.source import read_source
 
@@ -63,10 +63,7 @@ def read(path: Path) -> Grid:
     if looks_flowing(lines):
         grid.rows = flowing_rows(lines)
         return grid
-    append = grid.rows.append
-    for number, line in enumerate(lines, start=1):
-        parts = line.split("\t")
-        append(Row(tuple(map(plain_cell, parts, range(len(parts)))), line_location(number), len(parts) > 1))
+    grid.rows = list(map(tab_row, lines, map(line_location, range(1, len(lines) + 1))))
     return grid
 
 

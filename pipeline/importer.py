@@ -7,11 +7,14 @@
   file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
   and quarantines. A file's rows are built before its transaction; what reads other files' rows
   is serialised: on SQLite the whole write (the writers take turns on ``DB.lock``, then
-  ``BEGIN IMMEDIATE``), on PostgreSQL from the links to the commit (an advisory lock; the file's own
-  rows go in in parallel, under locks of its path and content). A file's cross-file reads (links
-  to the reports and forms already stored, the review's previous year of a project, corrections
-  replayed) thus see every file committed before it, as in a one-worker run; the unique keys
-  (content hash, path) keep concurrent imports of the same file to one copy.
+  ``BEGIN IMMEDIATE``), on PostgreSQL only between files that can see each other: from the links
+  to the commit, a file holds an advisory lock per project it names (the key of each form's and
+  report's project name), so that files of different projects load fully in parallel (see
+  :func:`_project_locks`; the file's own rows go in before, under locks of its path and content).
+  A file's cross-file reads (links to the reports and forms already stored, the review's previous
+  year of a project and next years reviewed again, corrections replayed) thus see every file of
+  its projects committed before it, as in a one-worker run; the unique keys (content hash, path)
+  keep concurrent imports of the same file to one copy.
 - With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
   a Dask cluster (whose workers may not reach the database), the workers only parse and this
   process loads, one transaction per file, the same way.
@@ -39,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, or_, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -47,11 +50,15 @@ from goalforms.errors import GoalformsError
 from goalforms.parsers.readers import limits as limits_
 from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
+from goalforms.parsers.reports.names import project_key
 from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
-from goalforms.pipeline.load import prepare_rows, store_document
+from goalforms.pipeline.load import Rows, prepare_rows, store_document
+from goalforms.pipeline.model import ParsedDocument
 from goalforms.pipeline.review.batch import prepare_review, review_imported
+from goalforms.pipeline.review.reads import fetch
 from goalforms.schema import models
+from goalforms.schema.clerk_models import UNDONE
 from goalforms.schema.db import make_engine, sqlite_file_lock
 
 LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
@@ -234,8 +241,8 @@ def _why_not_a_file(path: Path) -> str:
     return "not a regular file (a folder, FIFO, socket or device)"
 
 
-def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
-    """Cheap checks in this process: readable, supported, not already imported."""
+def _check(path: Path) -> _Job | FileOutcome:
+    """Cheap checks in this process, without the database: readable, supported; its hash."""
     try:
         try:
             regular = path.is_file()
@@ -249,20 +256,47 @@ def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
         return FileOutcome(str(path), FAILED, reason=exc.reason)
     except OSError as exc:
         return FileOutcome(str(path), FAILED, reason=f"cannot read file: {exc.strerror or exc}")
-    key = _key(path)
+    return _Job(path, _key(path), sha256, size)
+
+
+def _not_imported(jobs: list[_Job], engine: Engine) -> list[_Job | FileOutcome]:
+    """Each job as it is, or skipped when its content is already imported: one query for them all
+    (a query per file was most of this process's own time per file)."""
+    if not jobs:
+        return []
     with engine.connect() as connection:
-        same = connection.execute(select(_DOCUMENTS.c.path, _DOCUMENTS.c.format)
-                                  .where(_DOCUMENTS.c.sha256 == sha256)).first()
-    if same is not None:
-        where = "" if same.path == key else f" (same content as {same.path})"
-        return FileOutcome(str(path), SKIPPED, reason=f"already imported{where}", format=same.format)
-    return _Job(path, key, sha256, size)
+        same = {row.sha256: row for row in connection.execute(
+            select(_DOCUMENTS.c.sha256, _DOCUMENTS.c.path, _DOCUMENTS.c.format)
+            .where(_DOCUMENTS.c.sha256.in_(sorted({job.sha256 for job in jobs}))))}
+    out: list[_Job | FileOutcome] = []
+    for job in jobs:
+        found = same.get(job.sha256)
+        if found is None:
+            out.append(job)
+            continue
+        where = "" if found.path == job.key else f" (same content as {found.path})"
+        out.append(FileOutcome(str(job.path), SKIPPED, reason=f"already imported{where}", format=found.format))
+    return out
+
+
+def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
+    """Cheap checks in this process: readable, supported, not already imported."""
+    checked = _check(path)
+    return _not_imported([checked], engine)[0] if isinstance(checked, _Job) else checked
 
 
 _DOCUMENTS = models.SourceDocument.__table__
-# The key of the PostgreSQL advisory lock that serialises the writes of files (any number, the
-# same in every process; Alembic's upgrade uses another).
+# PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
+# 7142093551 in the one-number space):
+# - _WRITE_LOCK, one number: every file holds it SHARED from its links to its commit; a file that
+#   replaces a stored one or has clerk corrections takes it EXCLUSIVE before it deletes or reads
+#   anything (rare: those change or read rows under project names the parse does not name);
+# - (_PROJECT_LOCKS, hash of a project key), two numbers (a lock space of its own): one per project
+#   a file names, exclusive, from its links to its commit.
+# Each transaction takes them in one order: path and content (sorted), then _WRITE_LOCK, then the
+# projects (sorted) — so no two imports can wait for each other in a cycle.
 _WRITE_LOCK = 7142093552
+_PROJECT_LOCKS = 71420935
 
 
 def _lock_key(text: str) -> int:
@@ -270,13 +304,71 @@ def _lock_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
-def _stored(connection: Connection, job: _Job) -> tuple[int | None, bool]:
-    """In one query: the id of the document stored at the job's path (None if none), and whether
-    the job's content is already stored (at any path)."""
-    rows = connection.execute(select(_DOCUMENTS.c.id, _DOCUMENTS.c.path, _DOCUMENTS.c.sha256).where(
-        or_(_DOCUMENTS.c.path == job.key, _DOCUMENTS.c.sha256 == job.sha256))).all()
-    previous = next((r.id for r in rows if r.path == job.key), None)
-    return previous, any(r.sha256 == job.sha256 for r in rows)
+def _project_lock(name: str) -> int:
+    """The second number (a signed 32-bit one) of a project's advisory lock. Two projects sharing
+    a number only wait for each other, which changes nothing of what they store."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+def _names(name: Any) -> list[str]:
+    """The keys under which other files' reads can meet a project name: its project key, or the
+    name itself when it has none (a name of spaces, which the review still compares)."""
+    if not isinstance(name, str) or not name:
+        return []
+    return [project_key(name) or name]
+
+
+def project_locks(rows: Rows, doc: ParsedDocument) -> list[int]:
+    """The project locks a file takes (sorted): one for each project its forms or reports name.
+
+    Every read of other files' rows while a file is imported is within its projects:
+    - links (load_reports.link): its new forms to stored reports of the same project key, its new
+      reports to stored forms whose name has the report's key (the link needs equal keys);
+    - the review (review/batch.py, store.py): the other years of each form's project (its name and
+      unit, as corrected), the previous year's indicators, the next year's forms reviewed again;
+    - corrections replayed: those of its own path (its path lock).
+    Equal names have equal keys, so two files that can read each other's rows share a lock. A name
+    a clerk corrected is not in the parse: such a file takes the write lock exclusive instead."""
+    names = [n for form in rows.forms for n in _names(form.get("project_name"))]
+    names += [n for report in doc.reports for n in _names((report.get("metadata") or {}).get("project_name"))]
+    return sorted({_project_lock(n) for n in names})
+
+
+def _lock_projects(connection: Connection, locks: list[int]) -> None:
+    """Take the write lock shared, then the project locks in sorted order: one statement (a target
+    list is evaluated in order), held to the commit."""
+    calls = [f"pg_advisory_xact_lock_shared({_WRITE_LOCK})",
+             *(f"pg_advisory_xact_lock({_PROJECT_LOCKS}, {lock})" for lock in locks)]
+    connection.exec_driver_sql(f"SELECT {', '.join(calls)}")
+
+
+@dataclass
+class _Stored:
+    """What the store holds of a job when its transaction starts."""
+
+    previous: int | None  # the id of the document stored at the job's path
+    same: bool  # its content is stored (at any path)
+    corrected: bool  # its path has clerk corrections (not undone)
+    failed: bool  # its path is in the quarantine list
+
+
+# One statement, through the driver (review/reads.py): its rows are the documents at the path or of
+# the content, then a row (NULL, name, NULL) for each flag that holds.
+_STORED = f"""
+    SELECT id, path, sha256 FROM source_documents WHERE path = ? OR sha256 = ?
+    UNION ALL SELECT NULL, 'corrected', NULL WHERE EXISTS (
+        SELECT 1 FROM corrections WHERE document_path = ? AND status <> '{UNDONE}')
+    UNION ALL SELECT NULL, 'failed', NULL WHERE EXISTS (SELECT 1 FROM import_failures WHERE path = ?)
+"""
+
+
+def _stored(connection: Connection, job: _Job) -> _Stored:
+    """All of :class:`_Stored` in one query (each answer one more round trip per file otherwise)."""
+    rows = fetch(connection, _STORED, (job.key, job.sha256, job.key, job.key))
+    documents = [r for r in rows if r[0] is not None]
+    flags = {r[1] for r in rows if r[0] is None}
+    return _Stored(next((r[0] for r in documents if r[1] == job.key), None),
+                   any(r[2] == job.sha256 for r in documents), "corrected" in flags, "failed" in flags)
 
 
 def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
@@ -297,39 +389,58 @@ def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
         with sqlite_file_lock(engine), Session(engine) as session, session.begin():
             connection = session.connection()
             serialise: Callable[[], None] | None = None
+            postgres = engine.dialect.name == "postgresql"
             if engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes can meet
                 # another import's writer and fail at once with "database is locked" (no wait).
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
-            elif engine.dialect.name == "postgresql":
-                # First this path's and this content's own locks (in a fixed order): a second import
-                # of the same file waits here, then finds it stored. Its own rows then go in while
-                # other files' do; from the links on (the first read of other files' rows: reports
-                # and forms to link, a project's previous year, forms to review again) to the
-                # commit, one file at a time, so that it reads what a one-worker run reads.
-                for lock in sorted({_lock_key(job.key), _lock_key(job.sha256)}):
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
-
-                def serialise() -> None:
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
-            previous, same = _stored(connection, job)
-            if same:
+            elif postgres:
+                # First this path's and this content's own locks (in a fixed order, one statement):
+                # a second import of the same file waits here, then finds it stored. In the same
+                # statement, this transaction's commit made asynchronous (SET LOCAL
+                # synchronous_commit): the commit returns without waiting for the WAL flush. A
+                # server crash may then lose the last files' commits, never corrupt nor half-load
+                # one, and the next import loads them again (they are not stored by their hash):
+                # SQLite's synchronous=NORMAL, the same trade (schema/db.py).
+                own = sorted({_lock_key(job.key), _lock_key(job.sha256)})
+                connection.exec_driver_sql(f"SELECT set_config('synchronous_commit', 'off', true), "
+                                           f"{', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
+            found = _stored(connection, job)
+            previous = found.previous
+            if found.same:
                 # Another import loaded this very content while we parsed it: nothing to replace.
                 return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
+            if postgres:
+                if previous is not None or found.corrected:
+                    # The rows replaced (and a corrected name) may be of other projects than the
+                    # parse names: this file waits for every other file's links and review, and
+                    # they for it, before it deletes or reads anything.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+                else:
+                    # Its own rows go in while other files' do; from the links on (the first read
+                    # of other files' rows) to the commit, its projects' locks: files of the same
+                    # project one at a time, each reading what a one-worker run reads.
+                    locks = project_locks(rows, doc)
+
+                    def serialise() -> None:
+                        _lock_projects(connection, locks)
             if previous is not None:
                 # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
                 connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
             stored = store_document(session, doc, job.key, job.size, before_links=serialise, rows=rows)
             # Clerk corrections of this path replayed over the new parse, in the same transaction;
-            # those that no longer apply are named in the report (docs/clerks.md).
-            stale = describe_stale(reapply_corrections(session, stored))
+            # those that no longer apply are named in the report (docs/clerks.md). A path without
+            # any (the usual case) has nothing to replay: _stored said so in its query.
+            if found.corrected:
+                stale = describe_stale(reapply_corrections(session, stored))
             review_imported(session, stored, doc, prepared)  # the rest: other years, the writing
-            session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
+            if found.failed:  # off the quarantine list
+                session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
     except IntegrityError:
         # Another import (a second process, a Dask client) loaded the same content or path
         # between our check and our commit: the unique keys kept it to one copy.
         with engine.connect() as connection:
-            if not _stored(connection, job)[1]:
+            if not _stored(connection, job).same:
                 return FileOutcome(str(job.path), FAILED, reason="database refused the rows (integrity error)")
         return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
     except SQLAlchemyError as exc:
@@ -464,6 +575,15 @@ def import_paths(
     url = worker_url(engine) if isinstance(executor, _Pool) else None
     drain = _Drain(executor, engine, finish, options, limits, pending, url)
     ready: list[_Job] = []
+    checking: list[_Job] = []  # hashed, not yet looked up in the database
+
+    def check() -> None:
+        for prepared in _not_imported(checking, engine):
+            if isinstance(prepared, FileOutcome):
+                finish(prepared)
+            else:
+                ready.append(prepared)
+        checking.clear()
 
     def dispatch() -> None:
         # The biggest of the files ready first: a big file started last runs alone at the end
@@ -481,14 +601,17 @@ def import_paths(
             if isinstance(found, Unreachable):  # a folder problem: reported, never quarantined
                 finish(FileOutcome(str(found.path), found.status, reason=found.reason), quarantine=False)
                 continue
-            prepared = _prepare(found, engine)
+            prepared = _check(found)
             if isinstance(prepared, FileOutcome):
                 finish(prepared)
                 continue
-            ready.append(prepared)
-            if len(ready) + len(pending) >= window:
-                dispatch()
-                drain.run(until=window // 2)
+            checking.append(prepared)
+            if len(checking) + len(ready) + len(pending) >= window:
+                check()
+                if len(ready) + len(pending) >= window:
+                    dispatch()
+                    drain.run(until=window // 2)
+        check()
         dispatch()
         drain.run(until=0)
     except BaseException:

@@ -150,8 +150,8 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
 
     ``rows``: :func:`prepare_rows` of ``doc``, if already made (outside the transaction). Nothing of
     other files is read until the links between reports and forms, which ``before_links`` (if
-    given) is called before: the importer takes its PostgreSQL write lock there, so that files' own
-    rows go in in parallel and only what reads other files is serialised."""
+    given) is called before: the importer takes its PostgreSQL project locks there, so that files' own
+    rows go in in parallel and only files of the same project are serialised."""
     connection = session.connection()
     if rows is None or rows.dialect != connection.dialect.name:
         rows = prepare_rows(doc, connection.dialect)

@@ -96,6 +96,32 @@ class Backend:
     new_database: Callable[[str], str]  # label -> URL of a new, empty database
     forms: Callable[[str], int]
     drop: Callable[[str], None]
+    server_cpu: Callable[[], float] | None = None  # CPU seconds of a database server so far
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of process ``root``, its live descendants, and its children that ended (a
+    PostgreSQL server: the postmaster, its auxiliary processes, and the backends of the connections
+    closed since, which the postmaster reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        # After the name: state ppid … utime(12) stime(13) cutime(14) cstime(15), 0-based here.
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grown, tree = bool(more), tree | more
+    total = sum(times[pid][0] for pid in tree if pid in times) + times.get(root, (0, 0))[1]
+    return total / tick
 
 
 def _sqlite(root: Path) -> Backend:
@@ -117,8 +143,10 @@ def _bench(backend: Backend, runs: list[tuple[str, list[str]]], builds: list[tup
     for label, options in runs:
         for build, exe in builds:  # alternately, so both see the same load of the machine
             url = backend.new_database(f"{build.split()[0]}_{'_'.join(options).strip('-')}")
+            server_before = backend.server_cpu() if backend.server_cpu else 0.0
             try:
                 result = _run(exe, ["import", str(archive), "--db", url, *options], tmp)
+                server = backend.server_cpu() - server_before if backend.server_cpu else 0.0
                 forms = backend.forms(url)
             except RuntimeError as exc:  # a baseline checkout in the middle of a change, say
                 print(f"  {build:>10} {label:>26}: {exc}")
@@ -126,10 +154,12 @@ def _bench(backend: Backend, runs: list[tuple[str, list[str]]], builds: list[tup
             finally:
                 backend.drop(url)
             one.setdefault(build, result.wall)
-            cpu = result.parent_cpu + result.workers_cpu
+            cpu = result.parent_cpu + result.workers_cpu + server
+            on_server = f", server {1000 * server / forms:.2f}" if backend.server_cpu else ""
             print(f"  {build:>10} {label:>26}: {forms} forms in {result.wall:5.1f} s = {forms / result.wall:5.0f} "
                   f"forms/s; {cpu:5.1f} CPU-s ({1000 * cpu / forms:.2f} ms/form: importer "
-                  f"{1000 * result.parent_cpu / forms:.2f}, workers {1000 * result.workers_cpu / forms:.2f}); "
+                  f"{1000 * result.parent_cpu / forms:.2f}, workers {1000 * result.workers_cpu / forms:.2f}"
+                  f"{on_server}); "
                   f"peak memory {mib(result.peak)} (all processes); speed-up {one[build] / result.wall:.2f}x")
 
 
@@ -142,8 +172,11 @@ def _postgres(builds: list[tuple[str, str]], runs: list[tuple[str, list[str]]], 
         print(f"PostgreSQL: skipped ({exc})")
         return
     try:
-        backend = Backend("PostgreSQL (a throwaway local server)", lambda label: server.create_database("bench"),
-                          _pg_forms, server.drop_database)
+        assert server.folder is not None
+        postmaster = int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+        backend = Backend("PostgreSQL (a throwaway local server; CPU includes the server's)",
+                          lambda label: server.create_database("bench"), _pg_forms, server.drop_database,
+                          lambda: _tree_cpu(postmaster))
         _bench(backend, runs, builds, archive, tmp)
     finally:
         server.stop()

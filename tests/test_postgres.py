@@ -276,3 +276,174 @@ def test_a_file_failing_in_a_worker_mid_store_leaves_nothing_on_postgresql(
             SINGLE_IMPORT["forms"]
     assert [p.name for p in failed_paths(engine)] == ["002_24ec7dd97fefd2fa.txt"]
     engine.dispose()
+
+
+# --- per-project locks (issue 16): files of one project one at a time, other projects in parallel --
+
+REPORT = SAMPLES / "reports" / "001_1026302de9d69c2f.txt"  # 2018年社会保险经办业务费: links to 000's and 004's forms
+YEAR_2020 = TEXT / "000_914c13d346301e8d.txt"  # 社会保险服务费, 征地养老人员费用 … of 2020
+YEAR_2026 = TEXT / "004_dca627b1a6ea1aa7.txt"  # the same projects in 2026 (a series with 2020)
+OTHER = TEXT / "002_24ec7dd97fefd2fa.txt"  # 2024, none of their projects
+THIRD = TEXT / "003_cca29bee0b231de8.txt"  # 2020, none of their projects either
+
+
+def test_a_report_and_forms_of_one_project_share_a_lock_and_other_projects_do_not() -> None:
+    from sqlalchemy import create_engine
+
+    from goalforms.pipeline.importer import project_locks
+    from goalforms.pipeline.load import prepare_rows
+    from goalforms.pipeline.parse import parse_file
+
+    dialect = create_engine("postgresql+psycopg://").dialect  # no connection made
+    locks = {path.name: set(project_locks(prepare_rows(doc := parse_file(path), dialect), doc))
+             for path in (REPORT, YEAR_2020, YEAR_2026, OTHER)}
+    assert len(locks[REPORT.name]) == 1 and locks[REPORT.name] < locks[YEAR_2020.name]
+    assert locks[REPORT.name] < locks[YEAR_2026.name]
+    assert not locks[OTHER.name] & (locks[YEAR_2020.name] | locks[YEAR_2026.name])
+
+
+class _Held:
+    """Imports in threads (each its own connection, as two workers), the one named ``holder``
+    stopped right after it took its project locks, until :meth:`release`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, holder: str) -> None:
+        import threading
+
+        from goalforms.pipeline import importer
+
+        self.taken, self.go = threading.Event(), threading.Event()
+        self.outcomes: dict[str, Any] = {}
+        self.threads: list[threading.Thread] = []
+        real = importer._lock_projects
+
+        def lock_then_hold(connection: Any, locks: list[int]) -> None:
+            real(connection, locks)
+            if threading.current_thread().name == holder:
+                self.pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                self.synchronous_commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+                self.taken.set()
+                assert self.go.wait(300)
+
+        monkeypatch.setattr(importer, "_lock_projects", lock_then_hold)
+
+    def start(self, path: Path, engine: Engine) -> None:
+        import threading
+
+        from goalforms.pipeline.importer import import_file
+
+        def run() -> None:
+            try:
+                self.outcomes[path.name] = import_file(path, engine)
+            except BaseException as exc:  # the test reads it
+                self.outcomes[path.name] = exc
+
+        thread = threading.Thread(target=run, name=path.name)
+        self.threads.append(thread)
+        thread.start()
+
+    def release(self) -> None:
+        self.go.set()
+        for thread in self.threads:
+            thread.join(300)
+        assert not any(thread.is_alive() for thread in self.threads)
+
+    def statuses(self) -> dict[str, Any]:
+        return {name: getattr(o, "status", o) for name, o in self.outcomes.items()}
+
+
+def _advisory(engine: Engine) -> list[tuple[int, int, int, int, bool]]:
+    """(backend pid, objsubid, first number, second number, granted) of every advisory lock of the
+    database in pg_locks: objsubid 2 for a two-number key, 1 for a one-number key (then the numbers
+    are its high and low 32 bits); numbers as oids, i.e. modulo 2**32."""
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(  # type: ignore[misc]
+            "SELECT pid, objsubid, classid::bigint, objid::bigint, granted FROM pg_locks "
+            "WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")]
+
+
+def _waiting(engine: Engine, count: int) -> list[tuple[int, int, int, int, bool]]:
+    """The advisory locks waited for, once ``count`` imports wait for one (looked at until then)."""
+    import time
+
+    for _ in range(3000):
+        waiting = [row for row in _advisory(engine) if not row[4]]
+        if len(waiting) >= count:
+            return waiting
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} imports waiting for an advisory lock: {_advisory(engine)}")
+
+
+def test_files_of_one_project_loaded_at_once_store_what_one_by_one_stores(
+        pg_server: pg.PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from goalforms.pipeline.importer import _PROJECT_LOCKS, import_file
+    from tests.test_import import table_content
+
+    urls = [pg_server.create_database("serial"), pg_server.create_database("parallel")]
+    try:
+        serial = connect(urls[0])
+        for path in (YEAR_2020, YEAR_2026, REPORT):
+            assert import_file(path, serial).status == LOADED
+        expected = table_content(serial)
+        serial.dispose()
+        assert expected["report_form_links"] and expected["findings"] and expected["form_reviews"]
+
+        parallel = connect(urls[1])
+        held = _Held(monkeypatch, YEAR_2020.name)
+        held.start(YEAR_2020, parallel)
+        assert held.taken.wait(300)
+        held.start(YEAR_2026, parallel)
+        held.start(REPORT, parallel)
+        # Both others wait for a project lock the first holds (their own rows are in, uncommitted).
+        waiting = _waiting(parallel, 2)
+        holding = {row[1:4] for row in _advisory(parallel) if row[0] == held.pid and row[4]}
+        assert {row[1:4] for row in waiting} <= holding
+        assert {first for kind, first, _second in holding if kind == 2} == {_PROJECT_LOCKS}
+        held.release()
+        assert held.statuses() == dict.fromkeys((YEAR_2020.name, YEAR_2026.name, REPORT.name), LOADED)
+        assert table_content(parallel) == expected
+        parallel.dispose()
+    finally:
+        for url in urls:
+            pg_server.drop_database(url)
+
+
+def test_files_of_other_projects_do_not_wait_for_each_other(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from goalforms.pipeline.importer import _WRITE_LOCK, import_file
+
+    engine = connect(pg_url)
+    with engine.connect() as connection:  # durable commits by default (the test server's are not)
+        connection.exec_driver_sql(f'ALTER DATABASE "{make_url(pg_url).database}" SET synchronous_commit = on')
+        connection.commit()
+    engine.dispose()
+    changing = tmp_path / "changing.txt"
+    changing.write_text(THIRD.read_text(encoding="utf-8"), encoding="utf-8")
+    assert import_file(changing, engine).status == LOADED
+    held = _Held(monkeypatch, YEAR_2020.name)
+    held.start(YEAR_2020, engine)
+    assert held.taken.wait(300)
+    # Another project's file is loaded and committed while the first holds its project locks (and
+    # the write lock, shared): nothing of it waited.
+    held.start(OTHER, engine)
+    held.threads[-1].join(300)
+    assert not held.threads[-1].is_alive() and held.outcomes[OTHER.name].status == LOADED
+    assert {row[0] for row in _advisory(engine)} == {held.pid}
+    # An import's transactions commit without waiting for the WAL flush (a crash loses at most the
+    # last files, which the next import loads again); other sessions keep the database's setting.
+    assert held.synchronous_commit == "off"
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    with Session(engine) as s:
+        assert str(OTHER) in s.scalars(select(models.SourceDocument.path)).all()
+    # A file replacing a stored one takes the write lock exclusive before it deletes anything (the
+    # rows it deletes may be of any project): it waits for the first one's links and review.
+    changing.write_text(THIRD.read_text(encoding="utf-8").replace("报销管理系统", "报销系统"), encoding="utf-8")
+    held.start(changing, engine)
+    [(_pid, kind, high, low, _granted)] = _waiting(engine, 1)
+    assert (kind, high << 32 | low) == (1, _WRITE_LOCK)
+    held.release()
+    assert held.statuses() == {YEAR_2020.name: LOADED, OTHER.name: LOADED, changing.name: "replaced"}
+    with Session(engine) as s:
+        names = s.scalars(select(models.Form.project_name)).all()
+    assert "征地养老医药费报销系统" in names and "征地养老医药费报销管理系统" not in names
+    engine.dispose()

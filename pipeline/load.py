@@ -121,7 +121,8 @@ def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
     """Every row of ``doc`` but the ids, ready for the database of ``dialect``."""
     # The issue-12 keys, read from the contract's shape of each form (load_siblings), without
     # building its whole JSON form (every value's origin): that was most of the rows' cost.
-    contract = [load_siblings.contract_of(form) for form in doc.forms]
+    read = load_siblings.header_read()
+    contract = [load_siblings.contract_of(form, read) for form in doc.forms]
     rows = Rows(dialect.name, contract, [_form_row(ordinal, form, data, doc.collection_title)
                                          for ordinal, (form, data) in enumerate(zip(doc.forms, contract, strict=True),
                                                                                 start=1)])
@@ -253,23 +254,23 @@ def origins_json(form: Form) -> str | None:
     value: that row's binding was most of storing a form."""
     rows = [_origin(name, None, origin) for name, origin in form.origins.items()]
     for index, indicator in enumerate(form.indicators):
-        rows += [_origin(f"indicators[{index}].{name}", index + 1, origin)
-                 for name, origin in indicator.origins.items()]
+        prefix = f"indicators[{index}]."
+        rows += [_origin(prefix + name, index + 1, origin) for name, origin in indicator.origins.items()]
     return _ENCODE(rows) if rows else None
 
 
 def _origin(name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
-    where, box = origin.where, origin.bbox
-    x0: float | None
-    top: float | None
-    x1: float | None
-    bottom: float | None
-    if box:  # floats, as the typed columns stored them (a scan's box may be whole pixels)
-        x0, top, x1, bottom = float(box[0]), float(box[1]), float(box[2]), float(box[3])
-    else:
-        x0 = top = x1 = bottom = None
+    # Run for every value of every form (tens a form): each attribute read once, the spreadsheet
+    # reference (a property) asked only where there is a sheet (it is None elsewhere).
+    where = origin.where
+    box = origin.bbox
     confidence = origin.confidence
-    return (name, position, where.page, x0, top, x1, bottom, where.sheet, origin.cell_ref, where.line,
-            where.paragraph, where.table, where.row, origin.col,
-            float(confidence) if confidence is not None else None, origin.doubt)
-
+    sheet = where.sheet
+    cell = origin.cell_ref if sheet is not None else None
+    if confidence is not None:
+        confidence = float(confidence)
+    if box:  # floats, as the typed columns stored them (a scan's box may be whole pixels)
+        return (name, position, where.page, float(box[0]), float(box[1]), float(box[2]), float(box[3]), sheet, cell,
+                where.line, where.paragraph, where.table, where.row, origin.col, confidence, origin.doubt)
+    return (name, position, where.page, None, None, None, None, sheet, cell, where.line, where.paragraph, where.table,
+            where.row, origin.col, confidence, origin.doubt)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.reports.names import name_match, project_key, unit_match
@@ -184,6 +184,7 @@ def _locations(data: dict[str, Any]) -> dict[str, Any]:
 # Plain driver SQL (review/reads.fetch): this runs for every file imported, and a Core statement
 # with an expanding IN was compiled and processed anew each time.
 _REPORTS_OF_KEYS = "SELECT id, project_name, unit FROM reports WHERE project_key IN ({})"
+_FORMS_OF_KEYS = "SELECT id, project_name, unit FROM forms WHERE project_key IN ({}) ORDER BY id"  # as the scan read them
 
 
 def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: set[str]) -> None:
@@ -193,9 +194,12 @@ def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: 
     new_forms = {f.id for f in forms}
     new_reports = {r.id for r in reports}
     if keys and reports:
-        # Names that contain a key are the candidates; equality of keys decides.
-        stored = session.execute(select(models.Form.id, models.Form.project_name, models.Form.unit).where(
-            or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
+        # The forms of the same project key: name_match links a pair only when the keys are equal
+        # (an exact name has the same key), and forms.project_key is project_key(project_name),
+        # stored with it. Through its index: a LIKE '%key%' over the names read every form of the
+        # store for each file with reports (and missed a name with a space inside the key).
+        wanted = sorted(keys)
+        stored = fetch(session.connection(), _FORMS_OF_KEYS.format(marks(len(wanted))), wanted)
         pairs += [(r, StoredForm(*f)) for r in reports for f in stored if f[0] not in new_forms]
     form_keys = {k for f in forms if (k := f.key if f.key is not None else project_key(f.project_name))}
     if form_keys:

@@ -1,7 +1,8 @@
 """Load: a parsed document into the relational store, all of it or nothing (the caller's
 transaction). The database never holds half a file.
 
-Rows are written with SQLAlchemy Core, a few statements per file: the document, its forms (one
+Rows are written with SQLAlchemy Core or the driver, a few statements per file: the document, its
+forms (on SQLite one executemany through the driver, ids read back by ordinal; elsewhere one
 multi-row INSERT … RETURNING id, ids in the forms' order), then every budget figure, indicator
 and issue of the file as one executemany each, and each form's origins as one JSON text
 (``form_origins``; they were a ``provenance`` row per value, most of the rows a form stored). Building ORM objects for thousands of small rows

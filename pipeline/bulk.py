@@ -94,6 +94,21 @@ def insert_many(connection: Connection, table: Table, columns: tuple[str, ...], 
         cursor.close()
 
 
+def insert_one(connection: Connection, table: Table, columns: tuple[str, ...], values: tuple[Any, ...]) -> int:
+    """INSERT one row (``values`` in the order of ``columns``, type processors applied here) through
+    the driver in a qmark or format style; its id (the cursor's ``lastrowid``: SQLite)."""
+    rows = [(0, values)]
+    process(connection.dialect, table, columns, rows)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_statement(connection.dialect, table, columns), rows[0][1])
+        rowid = cursor.lastrowid
+    finally:
+        cursor.close()
+    assert isinstance(rowid, int)
+    return rowid
+
+
 def _copy(connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     """``COPY table (columns) FROM STDIN`` of ``rows`` (psycopg 3, text format: None is NULL)."""
     key = (table.name, columns)

@@ -1,7 +1,8 @@
 """Load: a parsed document into the relational store, all of it or nothing (the caller's
 transaction). The database never holds half a file.
 
-Rows are written with SQLAlchemy Core, a few statements per file: the document, its forms (one
+Rows are written with SQLAlchemy Core or the driver, a few statements per file: the document, its
+forms (on SQLite one executemany through the driver, ids read back by ordinal; elsewhere one
 multi-row INSERT … RETURNING id, ids in the forms' order), then every budget figure, indicator
 and issue of the file as one executemany each, and each form's origins as one JSON text
 (``form_origins``; they were a ``provenance`` row per value, most of the rows a form stored). Building ORM objects for thousands of small rows
@@ -24,9 +25,10 @@ from sqlalchemy.orm.util import identity_key
 
 from goalforms.parsers.grid import Origin
 from goalforms.pipeline import load_siblings
-from goalforms.pipeline.bulk import insert_many, process
+from goalforms.pipeline.bulk import insert_many, insert_one, process
 from goalforms.pipeline.load_reports import StoredForm, store_reports
 from goalforms.pipeline.model import Form, ParsedDocument
+from goalforms.pipeline.review.reads import fetch
 from goalforms.schema import models
 
 _DOCUMENTS = models.SourceDocument.__table__
@@ -111,13 +113,17 @@ class Rows:
     indicators: list[_Row] = field(default_factory=list)
     issues: list[_Row] = field(default_factory=list)
     origins: list[_Row] = field(default_factory=list)  # (k, (the form's origins as JSON text,))
+    # SQLite: the forms rows as tuples in the order of _FORM_COLUMNS, type processors applied
+    # (JSON text, dates, decimals): written through the driver (see store_document).
+    form_values: list[_Row] = field(default_factory=list)
 
 
 def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
     """Every row of ``doc`` but the ids, ready for the database of ``dialect``."""
     # The issue-12 keys, read from the contract's shape of each form (load_siblings), without
     # building its whole JSON form (every value's origin): that was most of the rows' cost.
-    contract = [load_siblings.contract_of(form) for form in doc.forms]
+    read = load_siblings.header_read()
+    contract = [load_siblings.contract_of(form, read) for form in doc.forms]
     rows = Rows(dialect.name, contract, [_form_row(ordinal, form, data, doc.collection_title)
                                          for ordinal, (form, data) in enumerate(zip(doc.forms, contract, strict=True),
                                                                                 start=1)])
@@ -135,7 +141,18 @@ def prepare_rows(doc: ParsedDocument, dialect: Dialect) -> Rows:
         rows.issues += [(k, (i.code, i.severity, i.message, i.where, i.field)) for i in form.issues]
     for table, names, values in _big_tables(rows):
         process(dialect, table, names[1:], values)
+    if _driver_sql(dialect):
+        rows.form_values = [(k, tuple(row[c] for c in _FORM_COLUMNS)) for k, row in enumerate(rows.forms)]
+        process(dialect, _FORMS, _FORM_COLUMNS, rows.form_values)
     return rows
+
+
+def _driver_sql(dialect: Dialect) -> bool:
+    """SQLite (pysqlite, qmark): the document and its forms go in as plain driver statements. A
+    Core INSERT compiled and processed its parameters per file (the forms' JSON, dates, decimals)
+    for as much CPU as SQLite's own work; elsewhere (PostgreSQL's JSON through COPY would need
+    psycopg's adapters) the Core INSERT … RETURNING stays."""
+    return dialect.name == "sqlite" and dialect.paramstyle == "qmark"
 
 
 def _big_tables(rows: Rows) -> tuple[tuple[Any, tuple[str, ...], list[_Row]], ...]:
@@ -163,12 +180,23 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
         "collection_title": doc.collection_title,
         "imported_at": dt.datetime.now(dt.UTC),
     }
-    written = connection.execute(insert(_DOCUMENTS), columns).inserted_primary_key
-    assert written is not None
-    document_id = written[0]
-    forms = [{"document_id": document_id, **row} for row in rows.forms]
+    forms = rows.forms
     form_ids: list[int] = []
-    if forms:
+    if _driver_sql(connection.dialect) and rows.form_values:
+        document_id = insert_one(connection, _DOCUMENTS, _DOCUMENT_COLUMNS,
+                                 tuple(columns[c] for c in _DOCUMENT_COLUMNS))
+        insert_many(connection, _FORMS, ("document_id", *_FORM_COLUMNS),
+                    [(document_id, *values) for _k, values in rows.form_values])
+        # The ids in the forms' order (ordinal is unique per document): the rows were inserted in
+        # that order, so these are the ids a multi-row INSERT … RETURNING gave.
+        form_ids = [r[0] for r in fetch(connection, _FORM_IDS, (document_id,))]
+        assert len(form_ids) == len(forms)
+    else:
+        written = connection.execute(insert(_DOCUMENTS), columns).inserted_primary_key
+        assert written is not None
+        document_id = written[0]
+    if forms and not form_ids:
+        forms = [{"document_id": document_id, **row} for row in rows.forms]
         # One statement; sort_by_parameter_order makes the returned ids follow the rows' order.
         form_ids = list(connection.execute(
             insert(_FORMS).returning(_FORMS.c.id, sort_by_parameter_order=True), forms).scalars())
@@ -195,6 +223,12 @@ def store_document(session: Session, doc: ParsedDocument, path: str, size_bytes:
     return document
 
 
+_DOCUMENT_COLUMNS = ("path", "sha256", "format", "size_bytes", "collection_title", "imported_at")
+_FORM_COLUMNS = ("ordinal", "layout", "year", "project_name", "unit", "department", "project_category",
+                 "project_nature", "plan_start", "plan_end", "gov_procurement", "performance_type", "goal",
+                 "header_extra", "collection_title", "source_location", "kind", "project_key", "outcome",
+                 "total_score", "grade", "points")
+_FORM_IDS = "SELECT id FROM forms WHERE document_id = ? ORDER BY ordinal"
 _BUDGET_COLUMNS = ("form_id", "item", "amount", "source_location")
 _INDICATOR_COLUMNS = ("form_id", "position", "level1", "level2", "level3", "dimension", "raw_target", "kind", "op",
                       "value", "unit", "source_line", "source_location", *load_siblings.INDICATOR_COLUMNS)
@@ -221,23 +255,23 @@ def origins_json(form: Form) -> str | None:
     value: that row's binding was most of storing a form."""
     rows = [_origin(name, None, origin) for name, origin in form.origins.items()]
     for index, indicator in enumerate(form.indicators):
-        rows += [_origin(f"indicators[{index}].{name}", index + 1, origin)
-                 for name, origin in indicator.origins.items()]
+        prefix = f"indicators[{index}]."
+        rows += [_origin(prefix + name, index + 1, origin) for name, origin in indicator.origins.items()]
     return _ENCODE(rows) if rows else None
 
 
 def _origin(name: str, position: int | None, origin: Origin) -> tuple[Any, ...]:
-    where, box = origin.where, origin.bbox
-    x0: float | None
-    top: float | None
-    x1: float | None
-    bottom: float | None
-    if box:  # floats, as the typed columns stored them (a scan's box may be whole pixels)
-        x0, top, x1, bottom = float(box[0]), float(box[1]), float(box[2]), float(box[3])
-    else:
-        x0 = top = x1 = bottom = None
+    # Run for every value of every form (tens a form): each attribute read once, the spreadsheet
+    # reference (a property) asked only where there is a sheet (it is None elsewhere).
+    where = origin.where
+    box = origin.bbox
     confidence = origin.confidence
-    return (name, position, where.page, x0, top, x1, bottom, where.sheet, origin.cell_ref, where.line,
-            where.paragraph, where.table, where.row, origin.col,
-            float(confidence) if confidence is not None else None, origin.doubt)
-
+    sheet = where.sheet
+    cell = origin.cell_ref if sheet is not None else None
+    if confidence is not None:
+        confidence = float(confidence)
+    if box:  # floats, as the typed columns stored them (a scan's box may be whole pixels)
+        return (name, position, where.page, float(box[0]), float(box[1]), float(box[2]), float(box[3]), sheet, cell,
+                where.line, where.paragraph, where.table, where.row, origin.col, confidence, origin.doubt)
+    return (name, position, where.page, None, None, None, None, sheet, cell, where.line, where.paragraph, where.table,
+            where.row, origin.col, confidence, origin.doubt)

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from goalforms.parsers.reports.names import name_match, project_key, unit_match
+from goalforms.pipeline.review.reads import fetch, marks
 from goalforms.schema import models
 from goalforms.schema import report_models as rm
 
@@ -180,8 +181,10 @@ def _locations(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_REPORTS_OF_KEYS = select(rm.Report.__table__.c.id, rm.Report.__table__.c.project_name, rm.Report.__table__.c.unit) \
-    .where(rm.Report.__table__.c.project_key.in_(bindparam("keys", expanding=True)))
+# Plain driver SQL (review/reads.fetch): this runs for every file imported, and a Core statement
+# with an expanding IN was compiled and processed anew each time.
+_REPORTS_OF_KEYS = "SELECT id, project_name, unit FROM reports WHERE project_key IN ({})"
+_FORMS_OF_KEYS = "SELECT id, project_name, unit FROM forms WHERE project_key IN ({}) ORDER BY id"  # as the scan read them
 
 
 def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: set[str]) -> None:
@@ -191,14 +194,17 @@ def link(session: Session, reports: list[_Side], forms: list[StoredForm], keys: 
     new_forms = {f.id for f in forms}
     new_reports = {r.id for r in reports}
     if keys and reports:
-        # Names that contain a key are the candidates; equality of keys decides.
-        stored = session.execute(select(models.Form.id, models.Form.project_name, models.Form.unit).where(
-            or_(*[models.Form.project_name.contains(k, autoescape=True) for k in keys]))).all()
+        # The forms of the same project key: name_match links a pair only when the keys are equal
+        # (an exact name has the same key), and forms.project_key is project_key(project_name),
+        # stored with it. Through its index: a LIKE '%key%' over the names read every form of the
+        # store for each file with reports (and missed a name with a space inside the key).
+        wanted = sorted(keys)
+        stored = fetch(session.connection(), _FORMS_OF_KEYS.format(marks(len(wanted))), wanted)
         pairs += [(r, StoredForm(*f)) for r in reports for f in stored if f[0] not in new_forms]
     form_keys = {k for f in forms if (k := f.key if f.key is not None else project_key(f.project_name))}
     if form_keys:
-        # Core, one cached statement (an expanding IN): this runs for every file imported.
-        known = session.connection().execute(_REPORTS_OF_KEYS, {"keys": sorted(form_keys)}).all()
+        keys_ = sorted(form_keys)
+        known = fetch(session.connection(), _REPORTS_OF_KEYS.format(marks(len(keys_))), keys_)
         pairs += [(_Side(*r), f) for r in known if r[0] not in new_reports for f in forms]
     links = []
     for report, form in pairs:

@@ -55,15 +55,22 @@ INDICATOR_COLUMNS = ("actual_raw", "actual_kind", "actual_op", "actual_value", "
                      "period")
 
 
-def contract_of(form: Form) -> dict[str, Any]:
+def header_read() -> tuple[str, ...]:
+    """The header keys :func:`contract_of` reads that the contract has (those of the layouts in
+    force): asked once per document, not per form (a union over every layout)."""
+    keys = set(header_keys())
+    return tuple(key for key in _HEADER_READ if key in keys)
+
+
+def contract_of(form: Form, read: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The part of ``form.to_dict()`` these functions read, with the same values (the full JSON
-    form also converts every value's origin, most of its cost, for nothing here)."""
-    header_keys_ = set(header_keys())
+    form also converts every value's origin, most of its cost, for nothing here). ``read``:
+    :func:`header_read`, if already asked."""
     header = form.header
     return {
         "layout": form.layout,
         "kind": form.kind,
-        "header": {key: header.get(key) for key in _HEADER_READ if key in header_keys_},
+        "header": {key: header.get(key) for key in (header_read() if read is None else read)},
         "funds": [dict(f) for f in form.funds],
         "tasks": [dict(t) for t in form.tasks],
         "points": dict(form.points),
@@ -78,12 +85,20 @@ _HEADER_READ = ("project_name", "outcome", "total_score", "grade")
 def indicator_values(data: dict[str, Any]) -> tuple[Any, ...]:
     """One indicator's dict (its actual and prior-year values {"raw", "kind", "op", "value", "unit"}
     or null) as the INDICATOR_COLUMNS values, in their order."""
-    actual = data.get("actual") or {}
-    prior = data.get("prior_year") or {}
-    return (actual.get("raw"), actual.get("kind"), actual.get("op"), _dec(actual.get("value")), actual.get("unit"),
-            _dec(data.get("weight")), _dec(data.get("score")), data.get("note"),
-            prior.get("raw"), prior.get("kind"), prior.get("op"), _dec(prior.get("value")), prior.get("unit"),
-            data.get("period"))
+    # Run for every indicator of every form: a target form has neither actual nor prior-year
+    # values, and then its nine columns are NULL without nine dict lookups.
+    actual = data.get("actual")
+    prior = data.get("prior_year")
+    weight, score = data.get("weight"), data.get("score")
+    head = ((actual.get("raw"), actual.get("kind"), actual.get("op"), _dec(actual.get("value")), actual.get("unit"))
+            if actual else _NO_VALUE)
+    tail = ((prior.get("raw"), prior.get("kind"), prior.get("op"), _dec(prior.get("value")), prior.get("unit"))
+            if prior else _NO_VALUE)
+    return (*head, None if weight is None else _dec(weight), None if score is None else _dec(score), data.get("note"),
+            *tail, data.get("period"))
+
+
+_NO_VALUE = (None, None, None, None, None)
 
 
 def fund_rows(form_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:

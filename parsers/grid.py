@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Location:
     """Where something sits in the source file."""
 
@@ -24,6 +24,21 @@ class Location:
     # Excel writes a reference, ``表1!C7`` (the name quoted when it holds spaces or punctuation).
     sheet: str | None = None
     cell: str | None = None
+
+    # One per line of a dump (and per row of every other reader): one dict write (see Row).
+    def __init__(self, line: int | None = None, page: int | None = None,
+                 bbox: tuple[float, float, float, float] | None = None, paragraph: int | None = None,
+                 table: int | None = None, row: int | None = None, sheet: str | None = None,
+                 cell: str | None = None) -> None:
+        fields = self.__dict__
+        fields["line"] = line
+        fields["page"] = page
+        fields["bbox"] = bbox
+        fields["paragraph"] = paragraph
+        fields["table"] = table
+        fields["row"] = row
+        fields["sheet"] = sheet
+        fields["cell"] = cell
 
     def __str__(self) -> str:
         # Printed for every value and issue of a form, and a text dump's line locations are
@@ -81,7 +96,7 @@ class Note:
     where: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cell:
     text: str
     col: int
@@ -96,6 +111,19 @@ class Cell:
     # PDF and scans: the cell's box on its page (PDF points; x0, top, x1, bottom), for drawing what
     # was read (``goalforms debug``). Not part of a cell's identity: equal texts are equal cells.
     bbox: tuple[float, float, float, float] | None = field(default=None, compare=False)
+
+    # A dump's cells are made by the thousand per file (every line's cells, blank ones included):
+    # one dict write each instead of a frozen dataclass's seven object.__setattr__ calls (see Row).
+    def __init__(self, text: str, col: int, row_span: int = 1, col_span: int = 1, confidence: float | None = None,
+                 doubt: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> None:
+        fields = self.__dict__
+        fields["text"] = text
+        fields["col"] = col
+        fields["row_span"] = row_span
+        fields["col_span"] = col_span
+        fields["confidence"] = confidence
+        fields["doubt"] = doubt
+        fields["bbox"] = bbox
 
     @property
     def blank(self) -> bool:
@@ -194,11 +222,20 @@ def _tab_line(line: str) -> dict[str, object]:
     the lines of dumps repeat from form to form."""
     parts = line.split("\t")
     cells = tuple(map(plain_cell, parts, range(len(parts))))
-    filled = tuple(cell for cell in cells if cell.text.strip())
-    texts = tuple(cell.text.strip() for cell in filled)
+    # One pass over the cells, each text stripped once (most cells of a dump are blank).
+    filled: list[Cell] = []
+    texts: list[str] = []
+    printed: list[str] = []
+    for cell in cells:
+        text = cell.text
+        stripped = text.strip()
+        if stripped:
+            filled.append(cell)
+            texts.append(stripped)
+            printed.append(text)
     return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
-            "_filled_cells": filled, "_stripped_texts": texts, "_joined": "".join(texts),
-            "_filled_texts": tuple(cell.text for cell in filled)}
+            "_filled_cells": tuple(filled), "_stripped_texts": tuple(texts), "_joined": "".join(texts),
+            "_filled_texts": tuple(printed)}
 
 
 def tab_row(line: str, where: Location) -> Row:

@@ -6,8 +6,34 @@ provenance (line for text; page/bbox for PDF; paragraph for Word; sheet and cell
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Generic, TypeVar, overload
+
+_T = TypeVar("_T")
+
+
+class _Kept(Generic[_T]):
+    """A computed attribute of an immutable instance, kept in the instance's ``__dict__`` under
+    its own name on first read: a non-data descriptor, so later reads find the instance's value
+    first and call nothing."""
+
+    def __init__(self, compute: Callable[[Any], _T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Kept[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _T | _Kept[_T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True, init=False)
@@ -165,34 +191,33 @@ class Row:
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
     # times per file: computed once (both in one pass over the cells, each text stripped once),
-    # kept in the instance (not a dataclass field, so equality, replace() and pickling are as
-    # before; functools.cached_property takes a lock per call).
-    @property
+    # kept in the instance under the attribute's own name (not a dataclass field, so equality
+    # and replace() are as before): ``_Kept`` is a descriptor without ``__set__``, so once kept
+    # the instance's value is read like a plain attribute, with no call at all (a property is
+    # called on every read; functools.cached_property takes a lock per call).
+    @_Kept
     def filled(self) -> tuple[Cell, ...]:
-        cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
-        return self._fill()[0] if cached is None else cached
+        return self._fill()[0]
 
     @property
     def blank(self) -> bool:
         return not self.filled
 
-    @property
+    @_Kept
     def filled_texts(self) -> tuple[str, ...]:
         """The texts of the filled cells as printed (not stripped): a key for the answers that
         depend on them only (``layouts/lookups.py``)."""
-        cached: tuple[str, ...] | None = self.__dict__.get("_filled_texts")
-        if cached is None:
-            cached = self.__dict__["_filled_texts"] = tuple(cell.text for cell in self.filled)
-        return cached
+        return tuple(cell.text for cell in self.filled)
+
+    @_Kept
+    def joined(self) -> str:
+        """The stripped texts of the filled cells run together (``text("")``): asked of every
+        row by the report search, the recogniser and the document check."""
+        return "".join(self._texts())
 
     def text(self, sep: str = " ") -> str:
         if not sep:
-            # The texts run together: asked of every row by the report search, the recogniser and
-            # the document check; one string per row (its hash kept with it for the caches).
-            joined: str | None = self.__dict__.get("_joined")
-            if joined is None:
-                joined = self.__dict__["_joined"] = "".join(self._texts())
-            return joined
+            return self.joined
         return sep.join(self._texts())
 
     def _texts(self) -> tuple[str, ...]:
@@ -207,7 +232,7 @@ class Row:
             if text:  # not Cell.blank
                 cells.append(cell)
                 texts.append(text)
-        filled = self.__dict__["_filled_cells"] = tuple(cells)
+        filled = self.__dict__["filled"] = tuple(cells)
         stripped = self.__dict__["_stripped_texts"] = tuple(texts)
         return filled, stripped
 
@@ -234,8 +259,8 @@ def _tab_line(line: str) -> dict[str, object]:
             texts.append(stripped)
             printed.append(text)
     return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
-            "_filled_cells": tuple(filled), "_stripped_texts": tuple(texts), "_joined": "".join(texts),
-            "_filled_texts": tuple(printed)}
+            "filled": tuple(filled), "_stripped_texts": tuple(texts), "joined": "".join(texts),
+            "filled_texts": tuple(printed)}
 
 
 def tab_row(line: str, where: Location) -> Row:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from typing import Any, Generic, TypeVar, overload
 
 _T = TypeVar("_T")
@@ -247,20 +248,14 @@ def _tab_line(line: str) -> dict[str, object]:
     the lines of dumps repeat from form to form."""
     parts = line.split("\t")
     cells = tuple(map(plain_cell, parts, range(len(parts))))
-    # One pass over the cells, each text stripped once (most cells of a dump are blank).
-    filled: list[Cell] = []
-    texts: list[str] = []
-    printed: list[str] = []
-    for cell in cells:
-        text = cell.text
-        stripped = text.strip()
-        if stripped:
-            filled.append(cell)
-            texts.append(stripped)
-            printed.append(text)
+    # Each text stripped once; the filled cells (a non-blank stripped text) picked by C-level
+    # iterators, not a Python loop over the cells (most cells of a dump are blank). A cell's text
+    # is its part of the line.
+    stripped = list(map(str.strip, parts))
+    texts = tuple(filter(None, stripped))
     return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
-            "filled": tuple(filled), "_stripped_texts": tuple(texts), "joined": "".join(texts),
-            "filled_texts": tuple(printed)}
+            "filled": tuple(compress(cells, stripped)), "_stripped_texts": texts, "joined": "".join(texts),
+            "filled_texts": tuple(compress(parts, stripped))}
 
 
 def tab_row(line: str, where: Location) -> Row:

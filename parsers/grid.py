@@ -6,11 +6,38 @@ provenance (line for text; page/bbox for PDF; paragraph for Word; sheet and cell
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
+from typing import Any, Generic, TypeVar, overload
+
+_T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
+class _Kept(Generic[_T]):
+    """A computed attribute of an immutable instance, kept in the instance's ``__dict__`` under
+    its own name on first read: a non-data descriptor, so later reads find the instance's value
+    first and call nothing."""
+
+    def __init__(self, compute: Callable[[Any], _T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Kept[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _T | _Kept[_T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
+@dataclass(frozen=True, init=False)
 class Location:
     """Where something sits in the source file."""
 
@@ -24,6 +51,21 @@ class Location:
     # Excel writes a reference, ``表1!C7`` (the name quoted when it holds spaces or punctuation).
     sheet: str | None = None
     cell: str | None = None
+
+    # One per line of a dump (and per row of every other reader): one dict write (see Row).
+    def __init__(self, line: int | None = None, page: int | None = None,
+                 bbox: tuple[float, float, float, float] | None = None, paragraph: int | None = None,
+                 table: int | None = None, row: int | None = None, sheet: str | None = None,
+                 cell: str | None = None) -> None:
+        fields = self.__dict__
+        fields["line"] = line
+        fields["page"] = page
+        fields["bbox"] = bbox
+        fields["paragraph"] = paragraph
+        fields["table"] = table
+        fields["row"] = row
+        fields["sheet"] = sheet
+        fields["cell"] = cell
 
     def __str__(self) -> str:
         # Printed for every value and issue of a form, and a text dump's line locations are
@@ -81,7 +123,7 @@ class Note:
     where: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cell:
     text: str
     col: int
@@ -96,6 +138,19 @@ class Cell:
     # PDF and scans: the cell's box on its page (PDF points; x0, top, x1, bottom), for drawing what
     # was read (``goalforms debug``). Not part of a cell's identity: equal texts are equal cells.
     bbox: tuple[float, float, float, float] | None = field(default=None, compare=False)
+
+    # A dump's cells are made by the thousand per file (every line's cells, blank ones included):
+    # one dict write each instead of a frozen dataclass's seven object.__setattr__ calls (see Row).
+    def __init__(self, text: str, col: int, row_span: int = 1, col_span: int = 1, confidence: float | None = None,
+                 doubt: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> None:
+        fields = self.__dict__
+        fields["text"] = text
+        fields["col"] = col
+        fields["row_span"] = row_span
+        fields["col_span"] = col_span
+        fields["confidence"] = confidence
+        fields["doubt"] = doubt
+        fields["bbox"] = bbox
 
     @property
     def blank(self) -> bool:
@@ -137,34 +192,33 @@ class Row:
 
     # A row is immutable and the layout parsers ask for its filled cells and texts thousands of
     # times per file: computed once (both in one pass over the cells, each text stripped once),
-    # kept in the instance (not a dataclass field, so equality, replace() and pickling are as
-    # before; functools.cached_property takes a lock per call).
-    @property
+    # kept in the instance under the attribute's own name (not a dataclass field, so equality
+    # and replace() are as before): ``_Kept`` is a descriptor without ``__set__``, so once kept
+    # the instance's value is read like a plain attribute, with no call at all (a property is
+    # called on every read; functools.cached_property takes a lock per call).
+    @_Kept
     def filled(self) -> tuple[Cell, ...]:
-        cached: tuple[Cell, ...] | None = self.__dict__.get("_filled_cells")
-        return self._fill()[0] if cached is None else cached
+        return self._fill()[0]
 
     @property
     def blank(self) -> bool:
         return not self.filled
 
-    @property
+    @_Kept
     def filled_texts(self) -> tuple[str, ...]:
         """The texts of the filled cells as printed (not stripped): a key for the answers that
         depend on them only (``layouts/lookups.py``)."""
-        cached: tuple[str, ...] | None = self.__dict__.get("_filled_texts")
-        if cached is None:
-            cached = self.__dict__["_filled_texts"] = tuple(cell.text for cell in self.filled)
-        return cached
+        return tuple(cell.text for cell in self.filled)
+
+    @_Kept
+    def joined(self) -> str:
+        """The stripped texts of the filled cells run together (``text("")``): asked of every
+        row by the report search, the recogniser and the document check."""
+        return "".join(self._texts())
 
     def text(self, sep: str = " ") -> str:
         if not sep:
-            # The texts run together: asked of every row by the report search, the recogniser and
-            # the document check; one string per row (its hash kept with it for the caches).
-            joined: str | None = self.__dict__.get("_joined")
-            if joined is None:
-                joined = self.__dict__["_joined"] = "".join(self._texts())
-            return joined
+            return self.joined
         return sep.join(self._texts())
 
     def _texts(self) -> tuple[str, ...]:
@@ -179,7 +233,7 @@ class Row:
             if text:  # not Cell.blank
                 cells.append(cell)
                 texts.append(text)
-        filled = self.__dict__["_filled_cells"] = tuple(cells)
+        filled = self.__dict__["filled"] = tuple(cells)
         stripped = self.__dict__["_stripped_texts"] = tuple(texts)
         return filled, stripped
 
@@ -194,11 +248,14 @@ def _tab_line(line: str) -> dict[str, object]:
     the lines of dumps repeat from form to form."""
     parts = line.split("\t")
     cells = tuple(map(plain_cell, parts, range(len(parts))))
-    filled = tuple(cell for cell in cells if cell.text.strip())
-    texts = tuple(cell.text.strip() for cell in filled)
+    # Each text stripped once; the filled cells (a non-blank stripped text) picked by C-level
+    # iterators, not a Python loop over the cells (most cells of a dump are blank). A cell's text
+    # is its part of the line.
+    stripped = list(map(str.strip, parts))
+    texts = tuple(filter(None, stripped))
     return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False,
-            "_filled_cells": filled, "_stripped_texts": texts, "_joined": "".join(texts),
-            "_filled_texts": tuple(cell.text for cell in filled)}
+            "filled": tuple(compress(cells, stripped)), "_stripped_texts": texts, "joined": "".join(texts),
+            "filled_texts": tuple(compress(parts, stripped))}
 
 
 def tab_row(line: str, where: Location) -> Row:

@@ -41,7 +41,7 @@ def recognise(grid: Grid) -> tuple[str | None, list[FormSegment]]:
     titles = {title for parser in LAYOUTS.values() for title in parser.spec.titles}
     starts: list[tuple[int, list[str]]] = []
     for i, row in enumerate(rows):
-        text = row.text("")
+        text = row.joined
         if not text or (len(text) > 40 and not row.flowing) or compact(text) not in titles:
             continue
         candidates = [layout_id for layout_id, parser in LAYOUTS.items() if parser.spec.is_title(text)]
@@ -118,7 +118,7 @@ def _column_block_order(segment: FormSegment) -> bool:
         return False
     table = LAYOUTS[segment.layout].spec.table
     names = [set(table[column]) for column in ("level1", "level2", "level3")]
-    texts = [compact(row.text("")) for row in segment.rows]
+    texts = [compact(row.joined) for row in segment.rows]
     alone = all(any(text in group for text in texts) for group in names)
     together = any(all(any(name in text for name in group) for group in names) for text in texts)
     return alone and not together
@@ -126,7 +126,7 @@ def _column_block_order(segment: FormSegment) -> bool:
 
 def _why_not(grid: Grid) -> str:
     titles = "、".join(dict.fromkeys(t for parser in LAYOUTS.values() for t in parser.spec.titles))
-    head = "".join(row.text("") for row in grid.rows[:60])
+    head = "".join(row.joined for row in grid.rows[:60])
     for marker, what in _KNOWN_OTHER_DOCUMENTS.items():
         if marker in head:
             return f"no form of a known layout: the file looks like {what}"
@@ -138,7 +138,7 @@ def closest_layout(grid: Grid) -> str | None:
     """Which layout the file comes closest to, and what of it was found and what was missing:
     a layout whose title is printed (inside a longer line) first, else the one whose labels
     matched most. None when no label of any layout is in the file."""
-    lines = [compact(row.text("")) for row in grid.rows]
+    lines = [compact(row.joined) for row in grid.rows]
     cells = {compact(c.text) for row in grid.rows for c in row.filled}
     text = "".join(lines)
     best: tuple[int, int, str] | None = None

@@ -313,11 +313,11 @@ def check_document(rows: Sequence[Row], starts: Iterable[Row], forms: list[Form]
         return
     started = set(starts)  # rows compare by value: recognise may have rebuilt them (split titles)
     # Equal rows have equal texts: the cheap test first (hashing a row hashes all its cells).
-    started_texts = {row.text("") for row in started}
+    started_texts = {row.joined for row in started}
     titles = tuple(title for parser in LAYOUTS.values() for title in parser.spec.titles)
     form_index = -1
     for i, row in enumerate(rows):
-        text = row.text("")
+        text = row.joined
         if text in started_texts and row in started:
             form_index += 1
             continue

@@ -7,11 +7,13 @@ replaces, so a cache can never change a parse (the samples' expected parses chec
 
 from __future__ import annotations
 
+import inspect
 import pickle
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 
 import pytest
 
+from goalforms.parsers import grid
 from goalforms.parsers.grid import Cell, Location, Origin, Row, line_location, plain_cell, tab_row
 from goalforms.parsers.labels import compact, is_separator
 from goalforms.parsers.layouts import LAYOUTS
@@ -19,7 +21,15 @@ from goalforms.parsers.layouts.lookups import lookups
 from goalforms.parsers.layouts.origins import cell_origins
 from goalforms.parsers.layouts.raw import RawValue
 from goalforms.parsers.layouts.spec import POSITION_ROLES
-from goalforms.parsers.layouts.table import Entry
+from goalforms.parsers.layouts.table import (
+    Entry,
+    TableHeader,
+    _period,
+    _position_values,
+    classify,
+    find_table_header,
+    is_table_header,
+)
 from goalforms.parsers.values import parse_date, parse_money
 from goalforms.pipeline.model import Form
 from goalforms.pipeline.plausibility import (
@@ -230,3 +240,90 @@ def test_raw_values_behave_as_dataclasses() -> None:
     assert replace(value, unit="万元").unit == "万元" and pickle.loads(pickle.dumps(value)) == value
     with pytest.raises(AttributeError):
         value.text = "x"  # type: ignore[misc]
+
+
+# -- issue 16, round 3: cells and locations in one dict write, a row's kept attributes -----------
+
+
+@pytest.mark.parametrize("cls", [Cell, Location])
+def test_a_hand_written_init_takes_the_fields_in_order(cls: type) -> None:
+    """Cell and Location fill their dict in their own __init__: its parameters are the dataclass
+    fields, in their order, with their defaults — as the generated __init__ took them."""
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is MISSING else f.default) for f in fields(cls)]
+
+
+def test_cells_and_locations_behave_as_dataclasses() -> None:
+    cell = Cell("某项目", 2, 1, 3, 0.5, "看不清", (1.0, 2.0, 3.0, 4.0))
+    assert vars(cell) == {"text": "某项目", "col": 2, "row_span": 1, "col_span": 3, "confidence": 0.5,
+                          "doubt": "看不清", "bbox": (1.0, 2.0, 3.0, 4.0)}
+    assert cell == Cell(text="某项目", col=2, col_span=3, confidence=0.5, doubt="看不清")  # a box is no part of it
+    assert hash(cell) == hash(Cell("某项目", 2, col_span=3, confidence=0.5, doubt="看不清"))
+    assert replace(cell, col=4).col == 4 and pickle.loads(pickle.dumps(cell)) == cell
+    with pytest.raises(AttributeError):
+        cell.text = "x"  # type: ignore[misc]
+    where = Location(3, 1, None, None, 2, 5, "表1", "C7")
+    assert vars(where) == {"line": 3, "page": 1, "bbox": None, "paragraph": None, "table": 2, "row": 5,
+                           "sheet": "表1", "cell": "C7"}
+    assert where == Location(line=3, page=1, table=2, row=5, sheet="表1", cell="C7") and hash(where) == hash(
+        Location(line=3, page=1, table=2, row=5, sheet="表1", cell="C7"))
+    assert str(where) == "表1!C7" and str(Location(line=3, page=1)) == "page 1, line 3"
+    assert pickle.loads(pickle.dumps(where)) == where and replace(where, line=4).line == 4
+
+
+def _tab_line_by_hand(line: str) -> dict[str, object]:
+    """grid._tab_line as it was written before the C-level picking of the filled cells."""
+    parts = line.split("\t")
+    cells = tuple(map(plain_cell, parts, range(len(parts))))
+    filled = tuple(cell for cell in cells if cell.text.strip())
+    texts = tuple(cell.text.strip() for cell in filled)
+    return {"cells": cells, "in_table": len(cells) > 1, "soft": False, "flowing": False, "filled": filled,
+            "_stripped_texts": texts, "joined": "".join(texts), "filled_texts": tuple(c.text for c in filled)}
+
+
+@pytest.mark.parametrize("line", [*_LINES, "a\t\u3000\tb\t \u00a0 \tc ", "\t".join(str(n) for n in range(30))])
+def test_a_tab_line_picks_its_filled_cells_as_by_hand(line: str) -> None:
+    grid._tab_line.cache_clear()
+    made = grid._tab_line(line)
+    assert made == _tab_line_by_hand(line)
+    assert grid._tab_line(line) is made  # the second time from the cache
+
+
+def test_a_rows_kept_attributes_are_its_computed_ones() -> None:
+    cells = (Cell(" 项目 ", 0), Cell("", 1), Cell("名称", 2), Cell("\u3000", 3))
+    for row in (Row(cells, Location(line=1)), tab_row(" 项目 \t\t名称\t\u3000", Location(line=1))):
+        assert row.filled == (cells[0], cells[2]) and not row.blank
+        assert row.filled_texts == (" 项目 ", "名称")
+        assert row.joined == "项目名称" == row.text("") and row.text(" ") == "项目 名称"
+        assert row.filled is row.filled and row.joined is row.joined  # kept, not computed again
+        assert row == Row(cells, Location(line=1)) and pickle.loads(pickle.dumps(row)) == row
+    fresh = Row(cells, Location(line=1))
+    assert fresh.joined == "项目名称" and fresh.filled == (cells[0], cells[2])  # joined asked first
+    assert replace(fresh, cells=cells[:1]).filled == (cells[0],)  # a changed copy computes its own
+    assert "filled" not in vars(Row(cells, Location(line=1)))  # nothing is kept before it is asked
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_a_table_passes_its_layouts_answers_to_classify(layout: str) -> None:
+    """classify and the table's helpers given the layout's answers (and header.by_position) by the
+    table answer as when they look them up themselves; find_table_header as is_table_header row by row."""
+    spec = LAYOUTS[layout].spec
+    columns = [names[0] for role, names in spec.table.items() if role != "side_labels" and names]
+    header_row = Row(tuple(Cell(text, col) for col, text in enumerate(columns)), Location(line=1))
+    rows = [Row((Cell("项目名称", 0), Cell("某项目", 1)), Location(line=2)), header_row]
+    assert find_table_header(rows, spec) == next(
+        (i for i, row in enumerate(rows) if is_table_header(row, spec)), None)
+    header = TableHeader.from_row(header_row, spec)
+    vocabulary = spec.vocabulary
+    level1 = next(iter(vocabulary.level1), "产出指标")
+    level2 = next(iter(vocabulary.parent), "数量指标")
+    samples = [(level1, level2, "培训人次", "≥300人次"), ("", "", "合格率", "=100%"), (level2, "某指标"),
+               ("未知一级", "未知二级", "名称", "≥1"), ("只有一格",), ("a", "b", "c", "d", "e")]
+    for n, texts in enumerate(samples):
+        row = Row(tuple(Cell(text, col) for col, text in enumerate(texts)), Location(line=10 + n))
+        alone = classify(row, header, spec, {})
+        given = classify(row, header, spec, {}, lookups(spec), header.by_position)
+        assert given == alone and given.origins == alone.origins
+        assert _position_values(given, header, spec, lookups(spec)) == _position_values(alone, header, spec)
+        assert _period(row, spec, lookups(spec)) == _period(row, spec)

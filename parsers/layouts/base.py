@@ -189,7 +189,7 @@ class LayoutParser:
         table = [row for row in rows if row.in_table]
         last_table_row = max((i for i, row in enumerate(rows) if row.in_table), default=-1)
         after = [row for row in rows[last_table_row + 1 :] if not row.blank]
-        fragments = after if len(after) >= 3 and all(len(r.text("")) <= 15 for r in after) else []
+        fragments = after if len(after) >= 3 and all(len(r.joined) <= 15 for r in after) else []
         return table, fragments
 
     def check_truncation(self, header: TableHeader, fragments: list[Row], form: RawForm) -> None:

@@ -22,7 +22,7 @@ from goalforms.parsers import roles
 from goalforms.parsers.grid import Cell, Location, Origin, Row
 from goalforms.parsers.labels import LabelHit, compact
 from goalforms.parsers.layouts.blocks import centre, nearest
-from goalforms.parsers.layouts.lookups import lookups
+from goalforms.parsers.layouts.lookups import Lookups, lookups
 from goalforms.parsers.layouts.origins import cell_origins
 from goalforms.parsers.layouts.raw import RawForm, RawIndicator, RawIssue, RawValue
 from goalforms.parsers.layouts.spec import POSITION_ROLES, LayoutSpec
@@ -66,7 +66,11 @@ def is_table_header(row: Row, spec: LayoutSpec) -> bool:
 
 def find_table_header(rows: list[Row], spec: LayoutSpec) -> int | None:
     """Index of the indicator table's header row."""
-    return next((i for i, row in enumerate(rows) if is_table_header(row, spec)), None)
+    header_row = lookups(spec).is_table_header  # (is_table_header, the layout's answers found once)
+    for i, row in enumerate(rows):
+        if header_row(row.filled_texts):
+            return i
+    return None
 
 
 @dataclass
@@ -101,12 +105,16 @@ class Entry:
 _COLUMN = attrgetter("col")
 
 
-def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[str, str] | None = None) -> Entry:
-    """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position)."""
+def classify(row: Row, header: TableHeader, spec: LayoutSpec, points_seen: dict[str, str] | None = None,
+             known: Lookups | None = None, by_position: bool | None = None) -> Entry:
+    """Split a row's cells into level labels, the 三级 name and the target (and the columns read by position).
+    ``known`` and ``by_position``: the layout's answers and ``header.by_position``, when the caller
+    (reading a whole table) has them already."""
     points_seen = {} if points_seen is None else points_seen
     vocab = spec.vocabulary
-    table_cell = lookups(spec).table_cell
-    by_position = header.by_position
+    table_cell = (known or lookups(spec)).table_cell
+    if by_position is None:
+        by_position = header.by_position
     entry = Entry(row.where)
     labels: list[tuple[Cell, LabelHit]] = []
     texts: list[Cell] = []
@@ -291,7 +299,7 @@ def _total_row(row: Row, header: TableHeader, spec: LayoutSpec) -> dict[str, str
 
 
 def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawForm,
-                    first_col: int | None = None) -> bool:
+                    first_col: int | None = None, known: Lookups | None = None) -> bool:
     """A header field printed below the table (自评等级 | 优), its label in the first column:
     read into the header (unless the header already holds a value) rather than as an indicator.
     ``first_col``: the header's leftmost named column, when the caller knows it."""
@@ -303,7 +311,7 @@ def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawFo
         first_col = min(header.columns.values())
     if first_col is not None and cells[0].col > first_col:
         return False
-    hit = lookups(spec).match_label(cells[0].text)
+    hit = (known or lookups(spec)).match_label(cells[0].text)
     if hit is None or hit.kind != "field":
         return False
     text = hit.rest or (cells[1].text if len(cells) > 1 else "")
@@ -313,11 +321,11 @@ def _trailing_field(row: Row, header: TableHeader, spec: LayoutSpec, form: RawFo
     return True
 
 
-def _period(row: Row, spec: LayoutSpec) -> str | None:
+def _period(row: Row, spec: LayoutSpec, known: Lookups | None = None) -> str | None:
     """The period a caption row names (长期绩效指标 / 年度绩效指标), if the row is one."""
     if not spec.periods:
         return None
-    period_of = lookups(spec).period_of
+    period_of = (known or lookups(spec)).period_of
     for cell in row.filled:
         period = period_of.get(compact(cell.text))
         if period is not None:
@@ -349,19 +357,21 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
     each row (by ``id``) from the caption lines above it, which are free lines, not table rows."""
 
     entries: list[Entry] = []
-    header_row = lookups(spec).is_table_header  # (is_table_header, asked of every row)
+    known = lookups(spec)  # the layout's answers, found once for the table
+    header_row = known.is_table_header  # (is_table_header, asked of every row)
+    by_position = header.by_position
     periods_at = periods_at or {}
     first_col = min(header.columns.values()) if header.columns else None
     for row in rows:
         if row.blank:
             continue
-        caption = _period(row, spec)
+        caption = _period(row, spec, known)
         period = periods_at.get(id(row)) or caption or period
         if header_row(row.filled_texts):
             continue
         if caption is not None and len(row.filled) == 1:
             continue  # the caption of the next table
-        if _trailing_field(row, header, spec, form, first_col):
+        if _trailing_field(row, header, spec, form, first_col, known):
             continue
         total = _total_row(row, header, spec) if spec.total_row else None
         if total is not None:
@@ -371,7 +381,7 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
             if total.get("note") and (grade is None or not grade.text.strip()):
                 form.header["grade"] = RawValue(total["note"], row.where)
             continue
-        entry = classify(row, header, spec, form.points)
+        entry = classify(row, header, spec, form.points, known, by_position)
         entry.period = period
         if not entry.has_indicator and entry.extra and entries and entries[-1].has_indicator:
             # Only later columns on this row: the wrapped rest of the row above.
@@ -400,11 +410,13 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
                 target=entry.target or "",
                 where=entry.where,
                 dimension=spec.vocabulary.dimension_of(level1, level2),
-                **_position_values(entry, header, spec),
+                **_position_values(entry, header, spec, known),
                 period=entry.period if len(periods) > 1 else None,
                 origins=entry.origins,
             )
         )
+        if not (entry.unknown or entry.problems or entry.notes or entry.level3 is None):
+            continue  # most rows: nothing to report
         name = compact(entry.level3 or "") or "(no name)"
         for level, text in sorted(entry.unknown.items()):
             form.issues.append(
@@ -424,10 +436,11 @@ def read_indicator_table(header: TableHeader, rows: list[Row], spec: LayoutSpec,
             )
 
 
-def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec) -> dict[str, str | None]:
+def _position_values(entry: Entry, header: TableHeader, spec: LayoutSpec,
+                     known: Lookups | None = None) -> dict[str, str | None]:
     """The later columns of a row: "" where the layout has the column and the row left it blank,
     None where the layout has no such column."""
-    known = lookups(spec)
+    known = known or lookups(spec)
     if not entry.extra:  # most rows: every printed column blank
         return dict(known.blank_positions)
     return {role: (entry.extra.get(role, "") if printed else None) for role, printed in known.position_columns}

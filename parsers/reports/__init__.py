@@ -29,11 +29,11 @@ def _parsers(grid: Grid) -> list[ReportParser]:
     rows = grid.rows
     # Every row of every file comes here: is_report_title's own first test (a title holds 报告)
     # is made inline, saving a call per row.
-    starts = [i for i, row in enumerate(rows) if "报告" in row.text("") and is_report_title(rows, i)]
+    starts = [i for i, row in enumerate(rows) if "报告" in row.joined and is_report_title(rows, i)]
     parsers = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(rows)
-        end = next((i for i in range(start + 1, end) if _is_form_title(compact(rows[i].text("")))), end)
+        end = next((i for i in range(start + 1, end) if _is_form_title(compact(rows[i].joined))), end)
         parser = ReportParser(rows, start, end)
         if parser.has_substance():
             parsers.append(parser)

@@ -34,6 +34,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class PgServer:
     folder: Path | None = None  # None: an outside server we did not start and must not stop
     bin_dir: Path | None = None
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    watchdog_pipe: int | None = None  # closed when stopped (or by the kernel when this process dies)
 
     def create_database(self, prefix: str = "t") -> str:
         """A new empty database; returns its URL."""
@@ -87,6 +89,9 @@ class PgServer:
         if (data / "postmaster.pid").exists():
             _run([str(self.bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.watchdog_pipe is not None:  # the watchdog wakes, finds nothing to stop, and exits
+            os.close(self.watchdog_pipe)
+            self.watchdog_pipe = None
 
 
 def find_bin_dir() -> Path:
@@ -152,6 +157,7 @@ def start_server() -> PgServer:
                            "-o", options, "-w", "-t", "60", "start"], check=False)
             if result.returncode == 0:
                 server.admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+                _stop_when_this_process_dies(server)
                 return server
             log = folder / "server.log"
             last_error = (log.read_text(errors="replace") if log.exists() else result.stderr).strip()[-800:]
@@ -159,6 +165,31 @@ def start_server() -> PgServer:
     except BaseException:
         server.stop()
         raise
+
+
+# The watchdog: blocks on a pipe whose only writer is the process that started the server; the
+# pipe ends when that process ends, however it ends (SIGKILL and SIGTERM included, where atexit
+# never runs — a test run killed by a timeout left its server running), and the server goes with it.
+_WATCHDOG = """
+import os, shutil, subprocess, sys
+sys.stdin.buffer.read()
+data, folder, *pg_ctl = sys.argv[1:]
+if os.path.exists(os.path.join(data, "postmaster.pid")):
+    subprocess.run([*pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=120)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+def _stop_when_this_process_dies(server: PgServer) -> None:
+    assert server.folder is not None and server.bin_dir is not None
+    reading, writing = os.pipe()  # both close on exec; a forked child (a worker) dies with us anyway
+    # A session of its own: a signal to this process group (Ctrl-C, a harness killing the group)
+    # must not take the watchdog before it has stopped the server.
+    pg_ctl = _as_server_user([str(server.bin_dir / "pg_ctl")])
+    subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(server.folder / "data"), str(server.folder), *pg_ctl],
+                     stdin=reading, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    os.close(reading)
+    server.watchdog_pipe = writing
 
 
 def _outside_server(url: str) -> PgServer:

@@ -157,17 +157,15 @@ class Cell:
         return not self.text.strip()
 
 
-# Rows and origins are made by the hundred per form: their __init__ fills the instance's dict at
-# once instead of the five object.__setattr__ calls a frozen dataclass's generated __init__ makes
-# (half the cost). The parameters are the fields, in their order, with their defaults.
-
-
 @lru_cache(maxsize=1 << 14)
 def plain_cell(text: str, col: int) -> Cell:
     """A cell with no span, box, confidence or doubt (see line_location)."""
     return Cell(text, col)
 
 
+# Rows and origins are made by the hundred per form: their __init__ fills the instance's dict at
+# once instead of the five object.__setattr__ calls a frozen dataclass's generated __init__ makes
+# (half the cost). The parameters are the fields, in their order, with their defaults.
 @dataclass(frozen=True, init=False)
 class Row:
     cells: tuple[Cell, ...]

@@ -10,7 +10,7 @@
   ``BEGIN IMMEDIATE``), on PostgreSQL only between files that can see each other: from the links
   to the commit, a file holds an advisory lock per project it names (the key of each form's and
   report's project name), so that files of different projects load fully in parallel (see
-  :func:`_project_locks`; the file's own rows go in before, under locks of its path and content).
+  :func:`project_locks`; the file's own rows go in before, under locks of its path and content).
   A file's cross-file reads (links to the reports and forms already stored, the review's previous
   year of a project and next years reviewed again, corrections replayed) thus see every file of
   its projects committed before it, as in a one-worker run; the unique keys (content hash, path)

@@ -16,15 +16,15 @@ from goalforms.schema import head
 from goalforms.schema.db import alembic_config, connect, make_engine
 
 
-def _migrated(url: str) -> None:
-    """Every migration through Alembic, as before the recording existed."""
+def _migrated(url: str, revision: str = "head") -> None:
+    """The migrations up to ``revision`` through Alembic, as before the recording existed."""
     from alembic import command
 
     engine = make_engine(url)
     with engine.begin() as connection:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
     engine.dispose()
 
 
@@ -93,15 +93,8 @@ def test_a_new_database_gets_the_schema_without_alembic(tmp_path: Path) -> None:
 
 
 def test_an_older_database_still_goes_through_the_migrations(tmp_path: Path) -> None:
-    from alembic import command
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0004")
-    engine.dispose()
+    _migrated(url, "0004")
     upgraded = connect(url)
     _migrated(f"sqlite:///{tmp_path / 'migrated.db'}")
     migrated = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")

@@ -268,11 +268,17 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
 
     work(pages[0])  # warm-up: the model loads, caches fill
     stages.clear()
+    if engine.startswith("goalforms"):
+        recogniser.rechecked = 0
     start, wall = time.process_time(), time.perf_counter()
     for path in pages:
         work(path)
     cpu = time.process_time() - start
-    model_name = Path(recogniser.model).name if engine.startswith("goalforms") else "its own pipeline"
+    model_name = "its own pipeline"
+    if engine.startswith("goalforms"):
+        model_name = Path(recogniser.model).name
+        if recogniser.recheck is not None:
+            model_name += f", {recogniser.rechecked / len(pages):.1f} lines a page read again by {recogniser.recheck.name}"
     return {"model": model_name, "cpu_per_page": cpu / len(pages), "wall_per_page": (time.perf_counter() - wall) / len(pages),
             "stages": {k: v / len(pages) for k, v in stages.items()},
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "load": os.getloadavg()[0]}

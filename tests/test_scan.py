@@ -358,3 +358,14 @@ def test_a_fresh_scan_flags_every_wrong_value_and_little_else(tmp_path: Path) ->
     assert score.wrong_unflagged == []
     assert score.clean_forms >= 4
     assert score.flags_on_clean * 10 <= score.clean_forms, score.flagged
+
+
+@pytest.mark.parametrize(("line", "near"), [
+    ([Glyph("合", 0.99, 0), Glyph("理", 0.97, 10)], False),
+    ([Glyph("合", 0.99, 0), Glyph("埋", 0.75, 10, "理", 0.2)], True),  # under 0.8: close to the 0.6 doubt
+    ([Glyph("期", 0.99, 0), Glyph(":", 0.5, 10, "：", 0.48)], False),  # torn between widths only
+    ([Glyph("2", 0.97, 0, "≥", 0.02), Glyph("9", 0.99, 10)], True),  # the operator as runner-up
+    ([Glyph("2", 0.99, 0, "3", 0.01), Glyph("9", 0.99, 10)], False),
+])
+def test_lines_near_a_doubt_are_worth_a_second_reading(line: list[Glyph], near: bool) -> None:
+    assert ocr_repair.near_a_doubt(line) is near

@@ -17,7 +17,7 @@ a flag); the 1×1 ones 39% cheaper — 46% with the GELUs fused (:func:`_fuse_ge
 value the float model's (once a space before a bracket is read from the page, ``ocr_repair``).
 The confidences move (by 0.001 typically, up to 0.29), so alone it raised a few more doubts than
 the float model (0.053 per clean form instead of 0.035); the scan reader has the float model
-read again the lines the copy is unsure of (``scan.RECHECK_BELOW``).
+read again the lines the copy is unsure of (``ocr_repair.near_a_doubt``).
 
 Nothing is downloaded: the float model is read from the installed package, the calibration data
 from ``samples/scan``. The model is PaddleOCR's (Apache-2.0, see rapidocr's MODEL_LICENSES.md).

@@ -88,14 +88,6 @@ class Line:
         return ocr_repair.line_text(self.glyphs)
 
 
-# A line the int8 copy reads with a character less sure than this is read again by the float
-# model, whose reading stands: a doubt (ocr_repair.LOW_PROB, 0.6) is then decided by the model it
-# was measured on. On the samples' crops the copy's confidences are within 0.001 of the float
-# model's typically but up to 0.29 apart, and a line the float model doubted was read at ≥ 0.8 by
-# the copy in 2 of 2,783; 5% of the columns are read twice.
-RECHECK_BELOW = 0.8
-
-
 class Recogniser:
     """PP-OCR text-line recognition on onnxruntime, with the model rapidocr ships in its wheel or
     its int8 copy (:mod:`ocr_model` chooses).
@@ -112,7 +104,7 @@ class Recogniser:
     def __init__(self, threads: int | None = THREADS, model: Path | None = None,
                  recheck: Path | None = None) -> None:
         """``model``: the .onnx file that reads every line; ``recheck``: the one that reads again a
-        line ``model`` read with a character under :data:`RECHECK_BELOW`, and whose reading then
+        line ``model`` read close to a doubt (:func:`ocr_repair.near_a_doubt`), and whose reading then
         stands (both from :func:`ocr_model.recognition_models` when ``model`` is None)."""
         if model is None:
             model, recheck = ocr_model.recognition_models()
@@ -167,7 +159,7 @@ class Recogniser:
         for crop in crops:
             tensor, used = self._prepare(crop)
             glyphs = self._run(self.session, tensor, used)
-            if self.recheck is not None and any(g.prob < RECHECK_BELOW for g in glyphs):
+            if self.recheck is not None and ocr_repair.near_a_doubt(glyphs):
                 if self._recheck_session is None:
                     self._recheck_session = self._session(self.recheck)
                 glyphs = self._run(self._recheck_session, tensor, used)

@@ -7,7 +7,8 @@ The int8 copy (``ocr_rec_int8.onnx``, made by ``ocr_quantise.py``, recorded in
 CPU. On the scanned samples and three fresh scanned copies (16,242 values) it reads every value as
 the float model does; its confidences move (0.001 typically, up to 0.29), so the float model reads
 again each line the copy read close to a doubt (``ocr_repair.near_a_doubt``: about one line in a
-hundred) and every doubt raised is the float model's. It is run only
+hundred), and its reading decides (on those scans every doubt raised was the float model's). It
+is run only
 
 - where it was derived from the float model installed here (its record names that model's
   checksum: another ``rapidocr`` would not match it), and

@@ -10,7 +10,7 @@ SYSLOG := build/system-deps.log
 QUIETLY = quietly() { log=$$1; shift; "$$@" >>"$$log" 2>&1 || { status=$$?; \
   echo "failed: $$*" >&2; tail -n 30 "$$log" >&2; echo "(full log: $$log)" >&2; exit $$status; }; }; quietly
 
-.PHONY: demo test test-fast lint typecheck unit bench expected samples system-deps clean
+.PHONY: demo test test-fast lint typecheck unit bench expected samples system-deps clean ocr-model
 
 # System packages, installed from Debian's packages when missing: Chromium (browser tests),
 # LibreOffice Writer and Calc with CJK fonts and poppler (samples; .doc/.odt conversion), PostgreSQL
@@ -75,6 +75,14 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_html.py
 	$(BIN)/python samples/make_flowing.py
 	$(BIN)/python samples/make_siblings.py
+
+# The int8 copy of the OCR recognition model, derived again from the rapidocr wheel's model and
+# calibrated on samples/scan (parsers/readers/ocr_quantise.py says which parts and why; about a
+# minute). The copy and its record are committed: run this only after changing rapidocr's version
+# or the scan reader's crops, then check the scans (tests/bench_ocr.py) before committing.
+ocr-model: $(STAMP)
+	@$(QUIETLY) $(VENV)/install.log $(BIN)/pip install -e '.[dev,ocr-model]'
+	$(BIN)/python -m goalforms.parsers.readers.ocr_quantise parsers/readers/ocr_rec_int8.onnx
 
 # Every figure of issue 16 in one report (tests/bench.py runs tests/bench_scale.py and
 # tests/bench_ocr.py as its last parts): start-up, parse speed, PDF import beside pdfplumber, loading

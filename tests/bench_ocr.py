@@ -6,9 +6,12 @@ asserts nothing (tests never assert timings).
    turned, noise, specks, blur) at 150 and 200 dpi into a temporary folder; then, each engine in a
    process of its own (so its peak memory is its own), the same page images are read by
 
-   - ``goalforms``: the scan reader (page geometry, ruling, lines, recognition), as shipped;
-   - ``goalforms-ort-defaults``: the same with onnxruntime's default session options (what the
-     reader used before its recogniser ran single-threaded, in order, without spinning);
+   - ``goalforms``: the scan reader (page geometry, ruling, lines, recognition), as shipped: with
+     the int8 copy of the model where ``ocr_model`` chooses it (the model is printed in each row);
+   - ``goalforms-float``: the same with the float model of the ``rapidocr`` wheel (what the reader
+     ran before the int8 copy, and runs on CPUs without VNNI);
+   - ``goalforms-ort-defaults``: the float model with onnxruntime's default session options (what
+     the reader used before its recogniser ran single-threaded, in order, without spinning);
    - ``rapidocr``: ``RapidOCR()`` with its default pipeline (detection, classification,
      recognition) on the same image;
    - ``goalforms-openvino`` and ``goalforms-openvino-bf16``, only where the ``openvino`` package is
@@ -212,7 +215,7 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
     import numpy as np
     from PIL import Image
 
-    from goalforms.parsers.readers import scan
+    from goalforms.parsers.readers import ocr_model, scan
 
     stages: dict[str, float] = defaultdict(float)
     if engine.startswith("goalforms"):
@@ -227,7 +230,8 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
                     stages[_s] += time.process_time() - start
 
             setattr(scan, name, timed)
-        recogniser = scan.Recogniser(threads=None) if engine == "goalforms-ort-defaults" else scan.Recogniser()
+        model = ocr_model.float_model() if engine != "goalforms" else None  # None: the reader's own choice
+        recogniser = scan.Recogniser(threads=None if engine == "goalforms-ort-defaults" else scan.THREADS, model=model)
         if engine.startswith("goalforms-openvino"):
             recogniser.session = OpenVinoSession("bf16" if engine.endswith("bf16") else "f32")  # type: ignore[assignment]
         read = recogniser.read
@@ -264,11 +268,18 @@ def run_engine(engine: str, pages: list[Path]) -> dict[str, Any]:
 
     work(pages[0])  # warm-up: the model loads, caches fill
     stages.clear()
+    if engine.startswith("goalforms"):
+        recogniser.rechecked = 0
     start, wall = time.process_time(), time.perf_counter()
     for path in pages:
         work(path)
     cpu = time.process_time() - start
-    return {"cpu_per_page": cpu / len(pages), "wall_per_page": (time.perf_counter() - wall) / len(pages),
+    model_name = "its own pipeline"
+    if engine.startswith("goalforms"):
+        model_name = Path(recogniser.model).name
+        if recogniser.recheck is not None:
+            model_name += f", {recogniser.rechecked / len(pages):.1f} lines a page read again by {recogniser.recheck.name}"
+    return {"model": model_name, "cpu_per_page": cpu / len(pages), "wall_per_page": (time.perf_counter() - wall) / len(pages),
             "stages": {k: v / len(pages) for k, v in stages.items()},
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "load": os.getloadavg()[0]}
 
@@ -280,10 +291,10 @@ class OpenVinoSession:
     def __init__(self, precision: str) -> None:
         import openvino
 
-        from goalforms.parsers.readers import scan
+        from goalforms.parsers.readers import ocr_model
 
         core = openvino.Core()
-        model = core.read_model(str(sorted(scan.model_folder().glob("*rec*.onnx"))[-1]))
+        model = core.read_model(str(ocr_model.float_model()))
         compiled = core.compile_model(model, "CPU", {
             "INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
             "INFERENCE_PRECISION_HINT": precision, "ENABLE_CPU_PINNING": False})
@@ -299,7 +310,7 @@ def speed(folder: Path, count: int) -> None:
     import importlib.util
 
     pages = make_pages(folder, count)
-    engines: tuple[str, ...] = ("goalforms", "goalforms-ort-defaults", "rapidocr")
+    engines: tuple[str, ...] = ("goalforms", "goalforms-float", "goalforms-ort-defaults", "rapidocr")
     if importlib.util.find_spec("openvino") is not None:
         engines += ("goalforms-openvino", "goalforms-openvino-bf16")
     print(f"  CPU-seconds per page ({count} scanned pages per resolution, the same images for every engine):")
@@ -315,7 +326,8 @@ def speed(folder: Path, count: int) -> None:
             stages = ", ".join(f"{k} {v:.3f}" if k != "crops" else f"{v:.0f} lines"
                                for k, v in sorted(result["stages"].items()))
             print(f"  {dpi} dpi {engine:>22}: {result['cpu_per_page']:.2f} CPU-s/page "
-                  f"({result['wall_per_page']:.2f} s wall, load {result['load']:.1f}), peak {result['peak_mib']:.0f} MiB; "
+                  f"({result['wall_per_page']:.2f} s wall, load {result['load']:.1f}), peak {result['peak_mib']:.0f} MiB, "
+                  f"{result['model']}; "
                   f"{stages}")
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2  # noqa: E402  (a hard dependency: a missing OpenCV fails here, never skips)
 import numpy as np
 import pytest
 
-from goalforms.parsers.readers import ocr_repair, scan
+from goalforms.parsers.readers import ocr_model, ocr_repair, scan
 from goalforms.parsers.readers.ocr_repair import Glyph
 from tests.conftest import SAMPLES
 
@@ -143,6 +144,35 @@ def test_chinese_next_to_latin_is_read_with_a_space(text: str, read: str) -> Non
     assert ocr_repair.line_text(ocr_repair.repair_line(glyphs(text))) == read
 
 
+BRACKET_SPACE_CASES = [
+    # (recognised, the recogniser read a space before "(", blank before "(" in em, read)
+    ("=0.00(起)", False, 0.27, "=0.00 (起)"),  # a typed space shows as a quarter em of blank
+    ("=0.00(起)", True, 0.08, "=0.00(起)"),  # the recogniser's space with no blank on the page
+    ("=0.00(起)", False, 0.13, "=0.00(起)"),
+    ("≥98.00(%)", False, 0.45, "≥98.00 (%)"),  # still half-width: a full-width one shows ≥ 0.55
+    ("≥98.00(%)", False, 0.80, "≥98.00（%)"),
+]
+
+
+@pytest.mark.parametrize(("text", "read_space", "blank", "read"), BRACKET_SPACE_CASES)
+def test_a_space_before_a_bracket_comes_from_the_page(text: str, read_space: bool, blank: float, read: str) -> None:
+    """After Latin/digits, the blank before a half-width bracket (which already settles its width)
+    tells whether a space was typed; the recogniser's own reading of that space does not count."""
+    at = text.index("(")
+    line = glyphs(text, {at - 1: blank})
+    line[at] = replace(line[at], spaced=read_space)
+    assert ocr_repair.line_text(ocr_repair.repair_line(line)) == read
+
+
+def test_other_spaces_between_latin_characters_are_the_recognisers() -> None:
+    """Only the bracket's blank is measured apart: elsewhere between Latin/digits the page's blank
+    (0.21 em between "%" and ")" unspaced on the samples) does not decide."""
+    line = glyphs("(%)", {1: 0.3})
+    assert ocr_repair.line_text(ocr_repair.repair_line(line)) == "(%)"
+    line[1] = replace(line[1], spaced=True)
+    assert ocr_repair.line_text(ocr_repair.repair_line(line)) == "( %)"
+
+
 CONFUSION_CASES = [
     ("=1O0%", "=100%"),
     ("≥9O.5%", "≥90.5%"),
@@ -262,7 +292,7 @@ def test_scanned_samples_have_no_text_layer_and_pdf_samples_do() -> None:
 
 
 def test_the_recognition_model_ships_with_the_package() -> None:
-    assert list(scan.model_folder().glob("*rec*.onnx"))
+    assert list(ocr_model.model_folder().glob("*rec*.onnx"))
 
 
 def test_an_unreadable_image_is_a_clear_error(tmp_path: Path) -> None:
@@ -328,3 +358,14 @@ def test_a_fresh_scan_flags_every_wrong_value_and_little_else(tmp_path: Path) ->
     assert score.wrong_unflagged == []
     assert score.clean_forms >= 4
     assert score.flags_on_clean * 10 <= score.clean_forms, score.flagged
+
+
+@pytest.mark.parametrize(("line", "near"), [
+    ([Glyph("合", 0.99, 0), Glyph("理", 0.97, 10)], False),
+    ([Glyph("合", 0.99, 0), Glyph("埋", 0.75, 10, "理", 0.2)], True),  # under 0.8: close to the 0.6 doubt
+    ([Glyph("期", 0.99, 0), Glyph(":", 0.5, 10, "：", 0.48)], False),  # torn between widths only
+    ([Glyph("2", 0.97, 0, "≥", 0.02), Glyph("9", 0.99, 10)], True),  # the operator as runner-up
+    ([Glyph("2", 0.99, 0, "3", 0.01), Glyph("9", 0.99, 10)], False),
+])
+def test_lines_near_a_doubt_are_worth_a_second_reading(line: list[Glyph], near: bool) -> None:
+    assert ocr_repair.near_a_doubt(line) is near

@@ -34,6 +34,10 @@ from typing import Any
 import regex
 
 LOW_PROB = 0.6  # below this a character is doubted (on the samples, correct ones are ≥ 0.8)
+# A reading this close to a doubt is worth a second reading by a more exact model (scan.Recogniser
+# reads such lines of its int8 copy again with the float model): the copy's confidences are within
+# 0.001 of the float model's typically, up to 0.29 apart on the samples' 2,783 lines.
+RECHECK_BELOW = 0.8
 
 HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
 FULL_TO_HALF = {full: half for half, full in HALF_TO_FULL.items()}
@@ -44,6 +48,11 @@ _OPENING = {")": "(", "）": "("}
 # Blank (em) on the open side above which a mark is full-width; more after/before a mark that
 # brings a blank of its own.
 _FULL_AFTER, _FULL_BEFORE, _NEIGHBOUR_BLANK = 0.4, 0.55, 0.5
+# Blank (em) before a half-width "(" that follows Latin/digits, above which a space was typed:
+# measured on the scanned samples and two fresh copies (tests/bench_ocr.py), at most 0.13 over
+# 790 brackets typed without one, at least 0.26 where one was ("=0.00 (起)"). The recogniser reads
+# that space from context, and a quantised copy of it dropped it surely (margin 0.9).
+_SPACE_BEFORE_BRACKET = 0.2
 
 _HAN = r"\p{Han}"
 _ALNUM = r"[A-Za-z0-9]"
@@ -98,7 +107,9 @@ def _width_from_page(glyphs: Sequence[Glyph], i: int) -> bool | None:
 
 def repair_line(glyphs: Sequence[Glyph]) -> list[Glyph]:
     """Punctuation width from the page, and spaces: the printed gap between Chinese and
-    Latin/digits is a space; elsewhere the recogniser's reading of a space stands."""
+    Latin/digits is a space; before a half-width bracket after Latin/digits the blank on its open
+    side (which settled its width) tells whether a space was typed; elsewhere the recogniser's
+    reading of a space stands."""
     out: list[Glyph] = []
     for i, g in enumerate(glyphs):
         half = FULL_TO_HALF.get(g.text, g.text)
@@ -114,6 +125,8 @@ def repair_line(glyphs: Sequence[Glyph]) -> list[Glyph]:
             previous = out[-1].text
             if (_is_han(previous) and _is_alnum(g.text)) or (_is_alnum(previous) and _is_han(g.text)):
                 g = replace(g, spaced=True)
+            elif g.text == "(" and previous.isascii() and g.gap_before is not None:
+                g = replace(g, spaced=g.gap_before > _SPACE_BEFORE_BRACKET)
         else:
             g = replace(g, spaced=False)
         out.append(g)
@@ -176,10 +189,7 @@ def repair_cell(lines: Sequence[Sequence[Glyph]]) -> tuple[list[list[Glyph]], li
                     doubts.append(f"{_context(line, i)!r}: is {g.text!r} full-width or not? The page does not show")
             if half == ")" and opened:
                 opened.pop()
-            prob = g.prob
-            if FULL_TO_HALF.get(g.alt, g.alt) == half and half in HALF_TO_FULL:
-                prob += g.alt_prob  # torn between the two widths of one mark: the page settles that
-            if prob < LOW_PROB:
+            if sureness(g) < LOW_PROB:
                 alt = f" (or {g.alt!r})" if g.alt.strip() else ""
                 doubts.append(f"{_context(line, i)!r}: {g.text!r} read with confidence {g.prob:.2f}{alt}")
             elif i == 0 and g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] \
@@ -188,6 +198,24 @@ def repair_cell(lines: Sequence[Sequence[Glyph]]) -> tuple[list[list[Glyph]], li
             fixed.append(g)
         out.append(fixed)
     return out, doubts
+
+
+def sureness(g: Glyph) -> float:
+    """How sure the recogniser is of what matters about ``g``: torn between the two widths of one
+    mark, it is sure of the mark (the page settles the width)."""
+    half = FULL_TO_HALF.get(g.text, g.text)
+    if half in HALF_TO_FULL and FULL_TO_HALF.get(g.alt, g.alt) == half:
+        return g.prob + g.alt_prob
+    return g.prob
+
+
+def near_a_doubt(glyphs: Sequence[Glyph]) -> bool:
+    """Could another model's reading of this line raise or drop one of :func:`repair_cell`'s
+    doubts? A character under :data:`RECHECK_BELOW` sure (the doubt is at :data:`LOW_PROB`), or an
+    operator look-alike with the operator for runner-up at all."""
+    return any(sureness(g) < RECHECK_BELOW
+               or (g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] and g.alt_prob >= 0.01)
+               for g in glyphs)
 
 
 def _like_neighbours(measured: Sequence[tuple[int, bool]], n: int) -> bool | None:

@@ -14,8 +14,10 @@ The steps, each chosen so that the layout parsers never learn the file was a sca
    text are found by the horizontal projection of the ink: typed forms have clean gaps between
    lines, and a line never crosses a rule, so no text from two cells is ever read as one.
 5. **Recognition.** Every line is read by the PP-OCR Chinese recogniser that ships inside the
-   ``rapidocr`` wheel, run directly with onnxruntime (nothing is downloaded). Greedy CTC decoding
-   gives each character its probability and its position, which the repairs need.
+   ``rapidocr`` wheel, run directly with onnxruntime (nothing is downloaded) — by its committed
+   int8 copy where that is exact, the float model reading again the lines the copy is unsure of
+   (:mod:`ocr_model`). Greedy CTC decoding gives each character its probability and its
+   position, which the repairs need.
 6. **Cells.** Lines are joined as the PDF reader joins them (wrapped lines run on; a line that
    stops short ends a paragraph); each cell keeps its lowest character probability as its
    confidence, and the repairs of :mod:`ocr_repair` fix known confusions or name the doubt.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,7 +37,7 @@ import regex
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.grid import Cell, Grid, Location, Row
-from goalforms.parsers.readers import limits, ocr_repair
+from goalforms.parsers.readers import limits, ocr_model, ocr_repair
 from goalforms.parsers.readers.ocr_repair import Glyph
 from goalforms.parsers.readers.source import read_source
 
@@ -87,17 +88,9 @@ class Line:
         return ocr_repair.line_text(self.glyphs)
 
 
-def model_folder() -> Path:
-    """Where the ``rapidocr`` wheel keeps its models (found without importing the package: only
-    its recognition model is used, run directly)."""
-    spec = importlib.util.find_spec("rapidocr")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the OCR model package rapidocr is not installed")
-    return Path(spec.origin).parent / "models"
-
-
 class Recogniser:
-    """PP-OCR text-line recognition on onnxruntime, with the model rapidocr ships in its wheel.
+    """PP-OCR text-line recognition on onnxruntime, with the model rapidocr ships in its wheel or
+    its int8 copy (:mod:`ocr_model` chooses).
 
     (OpenVINO, measured beside it on the samples' line crops — ``tests/bench_ocr.py`` — was no
     faster in float32 on this project's AMD machine, and in bfloat16 read lines otherwise.)"""
@@ -108,31 +101,38 @@ class Recogniser:
     # with blank room after it, as PaddleOCR always gives it (it pads every line to 320 columns).
     MIN_WIDTH = 3 * HEIGHT
 
-    def __init__(self, threads: int | None = THREADS) -> None:
+    def __init__(self, threads: int | None = THREADS, model: Path | None = None,
+                 recheck: Path | None = None) -> None:
+        """``model``: the .onnx file that reads every line; ``recheck``: the one that reads again a
+        line ``model`` read close to a doubt (:func:`ocr_repair.near_a_doubt`), and whose reading then
+        stands (both from :func:`ocr_model.recognition_models` when ``model`` is None)."""
+        if model is None:
+            model, recheck = ocr_model.recognition_models()
+        self.model, self.recheck, self.threads = model, recheck, threads
+        self.session = self._session(model)
+        self._recheck_session: Any = None  # loaded when first needed
+        self.rechecked = 0  # lines read twice (for the bench)
+        keys = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
+        # CTC class 0 is the blank; the model's last class is the space (PaddleOCR's layout).
+        self.classes = ["", *keys, " "]
+        self.input = self.session.get_inputs()[0].name
+
+    def _session(self, model: Path) -> Any:
         import onnxruntime as ort
 
-        models = model_folder()
-        found = sorted(models.glob("*rec*.onnx"))
-        if not found:
-            raise RuntimeError(f"no recognition model in {models}: is rapidocr installed whole?")
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        if threads is not None:
+        if self.threads is not None:
             # CPU-seconds, not one page's latency, bound an archive: the importer runs a process
             # per core, so one thread each, run in order, and no idle threads spinning for work
             # (spinning alone cost a third of the CPU of onnxruntime's defaults on 2 cores).
-            options.intra_op_num_threads = threads
+            options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(found[-1]), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
-        keys = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
-        # CTC class 0 is the blank; the model's last class is the space (PaddleOCR's layout).
-        self.classes = ["", *keys, " "]
-        self.input = self.session.get_inputs()[0].name
+        return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
 
     def _prepare(self, image: Image) -> tuple[NDArray[np.float32], int]:
         """The crop scaled to the model's height and normalised, and its width in columns (a crop
@@ -158,10 +158,19 @@ class Recogniser:
         results: list[list[Glyph]] = []
         for crop in crops:
             tensor, used = self._prepare(crop)
-            probs = self.session.run(None, {self.input: tensor[None]})[0]
-            # Time steps covering the crop itself (the rest, if any, is padding).
-            results.append(self._decode(probs[0], probs.shape[1] * used / tensor.shape[2]))
+            glyphs = self._run(self.session, tensor, used)
+            if self.recheck is not None and ocr_repair.near_a_doubt(glyphs):
+                if self._recheck_session is None:
+                    self._recheck_session = self._session(self.recheck)
+                glyphs = self._run(self._recheck_session, tensor, used)
+                self.rechecked += 1
+            results.append(glyphs)
         return results
+
+    def _run(self, session: Any, tensor: NDArray[np.float32], used: int) -> list[Glyph]:
+        probs = session.run(None, {self.input: tensor[None]})[0]
+        # Time steps covering the crop itself (the rest, if any, is padding).
+        return self._decode(probs[0], probs.shape[1] * used / tensor.shape[2])
 
     def _decode(self, probs: NDArray[np.float32], used: float) -> list[Glyph]:
         """Greedy CTC: a run of steps with the same class is one character, placed at the run's

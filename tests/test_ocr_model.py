@@ -3,7 +3,6 @@ reads what the float model reads."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,15 +13,11 @@ from goalforms.parsers.readers import ocr_model, scan
 from tests.conftest import SAMPLES
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_the_int8_copy_is_the_one_recorded_and_derived_from_the_installed_model() -> None:
     """A new rapidocr (another model) needs `make ocr-model` and the scans checked again."""
     record = json.loads(ocr_model.INT8_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
-    assert record["sha256"] == _sha256(ocr_model.INT8_MODEL)
-    assert record["source"]["sha256"] == _sha256(ocr_model.float_model())
+    assert record["sha256"] == ocr_model.file_sha256(ocr_model.INT8_MODEL)
+    assert record["source"]["sha256"] == ocr_model.file_sha256(ocr_model.float_model())
     assert ocr_model.int8_model() == ocr_model.INT8_MODEL
 
 
@@ -36,7 +31,7 @@ def fake_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     int8 = tmp_path / "ocr_rec_int8.onnx"
     int8.write_bytes(b"the int8 model")
     int8.with_suffix(".json").write_text(json.dumps(
-        {"source": {"size": float_model.stat().st_size, "sha256": _sha256(float_model)}}), encoding="utf-8")
+        {"source": {"size": float_model.stat().st_size, "sha256": ocr_model.file_sha256(float_model)}}), encoding="utf-8")
     monkeypatch.setattr(ocr_model, "model_folder", lambda: folder)
     monkeypatch.setattr(ocr_model, "INT8_MODEL", int8)
     monkeypatch.delenv(ocr_model.MODEL_ENV, raising=False)

@@ -63,11 +63,16 @@ def int8_model() -> Path | None:
         return None
     source = float_model()
     made = json.loads(record.read_text(encoding="utf-8"))["source"]
-    if made["size"] != source.stat().st_size or made["sha256"] != hashlib.sha256(source.read_bytes()).hexdigest():
+    if made["size"] != source.stat().st_size or made["sha256"] != file_sha256(source):
         log.warning("%s was not derived from the installed %s: reading with the float model",
                     INT8_MODEL.name, source.name)
         return None
     return INT8_MODEL
+
+
+def file_sha256(path: Path) -> str:
+    """The checksum the int8 copy's record keeps, of itself and of the model it was made from."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def exact_int8(cpuinfo: Path = _CPUINFO) -> bool:

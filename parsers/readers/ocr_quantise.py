@@ -26,7 +26,6 @@ from ``samples/scan``. The model is PaddleOCR's (Apache-2.0, see rapidocr's MODE
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from typing import Any
 
 from goalforms.errors import UnreadableFile
 from goalforms.parsers.readers import scan
-from goalforms.parsers.readers.ocr_model import float_model
+from goalforms.parsers.readers.ocr_model import file_sha256, float_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,7 +73,7 @@ def sample_crops(where: Path | Sequence[Path]) -> list[Any]:
 
 def tensor(crop: Any) -> Any:
     """The model's input for one crop, as the reader prepares it."""
-    return scan.Recogniser._prepare(scan.Recogniser, crop)[0][None]  # type: ignore[arg-type]
+    return scan.Recogniser._prepare(crop)[0][None]
 
 
 def quantise(out: Path, crops: Sequence[Any], every: int = 2) -> None:
@@ -128,13 +127,13 @@ def quantise(out: Path, crops: Sequence[Any], every: int = 2) -> None:
     record = {
         "made_by": f"python -m goalforms.parsers.readers.ocr_quantise {out.name} --every {every} (make ocr-model)",
         "source": {"file": source.name, "package": f"rapidocr {_version('rapidocr')}",
-                   "size": source.stat().st_size, "sha256": _sha256(source)},
+                   "size": source.stat().st_size, "sha256": file_sha256(source)},
         "quantised_with": f"onnxruntime {_version('onnxruntime')}, onnx {_version('onnx')}",
         "calibration": f"{len(crops[::every])} line crops cut by the scan reader from samples/scan",
         "format": "QDQ: the 1x1 convolutions only, weights int8 per channel, activations uint8 (min/max)",
         "licence": "Apache-2.0 (PaddleOCR model weights, copyright Baidu/PaddleOCR authors; "
                    "see rapidocr's MODEL_LICENSES.md)",
-        "sha256": _sha256(out),
+        "sha256": file_sha256(out),
     }
     out.with_suffix(".json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
@@ -173,10 +172,6 @@ def _fuse_gelu(model: Any) -> None:
     nodes = [replaced.get(id(n), n) for n in graph.node if id(n) not in gone]
     del graph.node[:]
     graph.node.extend(nodes)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _version(package: str) -> str:

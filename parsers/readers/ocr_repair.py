@@ -192,8 +192,7 @@ def repair_cell(lines: Sequence[Sequence[Glyph]]) -> tuple[list[list[Glyph]], li
             if sureness(g) < LOW_PROB:
                 alt = f" (or {g.alt!r})" if g.alt.strip() else ""
                 doubts.append(f"{_context(line, i)!r}: {g.text!r} read with confidence {g.prob:.2f}{alt}")
-            elif i == 0 and g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] \
-                    and g.alt_prob >= 0.05:
+            elif i == 0 and _operator_runner_up(g) >= 0.05:
                 doubts.append(f"{_context(line, i)!r}: {g.text!r} may be {g.alt!r}")
             fixed.append(g)
         out.append(fixed)
@@ -214,8 +213,13 @@ def near_a_doubt(glyphs: Sequence[Glyph]) -> bool:
     doubts? A character under :data:`RECHECK_BELOW` sure (the doubt is at :data:`LOW_PROB`), or an
     operator look-alike with the operator for runner-up at all."""
     return any(sureness(g) < RECHECK_BELOW
-               or (g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] and g.alt_prob >= 0.01)
-               for g in glyphs)
+               or _operator_runner_up(g) >= 0.01 for g in glyphs)
+
+
+def _operator_runner_up(g: Glyph) -> float:
+    """How likely the recogniser found the operator ``g`` looks like (``2`` for ``≥``…) as its
+    runner-up; 0 when ``g`` is no look-alike or the runner-up is something else."""
+    return g.alt_prob if g.text in _OPERATOR_LOOKALIKES and g.alt == _OPERATOR_LOOKALIKES[g.text] else 0.0
 
 
 def _like_neighbours(measured: Sequence[tuple[int, bool]], n: int) -> bool | None:

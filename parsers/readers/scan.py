@@ -134,15 +134,16 @@ class Recogniser:
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
 
-    def _prepare(self, image: Image) -> tuple[NDArray[np.float32], int]:
+    @classmethod
+    def _prepare(cls, image: Image) -> tuple[NDArray[np.float32], int]:
         """The crop scaled to the model's height and normalised, and its width in columns (a crop
         narrower than ``MIN_WIDTH`` is padded as PaddleOCR pads: with zeros)."""
         import cv2
 
         h, w = image.shape[:2]
-        used = max(1, math.ceil(self.HEIGHT * w / h))
-        resized = cv2.resize(image, (used, self.HEIGHT)).astype(np.float32)
-        out = np.zeros((3, self.HEIGHT, max(used, self.MIN_WIDTH)), dtype=np.float32)
+        used = max(1, math.ceil(cls.HEIGHT * w / h))
+        resized = cv2.resize(image, (used, cls.HEIGHT)).astype(np.float32)
+        out = np.zeros((3, cls.HEIGHT, max(used, cls.MIN_WIDTH)), dtype=np.float32)
         out[:, :, :used] = (resized / 255.0 - 0.5) / 0.5
         return out, used
 

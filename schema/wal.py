@@ -10,6 +10,8 @@ with ``checkpoints=False`` and the importing process, idle between outcomes, che
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
@@ -59,7 +61,14 @@ class Checkpointer:
         with self.engine.connect() as connection:
             _busy, log, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         self.passive += 1
-        if log >= RESTART_FRAMES:
-            with sqlite_file_lock(self.engine), self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)")
+        if log >= RESTART_FRAMES and self._restart():
             self.restarts += 1
+
+    def _restart(self) -> bool:
+        """Copy the rest of the log and restart it, the workers held off by the write lock. A reader
+        on an older snapshot (the web app, a query) makes the restart wait: a fifth of a second at
+        most, not the 30 s of the store's connections (the workers wait meanwhile); the next call
+        tries again."""
+        with sqlite_file_lock(self.engine), contextlib.closing(sqlite3.connect(self.database, timeout=0.2)) as log:
+            busy, _frames, _copied = log.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        return not busy

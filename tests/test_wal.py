@@ -105,3 +105,32 @@ def test_small_files_go_to_a_worker_a_few_at_a_time() -> None:
     # In the order given; a big file alone; at most CHUNK_FILES small ones, CHUNK_BYTES in all.
     assert cut == [["pdf"], ["t0", "t1", "t2", "t3"], ["scan"], ["t4", "t5", "d1"], ["d2", "d3"]]
     assert importer.chunks([]) == []
+
+
+def test_a_reader_puts_the_restart_off_without_holding_the_workers(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+    import time
+
+    database = tmp_path / "read.db"
+    writer = make_engine(f"sqlite:///{database}", checkpoints=False)
+    checkpointer = wal.Checkpointer(make_engine(f"sqlite:///{database}"))
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        _write_rows(writer, 10)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # a snapshot held open, as a long query
+        _write_rows(writer, 500)
+        monkeypatch.setattr(wal, "EVERY_FRAMES", 1)
+        monkeypatch.setattr(wal, "RESTART_FRAMES", 1)
+        started = time.monotonic()
+        checkpointer()
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        assert (checkpointer.passive, checkpointer.restarts) == (1, 0)
+        reader.execute("COMMIT")
+        checkpointer()
+        assert checkpointer.restarts == 1 and wal.pending_frames(str(database)) == 0
+    finally:
+        reader.close()
+        writer.dispose()
+        checkpointer.engine.dispose()

@@ -2,19 +2,18 @@
 
 - An unchanged file (same sha256 as an imported one) is skipped without parsing, so an
   interrupted import simply resumes: what was committed stays, the rest is done next time.
-- Local worker processes parse a file AND load it, in one transaction of their own on their own
-  connection (one engine per worker process, made on its first file), and send back only the
-  file's outcome: this process walks, hashes, skips what is imported, hands out files, reports
-  and quarantines. A file's rows are built before its transaction; what reads other files' rows
-  is serialised: on SQLite the whole write (the writers take turns on ``DB.lock``, then
-  ``BEGIN IMMEDIATE``), on PostgreSQL only between files that can see each other: from the links
-  to the commit, a file holds an advisory lock per project it names (the key of each form's and
-  report's project name), so that files of different projects load fully in parallel (see
-  :func:`project_locks`; the file's own rows go in before, under locks of its path and content).
-  A file's cross-file reads (links to the reports and forms already stored, the review's previous
-  year of a project and next years reviewed again, corrections replayed) thus see every file of
-  its projects committed before it, as in a one-worker run; the unique keys (content hash, path)
-  keep concurrent imports of the same file to one copy.
+- Local worker processes parse files AND load them, each in one transaction of its own on the
+  worker's connection (one engine per worker process, made on its first file), and send back only
+  the outcomes: this process walks, hashes, skips what is imported, hands out files (small ones a
+  few to a job: :func:`chunks`), reports, quarantines and, on SQLite, checkpoints the log
+  (schema/wal.py). The transaction and its locks are in transaction.py: a file's rows are built
+  before it; what reads other files' rows is serialised — on SQLite the whole write (the writers
+  take turns on ``DB.lock``, then ``BEGIN IMMEDIATE``), on PostgreSQL only between files of one
+  project (advisory locks), so that files of different projects load fully in parallel. A file's
+  cross-file reads (links to the reports and forms already stored, the review's previous year of
+  a project and next years reviewed again, corrections replayed) thus see every file of its
+  projects committed before it, as in a one-worker run; the unique keys (content hash, path) keep
+  concurrent imports of the same file to one copy.
 - With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
   a Dask cluster (whose workers may not reach the database), the workers only parse and this
   process loads, one transaction per file, the same way.
@@ -23,7 +22,8 @@
   it goes to the quarantine list (``import_failures``) and the other files go on.
 - Every file is parsed under the limits per file (parsers/readers/limits.py, docs/limits.md): in
   a worker process, a wall-clock timeout and a memory ceiling too. A file over a limit fails
-  alone; a worker that dies takes only its own file with it (the others are parsed again).
+  alone; a worker that dies takes only the file that killed it (its job's files run again one
+  at a time to find it).
 - Workers die with this process (PR_SET_PDEATHSIG): a killed import leaves no parser running.
 """
 
@@ -42,38 +42,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from goalforms.errors import GoalformsError
 from goalforms.parsers.readers import limits as limits_
 from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
-from goalforms.parsers.reports.names import project_key
-from goalforms.pipeline.corrections import describe_stale, reapply_corrections
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
-from goalforms.pipeline.load import Rows, prepare_rows, store_document
-from goalforms.pipeline.model import ParsedDocument
-from goalforms.pipeline.review.batch import prepare_review, review_imported
-from goalforms.pipeline.review.reads import fetch
+from goalforms.pipeline.outcome import FAILED, LOADED, REPLACED, SKIPPED, FileOutcome, Job
+from goalforms.pipeline.transaction import load_jobs, load_parsed, worker_url
 from goalforms.schema import models
-from goalforms.schema.clerk_models import UNDONE
-from goalforms.schema.db import make_engine, sqlite_file_lock
+from goalforms.schema.wal import Checkpointer
 
-LOADED, REPLACED, SKIPPED, FAILED = "loaded", "replaced", "skipped", "failed"
-
-
-@dataclass
-class FileOutcome:
-    path: str
-    status: str
-    forms: int = 0
-    indicators: int = 0
-    issues: int = 0
-    reason: str = ""
-    # source.format of what was read (txt, docx, pdf, scan, html, xlsx …); "" when the file failed.
-    format: str = ""
+__all__ = ["FAILED", "LOADED", "REPLACED", "SKIPPED", "FileOutcome", "ImportOptions", "ImportReport", "discover",
+           "failed_paths", "import_file", "import_paths"]
 
 
 @dataclass
@@ -212,12 +196,31 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass
-class _Job:
-    path: Path
-    key: str  # absolute path: the document's identity in the store
-    sha256: str
-    size: int
+# Small files go to a worker a few at a time: fewer round trips through the pool for this process,
+# and a worker writes its job's files in one turn of the SQLite write lock (load_jobs), so the
+# workers wait for each other's turns a quarter as often (2,000 text files, 2 workers: the import
+# ~25 % faster). Bigger files (PDFs, scans) go one a job, so that the workers stay balanced.
+CHUNK_FILES = 4
+SMALL_FILE = 64 * 1024  # bytes: text, Word, spreadsheets and HTML pages of a few forms
+CHUNK_BYTES = 2 * SMALL_FILE
+
+
+def chunks(jobs: list[Job]) -> list[list[Job]]:
+    """``jobs`` in their order, cut into the workers' jobs: a big file alone, small files together
+    (at most CHUNK_FILES of them, CHUNK_BYTES in all)."""
+    out: list[list[Job]] = []
+    current: list[Job] = []
+    for job in jobs:
+        if job.size > SMALL_FILE:
+            out.append([job])
+            continue
+        if len(current) == CHUNK_FILES or sum(j.size for j in current) + job.size > CHUNK_BYTES:
+            out.append(current)
+            current = []
+        current.append(job)
+    if current:
+        out.append(current)
+    return out
 
 
 def _key(path: Path) -> str:
@@ -241,7 +244,7 @@ def _why_not_a_file(path: Path) -> str:
     return "not a regular file (a folder, FIFO, socket or device)"
 
 
-def _check(path: Path) -> _Job | FileOutcome:
+def _check(path: Path) -> Job | FileOutcome:
     """Cheap checks in this process, without the database: readable, supported; its hash."""
     try:
         try:
@@ -256,10 +259,10 @@ def _check(path: Path) -> _Job | FileOutcome:
         return FileOutcome(str(path), FAILED, reason=exc.reason)
     except OSError as exc:
         return FileOutcome(str(path), FAILED, reason=f"cannot read file: {exc.strerror or exc}")
-    return _Job(path, _key(path), sha256, size)
+    return Job(path, _key(path), sha256, size)
 
 
-def _not_imported(jobs: list[_Job], engine: Engine) -> list[_Job | FileOutcome]:
+def _not_imported(jobs: list[Job], engine: Engine) -> list[Job | FileOutcome]:
     """Each job as it is, or skipped when its content is already imported: one query for them all
     (a query per file was most of this process's own time per file)."""
     if not jobs:
@@ -268,7 +271,7 @@ def _not_imported(jobs: list[_Job], engine: Engine) -> list[_Job | FileOutcome]:
         same = {row.sha256: row for row in connection.execute(
             select(_DOCUMENTS.c.sha256, _DOCUMENTS.c.path, _DOCUMENTS.c.format)
             .where(_DOCUMENTS.c.sha256.in_(sorted({job.sha256 for job in jobs}))))}
-    out: list[_Job | FileOutcome] = []
+    out: list[Job | FileOutcome] = []
     for job in jobs:
         found = same.get(job.sha256)
         if found is None:
@@ -279,213 +282,13 @@ def _not_imported(jobs: list[_Job], engine: Engine) -> list[_Job | FileOutcome]:
     return out
 
 
-def _prepare(path: Path, engine: Engine) -> _Job | FileOutcome:
+def _prepare(path: Path, engine: Engine) -> Job | FileOutcome:
     """Cheap checks in this process: readable, supported, not already imported."""
     checked = _check(path)
-    return _not_imported([checked], engine)[0] if isinstance(checked, _Job) else checked
+    return _not_imported([checked], engine)[0] if isinstance(checked, Job) else checked
 
 
 _DOCUMENTS = models.SourceDocument.__table__
-# PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
-# 7142093551 in the one-number space):
-# - _WRITE_LOCK, one number: every file holds it SHARED from its links to its commit; a file that
-#   replaces a stored one or has clerk corrections takes it EXCLUSIVE before it deletes or reads
-#   anything (rare: those change or read rows under project names the parse does not name);
-# - (_PROJECT_LOCKS, hash of a project key), two numbers (a lock space of its own): one per project
-#   a file names, exclusive, from its links to its commit.
-# Each transaction takes them in one order: path and content (sorted), then _WRITE_LOCK, then the
-# projects (sorted) — so no two imports can wait for each other in a cycle.
-_WRITE_LOCK = 7142093552
-_PROJECT_LOCKS = 71420935
-
-
-def _lock_key(text: str) -> int:
-    """A PostgreSQL advisory lock key (a signed 64-bit number) for a path or a content hash."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
-
-
-def _project_lock(name: str) -> int:
-    """The second number (a signed 32-bit one) of a project's advisory lock. Two projects sharing
-    a number only wait for each other, which changes nothing of what they store."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
-
-
-def _names(name: Any) -> list[str]:
-    """The keys under which other files' reads can meet a project name: its project key, or the
-    name itself when it has none (a name of spaces, which the review still compares)."""
-    if not isinstance(name, str) or not name:
-        return []
-    return [project_key(name) or name]
-
-
-def project_locks(rows: Rows, doc: ParsedDocument) -> list[int]:
-    """The project locks a file takes (sorted): one for each project its forms or reports name.
-
-    Every read of other files' rows while a file is imported is within its projects:
-    - links (load_reports.link): its new forms to stored reports of the same project key, its new
-      reports to stored forms whose name has the report's key (the link needs equal keys);
-    - the review (review/batch.py, store.py): the other years of each form's project (its name and
-      unit, as corrected), the previous year's indicators, the next year's forms reviewed again;
-    - corrections replayed: those of its own path (its path lock).
-    Equal names have equal keys, so two files that can read each other's rows share a lock. A name
-    a clerk corrected is not in the parse: such a file takes the write lock exclusive instead."""
-    names = [n for form in rows.forms for n in _names(form.get("project_name"))]
-    names += [n for report in doc.reports for n in _names((report.get("metadata") or {}).get("project_name"))]
-    return sorted({_project_lock(n) for n in names})
-
-
-def _lock_projects(connection: Connection, locks: list[int]) -> None:
-    """Take the write lock shared, then the project locks in sorted order: one statement (a target
-    list is evaluated in order), held to the commit."""
-    calls = [f"pg_advisory_xact_lock_shared({_WRITE_LOCK})",
-             *(f"pg_advisory_xact_lock({_PROJECT_LOCKS}, {lock})" for lock in locks)]
-    connection.exec_driver_sql(f"SELECT {', '.join(calls)}")
-
-
-@dataclass
-class _Stored:
-    """What the store holds of a job when its transaction starts."""
-
-    previous: int | None  # the id of the document stored at the job's path
-    same: bool  # its content is stored (at any path)
-    corrected: bool  # its path has clerk corrections (not undone)
-    failed: bool  # its path is in the quarantine list
-
-
-# One statement, through the driver (review/reads.py): its rows are the documents at the path or of
-# the content, then a row (NULL, name, NULL) for each flag that holds.
-_STORED = f"""
-    SELECT id, path, sha256 FROM source_documents WHERE path = ? OR sha256 = ?
-    UNION ALL SELECT NULL, 'corrected', NULL WHERE EXISTS (
-        SELECT 1 FROM corrections WHERE document_path = ? AND status <> '{UNDONE}')
-    UNION ALL SELECT NULL, 'failed', NULL WHERE EXISTS (SELECT 1 FROM import_failures WHERE path = ?)
-"""
-
-
-def _stored(connection: Connection, job: _Job) -> _Stored:
-    """All of :class:`_Stored` in one query (each answer one more round trip per file otherwise)."""
-    rows = fetch(connection, _STORED, (job.key, job.sha256, job.key, job.key))
-    documents = [r for r in rows if r[0] is not None]
-    flags = {r[1] for r in rows if r[0] is None}
-    return _Stored(next((r[0] for r in documents if r[1] == job.key), None),
-                   any(r[2] == job.sha256 for r in documents), "corrected" in flags, "failed" in flags)
-
-
-def _load(job: _Job, result: ParseResult, engine: Engine) -> FileOutcome:
-    """Store one parsed file in one transaction (or record why it failed)."""
-    doc = result.doc
-    if doc is None:
-        return FileOutcome(str(job.path), FAILED, reason=result.reason)
-    if doc.source.sha256 != job.sha256:
-        return FileOutcome(str(job.path), FAILED, reason="file changed while it was being imported")
-    stale = ""
-    try:
-        # The rows are built before the transaction: in the workers, at the same time as another
-        # worker holds the write lock; only the writing is serialised.
-        rows = prepare_rows(doc, engine.dialect)
-        prepared = prepare_review(doc)  # the review's part that needs no other file (docs/review.md)
-        # SQLite: the writers of this database take turns on a file lock (woken at once, where
-        # SQLite's busy handler sleeps in steps); the transaction below stays the one that counts.
-        with sqlite_file_lock(engine), Session(engine) as session, session.begin():
-            connection = session.connection()
-            serialise: Callable[[], None] | None = None
-            postgres = engine.dialect.name == "postgresql"
-            if engine.dialect.name == "sqlite":
-                # Take the write lock first: a transaction that reads and then writes can meet
-                # another import's writer and fail at once with "database is locked" (no wait).
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            elif postgres:
-                # First this path's and this content's own locks (in a fixed order, one statement):
-                # a second import of the same file waits here, then finds it stored. In the same
-                # statement, this transaction's commit made asynchronous (SET LOCAL
-                # synchronous_commit): the commit returns without waiting for the WAL flush. A
-                # server crash may then lose the last files' commits, never corrupt nor half-load
-                # one, and the next import loads them again (they are not stored by their hash):
-                # SQLite's synchronous=NORMAL, the same trade (schema/db.py).
-                own = sorted({_lock_key(job.key), _lock_key(job.sha256)})
-                connection.exec_driver_sql(f"SELECT set_config('synchronous_commit', 'off', true), "
-                                           f"{', '.join(f'pg_advisory_xact_lock({k})' for k in own)}")
-            found = _stored(connection, job)
-            previous = found.previous
-            if found.same:
-                # Another import loaded this very content while we parsed it: nothing to replace.
-                return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
-            if postgres:
-                if previous is not None or found.corrected:
-                    # The rows replaced (and a corrected name) may be of other projects than the
-                    # parse names: this file waits for every other file's links and review, and
-                    # they for it, before it deletes or reads anything.
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
-                else:
-                    # Its own rows go in while other files' do; from the links on (the first read
-                    # of other files' rows) to the commit, its projects' locks: files of the same
-                    # project one at a time, each reading what a one-worker run reads.
-                    locks = project_locks(rows, doc)
-
-                    def serialise() -> None:
-                        _lock_projects(connection, locks)
-            if previous is not None:
-                # Its rows go by cascade; nothing of it is in the session yet (it never loaded it).
-                connection.execute(delete(models.SourceDocument).where(models.SourceDocument.id == previous))
-            stored = store_document(session, doc, job.key, job.size, before_links=serialise, rows=rows)
-            # Clerk corrections of this path replayed over the new parse, in the same transaction;
-            # those that no longer apply are named in the report (docs/clerks.md). A path without
-            # any (the usual case) has nothing to replay: _stored said so in its query.
-            if found.corrected:
-                stale = describe_stale(reapply_corrections(session, stored))
-            review_imported(session, stored, doc, prepared)  # the rest: other years, the writing
-            if found.failed:  # off the quarantine list
-                session.execute(delete(models.ImportFailure).where(models.ImportFailure.path == job.key))
-    except IntegrityError:
-        # Another import (a second process, a Dask client) loaded the same content or path
-        # between our check and our commit: the unique keys kept it to one copy.
-        with engine.connect() as connection:
-            if not _stored(connection, job).same:
-                return FileOutcome(str(job.path), FAILED, reason="database refused the rows (integrity error)")
-        return FileOutcome(str(job.path), SKIPPED, reason="imported at the same time by another import")
-    except SQLAlchemyError as exc:
-        return FileOutcome(str(job.path), FAILED, reason=f"database error: {exc.__class__.__name__}: {exc}")
-    except Exception as exc:  # e.g. a bug in storing: the file fails, the batch goes on
-        return FileOutcome(str(job.path), FAILED, reason=f"internal error (please report): {exc.__class__.__name__}: {exc}")
-    return FileOutcome(
-        str(job.path),
-        REPLACED if previous is not None else LOADED,
-        forms=len(doc.forms),
-        indicators=sum(len(f.indicators) for f in doc.forms),
-        issues=sum(len(f.issues) for f in doc.forms),
-        reason=stale,
-        format=doc.source.format,
-    )
-
-
-# A worker process's engines, by database URL (made on the worker's first file, kept for its
-# life). The process id is part of the key: an engine must never cross a fork (its pooled
-# connections belong to the process that opened them).
-_ENGINES: dict[tuple[int, str], Engine] = {}
-
-
-def _worker_engine(url: str) -> Engine:
-    key = (os.getpid(), url)
-    if key not in _ENGINES:
-        _ENGINES[key] = make_engine(url)  # the schema is at head: the importing process upgraded it
-    return _ENGINES[key]
-
-
-def load_job(job: _Job, url: str, limits: Limits | None = None) -> FileOutcome:
-    """A worker's job: parse one file under the limits (the timeout covers the parse), then load it
-    in its own transaction on this process's engine for ``url``. Returns only the outcome (small to
-    send back). A worker killed in the middle of the transaction leaves nothing committed."""
-    return _load(job, parse_job(str(job.path), limits), _worker_engine(url))
-
-
-def worker_url(engine: Engine) -> str | None:
-    """The URL workers load into, or None when they cannot share the database (in-memory SQLite)."""
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and (not database or database == ":memory:" or "mode=memory" in str(engine.url)):
-        return None
-    return engine.url.render_as_string(hide_password=False)
-
-
 def _quarantine(outcome: FileOutcome, engine: Engine) -> None:
     """Remember a failed file so that ``--retry-failed`` can run it again."""
     key = _key(Path(outcome.path))
@@ -503,7 +306,7 @@ def import_file(path: Path, engine: Engine) -> FileOutcome:
     if isinstance(prepared, FileOutcome):
         outcome = prepared
     else:
-        outcome = _load(prepared, parse_job(str(path)), engine)
+        outcome = load_parsed(prepared, parse_job(str(path)), engine)
     if outcome.status == FAILED:
         _quarantine(outcome, engine)
     return outcome
@@ -561,21 +364,26 @@ def import_paths(
     limits = options.limits or limits_.current()
     report = ImportReport()
 
+    executor, close = _executor(options, limits)
+    # Local worker processes load what they parse; Dask workers and the inline mode only parse.
+    url = worker_url(engine) if isinstance(executor, _Pool) else None
+    checkpoint = Checkpointer(engine) if url is not None and engine.dialect.name == "sqlite" else None
+
     def finish(outcome: FileOutcome, quarantine: bool = True) -> None:
         if outcome.status == FAILED and quarantine:
             _quarantine(outcome, engine)
+        if checkpoint is not None and outcome.forms:
+            checkpoint()
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
 
-    executor, close = _executor(options, limits)
-    window = max(2, 4 * max(1, options.workers))
-    pending: dict[Any, _Job] = {}
-    # Local worker processes load what they parse; Dask workers and the inline mode only parse.
-    url = worker_url(engine) if isinstance(executor, _Pool) else None
+    # Files in flight: four jobs a worker, a job being a chunk of small files (see chunks()).
+    window = max(2, 4 * max(1, options.workers)) * (CHUNK_FILES if url is not None else 1)
+    pending: dict[Any, list[Job]] = {}
     drain = _Drain(executor, engine, finish, options, limits, pending, url)
-    ready: list[_Job] = []
-    checking: list[_Job] = []  # hashed, not yet looked up in the database
+    ready: list[Job] = []
+    checking: list[Job] = []  # hashed, not yet looked up in the database
 
     def check() -> None:
         for prepared in _not_imported(checking, engine):
@@ -592,8 +400,8 @@ def import_paths(
         # One worker (or none) keeps the order of discovery.
         if isinstance(executor, _Pool) and options.workers > 1:
             ready.sort(key=lambda job: job.size, reverse=True)
-        for job in ready:
-            drain.submit(job)
+        for chunk in (chunks(ready) if url is not None else [[job] for job in ready]):
+            drain.submit(chunk)
         ready.clear()
 
     try:
@@ -606,9 +414,9 @@ def import_paths(
                 finish(prepared)
                 continue
             checking.append(prepared)
-            if len(checking) + len(ready) + len(pending) >= window:
+            if len(checking) + len(ready) + drain.in_flight >= window:
                 check()
-                if len(ready) + len(pending) >= window:
+                if len(ready) + drain.in_flight >= window:
                     dispatch()
                     drain.run(until=window // 2)
         check()
@@ -626,24 +434,34 @@ def import_paths(
 
 @dataclass
 class _Drain:
-    """Submits jobs and finishes their files as they finish (in the order they finish): a worker's
-    outcome as it is, or (``url`` None) a parse loaded here.
+    """Submits jobs (each a list of files: a chunk of small ones, or one) and finishes their files as
+    they finish (in the order they finish): a worker's outcomes as they are, or (``url`` None) a
+    parse loaded here.
 
     A local worker that dies (killed by the kernel, over its memory ceiling in native code) breaks
-    the pool and every job in flight with it: the pool is replaced and those jobs run again, one
-    at a time; one that kills its worker again fails with the reason. A worker stuck in native
-    code far past the timeout (the timer cannot interrupt it) is killed the same way."""
+    the pool and every job in flight with it: the pool is replaced and the files of those jobs run
+    again, one at a time; one that kills its worker again fails with the reason. A worker stuck in
+    native code far past the timeout (the timer cannot interrupt it) is killed the same way."""
 
     executor: Any
     engine: Engine
     finish: Callable[[FileOutcome], None]
     options: ImportOptions
     limits: Limits
-    pending: dict[Any, _Job]
+    pending: dict[Any, list[Job]]
     url: str | None = None  # the workers load into this database; None: they parse, this process loads
     forked: bool = False  # the pool's workers are started (a new pool starts them again)
 
-    def _submit(self, job: _Job) -> Any:
+    @property
+    def in_flight(self) -> int:
+        """Files submitted and not finished."""
+        return sum(len(jobs) for jobs in self.pending.values())
+
+    def _stuck_after(self, files: int) -> float | None:
+        """Long enough for a worker's own timer to fire on every file of a job of ``files``."""
+        return self.limits.timeout_s * (files + 1) + 30 if self.limits.timeout_s else None
+
+    def _submit(self, jobs: list[Job]) -> Any:
         if isinstance(self.executor, _Pool) and not self.forked:
             # The pool forks its workers at its first job: no connection of this process may be
             # open then (a child must never touch, nor close, a connection of its parent: on
@@ -651,34 +469,36 @@ class _Drain:
             self.engine.dispose()
             self.forked = True
         if self.url is not None:
-            return self.executor.submit(load_job, job, self.url, self.limits)
+            return self.executor.submit(load_jobs, jobs, self.url, self.limits)
+        (job,) = jobs  # parse-only workers (Dask, inline) take one file at a time
         return self.executor.submit(parse_job, str(job.path), self.limits)
 
-    def _outcome(self, job: _Job, result: ParseResult | FileOutcome) -> FileOutcome:
-        if isinstance(result, FileOutcome):  # loaded (or failed) by the worker
-            return result
-        return _load(job, result, self.engine)
+    def _finish(self, jobs: list[Job], result: ParseResult | list[FileOutcome]) -> None:
+        if isinstance(result, list):  # loaded (or failed) by the worker
+            for outcome in result:
+                self.finish(outcome)
+            return
+        self.finish(load_parsed(jobs[0], result, self.engine))
 
-    def submit(self, job: _Job) -> None:
+    def submit(self, jobs: list[Job]) -> None:
         try:
-            self.pending[self._submit(job)] = job
-        except BrokenProcessPool:  # a worker died since the last look: recover, this job included
-            self._broken(job)
+            self.pending[self._submit(jobs)] = jobs
+        except BrokenProcessPool:  # a worker died since the last look: recover, these jobs included
+            self._broken(jobs)
 
     def run(self, until: int) -> None:
-        """Load finished parses until at most ``until`` are in flight."""
+        """Load finished parses until at most ``until`` files are in flight."""
         if self.options.dask is not None:
             from distributed import as_completed
 
             for future in as_completed(list(self.pending)):
-                job = self.pending.pop(future)
-                self.finish(self._outcome(job, future.result()))
-                if len(self.pending) <= until:
+                jobs = self.pending.pop(future)
+                self._finish(jobs, future.result())
+                if self.in_flight <= until:
                     return
             return
-        # Long enough for a worker's own timer to fire on every job in flight before it.
-        stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
-        while len(self.pending) > until:
+        while self.in_flight > until:
+            stuck_after = self._stuck_after(max(len(jobs) for jobs in self.pending.values()))
             done, _ = wait(list(self.pending), timeout=stuck_after, return_when=FIRST_COMPLETED)
             if not done:  # nothing finished for far longer than the timeout: a worker is stuck
                 assert isinstance(self.executor, _Pool)
@@ -687,35 +507,36 @@ class _Drain:
             for future in done:
                 if future not in self.pending:  # already handled with a broken pool
                     continue
-                job = self.pending.pop(future)
+                jobs = self.pending.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    self._broken(job)
+                    self._broken(jobs)
                     continue
-                self.finish(self._outcome(job, result))
+                self._finish(jobs, result)
 
-    def _broken(self, job: _Job) -> None:
-        """A worker died: the pool fails every job in flight at once, and which one killed it is
-        unknown. Those that had finished are loaded; the others run again ONE AT A TIME in a new
-        pool, so that a file that kills its worker again is known and fails alone."""
+    def _broken(self, jobs: list[Job]) -> None:
+        """A worker died: the pool fails every job in flight at once, and which file killed it is
+        unknown. Those that had finished are loaded; the files of the others run again ONE AT A
+        TIME in a new pool, so that a file that kills its worker again is known and fails alone.
+        (A worker dies in a parse, before it writes any file of its job; one that died while
+        writing had committed some: their second run finds them stored and reports them skipped.)"""
         wait(list(self.pending))
-        suspects = [job]
+        suspects = list(jobs)
         for future, each in list(self.pending.items()):
             del self.pending[future]
             try:
                 result = future.result()
             except BrokenProcessPool:
-                suspects.append(each)
+                suspects += each
                 continue
-            self.finish(self._outcome(each, result))
+            self._finish(each, result)
         assert isinstance(self.executor, _Pool)
         self.executor.restart()
         self.forked = False
-        for each in suspects:
-            future = self._submit(each)
-            stuck_after = (self.limits.timeout_s * 2 + 30) if self.limits.timeout_s else None
-            if not wait([future], timeout=stuck_after).done:
+        for suspect in suspects:
+            future = self._submit([suspect])
+            if not wait([future], timeout=self._stuck_after(1)).done:
                 self.executor.kill()  # stuck in native code past its own timer
             try:
                 result = future.result()
@@ -723,6 +544,6 @@ class _Drain:
                 self.executor.restart()
                 self.forked = False
                 reason = _DIED.format("killed, out of memory or crashed", self.limits.max_memory_mb)
-                self.finish(FileOutcome(str(each.path), FAILED, reason=reason))
+                self.finish(FileOutcome(str(suspect.path), FAILED, reason=reason))
                 continue
-            self.finish(self._outcome(each, result))
+            self._finish([suspect], result)

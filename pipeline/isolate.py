@@ -1,5 +1,5 @@
 """Parsing one file under the limits per file, in a worker process (docs/limits.md): the parse an
-import's workers run (``parse_job``; the importer's ``load_job`` then stores the file from the same
+import's workers run (``parse_job``; ``transaction.load_jobs`` then stores the files from the same
 worker), their pool, and ``goalforms parse``'s single isolated parse.
 
 No database code here: ``goalforms parse`` starts without SQLAlchemy (the importer imports this).

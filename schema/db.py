@@ -37,7 +37,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, autocheckpoint: int = 4000) -> None:
     cursor = dbapi_connection.cursor()
     # First: switching to WAL may wait for another process. 30 s: an import's workers write one
     # file at a time each (BEGIN IMMEDIATE), so a worker waits at most for the other workers' current
@@ -55,7 +55,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # last leaves) that the files before it did, and a checkpoint writes each page once however
     # many commits changed it — fewer, larger checkpoints write ~15 % fewer bytes per file
     # imported. The log file stays at most ~16 MiB (it is reused, not grown, after a checkpoint).
-    cursor.execute("PRAGMA wal_autocheckpoint=4000")
+    # 0 for an import's workers: their importing process checkpoints for them (schema/wal.py).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     # 16 MiB of page cache instead of 2 MiB (per connection: one per worker): the indexes of the
     # big tables (provenance, indicators by form_id) stay cached while a million rows go in.
     cursor.execute("PRAGMA cache_size=-16000")
@@ -64,12 +65,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, checkpoints: bool = True) -> Engine:
+    """An engine for ``url``. ``checkpoints=False`` (SQLite): its commits never copy the log into
+    the database — an import's workers, whose importing process does it outside the write lock
+    (schema/wal.py)."""
     from sqlalchemy import create_engine, event
 
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        autocheckpoint = 4000 if checkpoints else 0
+
+        def pragmas(dbapi_connection: Any, record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, record, autocheckpoint)
+
+        event.listen(engine, "connect", pragmas)
     return engine
 
 

@@ -287,14 +287,14 @@ def test_memory_ceiling_and_dead_workers(tmp_path: Path, db_url: str, monkeypatc
 
 ORPHAN_SCRIPT = textwrap.dedent("""
     import sys, time
-    from goalforms.pipeline import importer
+    from goalforms.pipeline import isolate
     from goalforms.pipeline.importer import ImportOptions, import_paths
     from goalforms.schema.db import connect
 
     def hang(path):
         time.sleep(600)
 
-    importer.parse_file = hang  # the forked workers hang in their parse
+    isolate.parse_file = hang  # the forked workers hang in their parse
     import_paths(sys.argv[2:], connect(sys.argv[1]), options=ImportOptions(workers=2))
 """)
 

@@ -149,7 +149,7 @@ def test_a_failing_load_leaves_no_partial_file(db_url: str, folder: Path, monkey
         session.flush()  # rows are written inside the transaction…
         raise RuntimeError("disk full")  # …and then the load fails
 
-    monkeypatch.setattr("goalforms.pipeline.importer.store_document", store_then_fail)
+    monkeypatch.setattr("goalforms.pipeline.transaction.store_document", store_then_fail)
     report = import_paths([folder / "nested" / "002_24ec7dd97fefd2fa.txt"], engine)
     assert report.outcomes[0].status == FAILED and "disk full" in report.outcomes[0].reason
     assert set(_counts(engine).values()) == {0}
@@ -204,7 +204,7 @@ def store_then_fail_in_a_worker(monkeypatch: pytest.MonkeyPatch, name: str) -> N
             raise RuntimeError(f"disk full in {'a worker' if os.getpid() != parent else 'the importer'}")
         return stored
 
-    monkeypatch.setattr("goalforms.pipeline.importer.store_document", store_then_fail)
+    monkeypatch.setattr("goalforms.pipeline.transaction.store_document", store_then_fail)
 
 
 def test_a_file_failing_in_a_worker_mid_store_leaves_nothing(db_url: str, folder: Path,
@@ -263,9 +263,9 @@ def test_workers_start_the_biggest_ready_file_first(tmp_path: Path, monkeypatch:
     submitted: list[str] = []
     real = importer._Drain.submit
 
-    def record(self, job):  # type: ignore[no-untyped-def]
-        submitted.append(job.path.name[0])
-        real(self, job)
+    def record(self, jobs):  # type: ignore[no-untyped-def]
+        submitted.extend(job.path.name[0] for job in jobs)
+        real(self, jobs)
 
     monkeypatch.setattr(importer._Drain, "submit", record)
     two = import_paths([folder], connect(f"sqlite:///{tmp_path / 'two.db'}"), options=ImportOptions(workers=2))

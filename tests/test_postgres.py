@@ -290,9 +290,9 @@ THIRD = TEXT / "003_cca29bee0b231de8.txt"  # 2020, none of their projects either
 def test_a_report_and_forms_of_one_project_share_a_lock_and_other_projects_do_not() -> None:
     from sqlalchemy import create_engine
 
-    from goalforms.pipeline.importer import project_locks
     from goalforms.pipeline.load import prepare_rows
     from goalforms.pipeline.parse import parse_file
+    from goalforms.pipeline.transaction import project_locks
 
     dialect = create_engine("postgresql+psycopg://").dialect  # no connection made
     locks = {path.name: set(project_locks(prepare_rows(doc := parse_file(path), dialect), doc))
@@ -309,12 +309,12 @@ class _Held:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, holder: str) -> None:
         import threading
 
-        from goalforms.pipeline import importer
+        from goalforms.pipeline import transaction
 
         self.taken, self.go = threading.Event(), threading.Event()
         self.outcomes: dict[str, Any] = {}
         self.threads: list[threading.Thread] = []
-        real = importer._lock_projects
+        real = transaction._lock_projects
 
         def lock_then_hold(connection: Any, locks: list[int]) -> None:
             real(connection, locks)
@@ -324,7 +324,7 @@ class _Held:
                 self.taken.set()
                 assert self.go.wait(300)
 
-        monkeypatch.setattr(importer, "_lock_projects", lock_then_hold)
+        monkeypatch.setattr(transaction, "_lock_projects", lock_then_hold)
 
     def start(self, path: Path, engine: Engine) -> None:
         import threading
@@ -375,7 +375,8 @@ def _waiting(engine: Engine, count: int) -> list[tuple[int, int, int, int, bool]
 
 def test_files_of_one_project_loaded_at_once_store_what_one_by_one_stores(
         pg_server: pg.PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from goalforms.pipeline.importer import _PROJECT_LOCKS, import_file
+    from goalforms.pipeline.importer import import_file
+    from goalforms.pipeline.transaction import _PROJECT_LOCKS
     from tests.test_import import table_content
 
     urls = [pg_server.create_database("serial"), pg_server.create_database("parallel")]
@@ -409,7 +410,8 @@ def test_files_of_one_project_loaded_at_once_store_what_one_by_one_stores(
 
 def test_files_of_other_projects_do_not_wait_for_each_other(
         pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from goalforms.pipeline.importer import _WRITE_LOCK, import_file
+    from goalforms.pipeline.importer import import_file
+    from goalforms.pipeline.transaction import _WRITE_LOCK
 
     engine = connect(pg_url)
     with engine.connect() as connection:  # durable commits by default (the test server's are not)

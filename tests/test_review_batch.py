@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from goalforms.pipeline import importer
+from goalforms.pipeline import transaction
 from goalforms.pipeline.corrections import SET, Change
 from goalforms.pipeline.importer import import_paths
 from goalforms.pipeline.load import find_by_path
@@ -52,7 +52,7 @@ def _import_one_by_one(engine: Engine, paths: list[Path]) -> None:
 
 def _slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The importer as before: every form rebuilt from the database (no ``parsed``)."""
-    monkeypatch.setattr(importer, "review_imported",
+    monkeypatch.setattr(transaction, "review_imported",
                         lambda session, document, parsed, prepared=None: review_document(session, document))
 
 
@@ -262,7 +262,7 @@ def test_the_step_before_the_transaction_needs_no_database(tmp_path: Path, monke
             _slow(m)
             _import_one_by_one(slow, FILES[::-1])
         handled = _count_fast(monkeypatch)
-        monkeypatch.setattr(importer, "prepare_review", handed_over)
+        monkeypatch.setattr(transaction, "prepare_review", handed_over)
         _import_one_by_one(fast, FILES[::-1])
         assert sorted(used) == sorted(prepared) and len(handled) == len(FILES)
         found = _table(fast, FINDINGS)

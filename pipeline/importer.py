@@ -14,9 +14,10 @@
   a project and next years reviewed again, corrections replayed) thus see every file of its
   projects committed before it, as in a one-worker run; the unique keys (content hash, path) keep
   concurrent imports of the same file to one copy.
-- With one worker in this process (``workers=1``, not isolated), an in-memory SQLite database, or
-  a Dask cluster (whose workers may not reach the database), the workers only parse and this
-  process loads, one transaction per file, the same way.
+- A Dask LocalCluster's workers (``--dask local``) parse and load as the pool's do. With one worker
+  in this process (``workers=1``, not isolated), an in-memory SQLite database, or a remote Dask
+  cluster (whose workers may not reach the database), the workers only parse and this process
+  loads, one transaction per file, the same way.
 - A changed file at an imported path replaces that path's rows, in the same transaction.
 - A file that cannot be read or holds no form fails with its reason; nothing of it is loaded,
   it goes to the quarantine list (``import_failures``) and the other files go on.
@@ -350,6 +351,13 @@ def _executor(options: ImportOptions, limits: Limits) -> tuple[Any, Callable[[],
     return pool, pool.close
 
 
+def workers_load(executor: Any, options: ImportOptions) -> bool:
+    """Do the workers load what they parse? Local worker processes do (a pool's, a Dask
+    LocalCluster's: they reach the database as this process does); a remote Dask cluster's workers,
+    which may not reach it, and the inline mode only parse, and this process loads."""
+    return isinstance(executor, _Pool) or options.dask == "local"
+
+
 def import_paths(
     paths: Iterable[str | Path | Unreachable],
     engine: Engine,
@@ -365,8 +373,7 @@ def import_paths(
     report = ImportReport()
 
     executor, close = _executor(options, limits)
-    # Local worker processes load what they parse; Dask workers and the inline mode only parse.
-    url = worker_url(engine) if isinstance(executor, _Pool) else None
+    url = worker_url(engine) if workers_load(executor, options) else None
     checkpoint = Checkpointer(engine) if url is not None and engine.dialect.name == "sqlite" else None
 
     def finish(outcome: FileOutcome, quarantine: bool = True) -> None:
@@ -469,8 +476,10 @@ class _Drain:
             self.engine.dispose()
             self.forked = True
         if self.url is not None:
+            if self.options.dask is not None:  # it writes: a task of its own, however alike its arguments
+                return self.executor.submit(load_jobs, jobs, self.url, self.limits, pure=False)
             return self.executor.submit(load_jobs, jobs, self.url, self.limits)
-        (job,) = jobs  # parse-only workers (Dask, inline) take one file at a time
+        (job,) = jobs  # parse-only workers (a remote Dask cluster, inline) take one file at a time
         return self.executor.submit(parse_job, str(job.path), self.limits)
 
     def _finish(self, jobs: list[Job], result: ParseResult | list[FileOutcome]) -> None:

@@ -218,6 +218,15 @@ def test_dask_cluster_import_into_postgresql_equals_a_local_import(
     assert content(engine) == content(local)
 
 
+def test_who_loads() -> None:
+    """A LocalCluster's workers load what they parse, like the pool's; a remote cluster's only parse."""
+    from goalforms.pipeline.importer import _Inline, workers_load
+
+    assert workers_load(object(), ImportOptions(workers=2, dask="local"))
+    assert not workers_load(object(), ImportOptions(workers=2, dask="tcp://scheduler:8786"))
+    assert not workers_load(_Inline(), ImportOptions(workers=1))
+
+
 def test_dask_local_cluster(archive: Path, tmp_path: Path) -> None:
     db = tmp_path / "local-dask.db"
     result = goalforms("import", str(archive), "--db", str(db), "--dask", "local", "--workers", "2")

@@ -7,12 +7,14 @@ one-cell row marked ``flowing`` (``parsers/layouts/flowing.py`` splits it). A fo
 page, also in the middle of a line (``page.extract_text()`` pages joined by ``\f``): the text after
 it is a row of its own, so a title there is never hidden.
 
-UTF-8 (with or without BOM) or GB18030/GBK; LF, CRLF or CR line ends. Line numbers are kept
+UTF-8 (with or without BOM), GB18030/GBK, or UTF-16 with its byte-order mark (Windows "Unicode"
+text: Notepad's Unicode, Excel's and Calc's "Unicode Text" export); LF, CRLF or CR line ends. Line numbers are kept
 (1-based, as ``cat -n`` counts them) so every parsed value can point back at its line.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from pathlib import Path
@@ -27,8 +29,19 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+_UTF16 = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def decode(data: bytes, path: Path) -> str:
-    """Bytes to str: UTF-8 first (BOM allowed), then GB18030 (a superset of GBK and GB2312)."""
+    """Bytes to str: UTF-16 when a byte-order mark says so; else UTF-8 first (BOM allowed), then
+    GB18030 (a superset of GBK and GB2312)."""
+    for bom, codec in _UTF16:
+        if data.startswith(bom):
+            try:
+                return _text_only(data[len(bom):].decode(codec), path)
+            except UnicodeDecodeError as error:
+                raise UnreadableFile(path, f"not UTF-16 text despite its byte-order mark: undecodable bytes at "
+                                           f"offset {error.start + len(bom)}") from None
     if not data.strip():
         raise UnreadableFile(path, "empty file")
     if b"\x00" in data:
@@ -44,6 +57,12 @@ def decode(data: bytes, path: Path) -> str:
                 f"not UTF-8 or GB18030 text: undecodable byte 0x{data[gb_error.start]:02x} at offset "
                 f"{gb_error.start} (UTF-8 failed at offset {utf8_error.start})",
             ) from None
+    return _text_only(text, path)
+
+
+def _text_only(text: str, path: Path) -> str:
+    if not text.strip():
+        raise UnreadableFile(path, "empty file")
     controls = len(_BINARY_CONTROL.findall(text))
     if controls > max(3, len(text) // 100):
         raise UnreadableFile(path, f"binary file, not text ({controls} control characters)")

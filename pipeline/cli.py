@@ -18,7 +18,7 @@ from rich.markup import escape
 from goalforms.pipeline import cli_analysis, cli_clerk, cli_debug, cli_layouts, cli_reports, cli_review
 from goalforms.pipeline.cli_layouts import LayoutsOption, use_layouts
 from goalforms.pipeline.terminal import safe
-from goalforms.schema.db import DEFAULT_DB
+from goalforms.schema.db import DEFAULT_DB, dispose_engines
 
 # Each command imports what it needs when it runs (the parsers, the importer and SQLAlchemy,
 # Alembic): ``goalforms --help`` starts in a fraction of a second.
@@ -274,4 +274,5 @@ def main() -> None:
     try:
         app()
     finally:
+        dispose_engines()  # the store's connections closed now, not left to a collection (schema/db.py)
         gc.freeze()

@@ -429,6 +429,8 @@ def import_paths(
         check()
         dispatch()
         drain.run(until=0)
+        if checkpoint is not None:
+            checkpoint.finish()
     except BaseException:
         # Ctrl-C, SIGTERM, a database gone: stop the workers now rather than wait for their files.
         if isinstance(executor, _Pool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import weakref
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -65,6 +66,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, autocheckpoint: int = 4
     cursor.close()
 
 
+# Every engine made here, weakly: the CLI disposes them before it exits (cli.main), so that SQLite's
+# last connection closes, copies its log into the database file and removes it (the CLI no longer
+# runs the collector at exit, which used to close them): a database file copied alone must hold
+# every file committed.
+_MADE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine :func:`make_engine` made in this process."""
+    for engine in list(_MADE):
+        engine.dispose()
+
+
 def make_engine(url: str, checkpoints: bool = True) -> Engine:
     """An engine for ``url``. ``checkpoints=False`` (SQLite): its commits never copy the log into
     the database — an import's workers, whose importing process does it outside the write lock
@@ -79,6 +93,7 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
             _sqlite_pragmas(dbapi_connection, record, autocheckpoint)
 
         event.listen(engine, "connect", pragmas)
+    _MADE.add(engine)
     return engine
 
 

@@ -64,6 +64,15 @@ class Checkpointer:
         if log >= RESTART_FRAMES and self._restart():
             self.restarts += 1
 
+    def finish(self) -> None:
+        """At the end of an import: copy what the log still holds into the database file, so that
+        the file alone is complete once the last connection closes (which then removes the log)."""
+        pending = pending_frames(self.database)
+        if pending:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            self.passive += 1
+
     def _restart(self) -> bool:
         """Copy the rest of the log and restart it, the workers held off by the write lock. A reader
         on an older snapshot (the web app, a query) makes the restart wait: a fifth of a second at

@@ -270,7 +270,8 @@ def main() -> None:
     # modules were imported, and once more at exit — a sixth of an import's start-up (bench: 0.62
     # → 0.45 s to import the importer). Collect seldom while running (the workers' own setting,
     # isolate.py), and at exit leave what is left to the process's end.
-    gc.set_threshold(10_000, 50, 100)
+    if sys.argv[1:2] != ["serve"]:  # the web app runs for days: it keeps the collector's defaults
+        gc.set_threshold(10_000, 50, 100)
     try:
         app()
     finally:

@@ -53,9 +53,9 @@ from goalforms.parsers.readers import reader_for, worth_reading
 from goalforms.parsers.readers.limits import Limits
 from goalforms.pipeline.isolate import _DIED, ParseResult, _Pool, parse_job
 from goalforms.pipeline.outcome import FAILED, LOADED, REPLACED, SKIPPED, FileOutcome, Job
-from goalforms.pipeline.transaction import load_jobs, load_parsed, worker_url
+from goalforms.pipeline.transaction import load_jobs, load_parsed, worker_url, written_before
 from goalforms.schema import models
-from goalforms.schema.wal import Checkpointer
+from goalforms.schema.wal import Checkpointer, importer_checkpoints
 
 __all__ = ["FAILED", "LOADED", "REPLACED", "SKIPPED", "FileOutcome", "ImportOptions", "ImportReport", "discover",
            "failed_paths", "import_file", "import_paths"]
@@ -374,7 +374,8 @@ def import_paths(
 
     executor, close = _executor(options, limits)
     url = worker_url(engine) if workers_load(executor, options) else None
-    checkpoint = Checkpointer(engine) if url is not None and engine.dialect.name == "sqlite" else None
+    checkpoint = Checkpointer(engine) if url is not None and engine.dialect.name == "sqlite" and \
+        importer_checkpoints(engine.url.database) else None
 
     def finish(outcome: FileOutcome, quarantine: bool = True) -> None:
         if outcome.status == FAILED and quarantine:
@@ -463,8 +464,12 @@ class _Drain:
 
     @property
     def in_flight(self) -> int:
-        """Files submitted and not finished."""
-        return sum(len(jobs) for jobs in self.pending.values())
+        """Files submitted and not finished; where small files go a few to a job, a big file's job
+        counts as a full one (the window is four jobs a worker, whatever their files)."""
+        if self.url is None:
+            return len(self.pending)
+        return sum(CHUNK_FILES if len(jobs) == 1 and jobs[0].size > SMALL_FILE else len(jobs)
+                   for jobs in self.pending.values())
 
     def _stuck_after(self, files: int) -> float | None:
         """Long enough for a worker's own timer to fire on every file of a job of ``files``."""
@@ -530,8 +535,9 @@ class _Drain:
         """A worker died: the pool fails every job in flight at once, and which file killed it is
         unknown. Those that had finished are loaded; the files of the others run again ONE AT A
         TIME in a new pool, so that a file that kills its worker again is known and fails alone.
-        (A worker dies in a parse, before it writes any file of its job; one that died while
-        writing had committed some: their second run finds them stored and reports them skipped.)"""
+        A worker killed while it wrote its job (the watchdog kills every worker, the kernel's
+        OOM killer any) had committed some of its files: those are found stored, with their
+        content, and reported loaded as they are stored instead of run again."""
         wait(list(self.pending))
         suspects = list(jobs)
         for future, each in list(self.pending.items()):
@@ -545,7 +551,11 @@ class _Drain:
         assert isinstance(self.executor, _Pool)
         self.executor.restart()
         self.forked = False
+        written = written_before(self.engine, suspects) if self.url is not None else {}
         for suspect in suspects:
+            if suspect.key in written:
+                self.finish(written[suspect.key])
+                continue
             future = self._submit([suspect])
             if not wait([future], timeout=self._stuck_after(1)).done:
                 self.executor.kill()  # stuck in native code past its own timer

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, delete
+from sqlalchemy import Connection, Dialect, Engine, delete, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from goalforms.pipeline.review.reads import fetch
 from goalforms.schema import models
 from goalforms.schema.clerk_models import UNDONE
 from goalforms.schema.db import make_engine, sqlite_file_lock
+from goalforms.schema.wal import importer_checkpoints
 
 # PostgreSQL advisory locks (any numbers, the same in every process; Alembic's upgrade uses
 # 7142093551 in the one-number space):
@@ -240,9 +241,9 @@ _ENGINES: dict[tuple[int, str], Engine] = {}
 def _worker_engine(url: str) -> Engine:
     key = (os.getpid(), url)
     if key not in _ENGINES:
-        # The schema is at head (the importing process upgraded it); on SQLite the importing
-        # process checkpoints the log for the workers, outside the write lock (schema/wal.py).
-        _ENGINES[key] = make_engine(url, checkpoints=False)
+        # The schema is at head (the importing process upgraded it); on an SQLite file the
+        # importing process checkpoints the log for the workers, outside the write lock (schema/wal.py).
+        _ENGINES[key] = make_engine(url, checkpoints=not importer_checkpoints(make_url(url).database))
     return _ENGINES[key]
 
 
@@ -262,6 +263,30 @@ def load_jobs(jobs: list[Job], url: str, limits: Limits | None = None) -> list[F
     with sqlite_file_lock(engine):
         return [each if isinstance(each, FileOutcome) else _write(job, each, engine)
                 for job, each in zip(jobs, staged, strict=True)]
+
+
+# A stored document's outcome as its worker would have sent it (the counts its transaction stored).
+_WRITTEN = """
+    SELECT d.path, d.sha256, d.format,
+           (SELECT count(*) FROM forms f WHERE f.document_id = d.id),
+           (SELECT count(*) FROM indicators i JOIN forms f ON f.id = i.form_id WHERE f.document_id = d.id),
+           (SELECT count(*) FROM parse_issues p JOIN forms f ON f.id = p.form_id WHERE f.document_id = d.id)
+    FROM source_documents d WHERE d.path = ?
+"""
+
+
+def written_before(engine: Engine, jobs: list[Job]) -> dict[str, FileOutcome]:
+    """Of ``jobs`` whose worker died, those it had committed (stored at their path with their
+    content), by key, with the outcome it would have sent (loaded; one that replaced an older
+    version is reported loaded too: which it was died with the worker)."""
+    found: dict[str, FileOutcome] = {}
+    with engine.connect() as connection:
+        for job in jobs:
+            for _path, sha256, fmt, forms, indicators, issues in fetch(connection, _WRITTEN, (job.key,)):
+                if sha256 == job.sha256:
+                    found[job.key] = FileOutcome(str(job.path), LOADED, forms=forms, indicators=indicators,
+                                                 issues=issues, reason="written before its worker died", format=fmt)
+    return found
 
 
 def worker_url(engine: Engine) -> str | None:

@@ -56,7 +56,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, autocheckpoint: int = 4
     # last leaves) that the files before it did, and a checkpoint writes each page once however
     # many commits changed it — fewer, larger checkpoints write ~15 % fewer bytes per file
     # imported. The log file stays at most ~16 MiB (it is reused, not grown, after a checkpoint).
-    # 0 for an import's workers: their importing process checkpoints for them (schema/wal.py).
+    # 0 for an import's workers: their importing process checkpoints for them (schema/wal.py; the
+    # log then grows to ~64 MiB at most before it is emptied).
     cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     # 16 MiB of page cache instead of 2 MiB (per connection: one per worker): the indexes of the
     # big tables (provenance, indicators by form_id) stay cached while a million rows go in.
@@ -98,28 +99,34 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
 
 
 @contextlib.contextmanager
-def sqlite_file_lock(engine: Engine) -> Iterator[None]:
+def sqlite_file_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
     """On an SQLite file, one goalforms writer at a time: an exclusive ``flock`` on ``DBFILE.lock``.
+    Yields whether this process holds it: True with ``wait`` (and where there is no file to
+    lock); with ``wait=False``, False at once when another process holds it.
 
     - Schema creation and migration take it: SQLite's own locks do not cover Alembic's
       check-then-create, so two first imports into a new file would both create ``alembic_version``.
-    - An import's workers take it around each file's transaction: a blocked ``flock`` wakes the
+    - An import's workers take it around each job's transactions: a blocked ``flock`` wakes the
       moment the holder lets go, where SQLite's busy handler sleeps in steps of up to 100 ms and
       left the write lock idle most of the time between two workers' files.
     Other SQLite clients still wait on SQLite's own lock (busy_timeout). The lock file is left in
     place (removing it would let a third process lock a different file)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        yield
+        yield True
         return
     try:
         handle = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError:  # a read-only folder: nobody can write there anyway
-        yield
+        yield True
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
         os.close(handle)  # releases the lock
 

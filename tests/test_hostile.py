@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -579,3 +580,37 @@ def test_limits_from_the_environment() -> None:
         Limits(max_pages=12, timeout_s=2.5)
     with pytest.raises(ValueError, match="GOALFORMS_MAX_PAGES"):
         Limits.from_env({"GOALFORMS_MAX_PAGES": "many"})
+
+
+def test_a_worker_killed_while_writing_its_job_reports_what_it_had_written(
+        tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small files go to a worker four at a time and are written one after the other: a worker
+    killed after the second write (the watchdog, the OOM killer) had committed two of them. Every
+    file is reported loaded with its own counts, none skipped, none twice."""
+    from goalforms.pipeline import transaction
+
+    real_write = transaction._write
+    killed = tmp_path / "killed"
+
+    def write_then_die(job, staged, engine):  # type: ignore[no-untyped-def]
+        outcome = real_write(job, staged, engine)
+        written = tmp_path / f"written-{os.getpid()}"
+        count = int(written.read_text()) + 1 if written.exists() else 1
+        written.write_text(str(count))
+        if count == 2 and not killed.exists():
+            killed.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return outcome
+
+    monkeypatch.setattr(transaction, "_write", write_then_die)  # the forked workers inherit it
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for source in sorted((SAMPLES / "text").glob("*.txt")):
+        shutil.copy(source, folder / source.name)
+    report = import_paths([folder], connect(db_url), options=ImportOptions(workers=2))
+    assert killed.exists()  # a worker did die after its second write
+    reference = import_paths([folder], connect(f"sqlite:///{tmp_path / 'ref.db'}"))
+    assert sorted((Path(o.path).name, o.status, o.forms, o.indicators, o.issues) for o in report.outcomes) == \
+        sorted((Path(o.path).name, o.status, o.forms, o.indicators, o.issues) for o in reference.outcomes)
+    with Session(create_engine(db_url)) as session:
+        assert session.execute(text("SELECT count(*) FROM source_documents")).scalar() == len(reference.outcomes)

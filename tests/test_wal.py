@@ -158,3 +158,88 @@ def test_the_command_leaves_every_committed_file_in_the_database_file(tmp_path: 
         forms = copied.execute("SELECT count(*) FROM forms").fetchone()[0]
     reference = import_paths([folder], connect(f"sqlite:///{tmp_path / 'ref.db'}"))
     assert forms == reference.total("forms") > 0
+
+
+@pytest.mark.workers
+def test_the_end_of_an_import_copies_the_rest_of_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[wal.Checkpointer] = []
+
+    class Recorded(wal.Checkpointer):
+        def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(engine)
+            made.append(self)
+
+    monkeypatch.setattr(importer, "Checkpointer", Recorded)
+    monkeypatch.setattr(wal, "EVERY_FRAMES", 10**9)  # no checkpoint while the files go in
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for source in sorted((SAMPLES / "text").glob("*.txt")):
+        shutil.copy(source, folder / source.name)
+    database = tmp_path / "end.db"
+    import_paths([folder], connect(f"sqlite:///{database}"), options=ImportOptions(workers=2))
+    assert made[0].passive == 1 and wal.pending_frames(str(database)) == 0
+
+
+def test_the_log_index_is_beside_the_real_file(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "x.db"
+    real.parent.mkdir()
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    assert wal.log_index(str(link)) == f"{real}-shm"  # where SQLite keeps it
+    for unread in (None, "", ":memory:", "file:x.db?mode=memory&cache=shared"):
+        assert wal.log_index(unread) is None and not wal.importer_checkpoints(unread)
+
+
+def test_the_command_through_a_symlinked_database_leaves_every_file_in_the_real_file(tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for source in sorted((SAMPLES / "text").glob("*.txt")):
+        shutil.copy(source, folder / source.name)
+    real = tmp_path / "real" / "x.db"
+    real.parent.mkdir()
+    connect(f"sqlite:///{real}").dispose()
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    done = subprocess.run([sys.executable, "-m", "goalforms", "import", str(folder), "--db", str(link),
+                           "--workers", "2"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not Path(f"{real}-wal").exists()
+    alone = tmp_path / "copied.db"
+    shutil.copy(real, alone)
+    with sqlite3.connect(alone) as copied:
+        forms = copied.execute("SELECT count(*) FROM forms").fetchone()[0]
+    assert forms == import_paths([folder], connect(f"sqlite:///{tmp_path / 'ref.db'}")).total("forms") > 0
+
+
+def test_a_restart_never_waits_for_a_held_write_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker stuck while it holds the lock must not stop the importing process (its watchdog)."""
+    import fcntl
+    import os
+    import time
+
+    database = tmp_path / "held.db"
+    writer = make_engine(f"sqlite:///{database}", checkpoints=False)
+    checkpointer = wal.Checkpointer(make_engine(f"sqlite:///{database}"))
+    holder = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        _write_rows(writer, 500)
+        monkeypatch.setattr(wal, "EVERY_FRAMES", 1)
+        monkeypatch.setattr(wal, "RESTART_FRAMES", 1)
+        fcntl.flock(holder, fcntl.LOCK_EX)  # as a stuck worker would hold it
+        started = time.monotonic()
+        checkpointer()
+        assert time.monotonic() - started < 5
+        assert (checkpointer.passive, checkpointer.restarts) == (1, 0)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        _write_rows(writer, 1)
+        checkpointer()
+        assert checkpointer.restarts == 1
+        assert os.path.getsize(f"{database}-wal") == 0  # emptied (TRUNCATE)
+    finally:
+        os.close(holder)
+        writer.dispose()
+        checkpointer.engine.dispose()

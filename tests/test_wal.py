@@ -69,8 +69,8 @@ def test_pending_frames_and_the_checkpointer(tmp_path: Path, monkeypatch: pytest
         checkpointer.engine.dispose()
 
 
-@pytest.mark.workers
-def test_an_import_with_workers_checkpoints_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _record_checkpointers(monkeypatch: pytest.MonkeyPatch) -> list[wal.Checkpointer]:
+    """The importer's checkpointers, as it makes them."""
     made: list[wal.Checkpointer] = []
 
     class Recorded(wal.Checkpointer):
@@ -79,11 +79,22 @@ def test_an_import_with_workers_checkpoints_as_it_goes(tmp_path: Path, monkeypat
             made.append(self)
 
     monkeypatch.setattr(importer, "Checkpointer", Recorded)
-    monkeypatch.setattr(wal, "EVERY_FRAMES", 20)
+    return made
+
+
+def _text_samples(tmp_path: Path) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()
     for source in sorted((SAMPLES / "text").glob("*.txt")):
         shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.mark.workers
+def test_an_import_with_workers_checkpoints_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _record_checkpointers(monkeypatch)
+    monkeypatch.setattr(wal, "EVERY_FRAMES", 20)
+    folder = _text_samples(tmp_path)
     database = tmp_path / "w.db"
     report = import_paths([folder], connect(f"sqlite:///{database}"), options=ImportOptions(workers=2))
     assert report.count(LOADED) == len(list(folder.iterdir()))
@@ -143,10 +154,7 @@ def test_the_command_leaves_every_committed_file_in_the_database_file(tmp_path: 
     import subprocess
     import sys
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for source in sorted((SAMPLES / "text").glob("*.txt")):
-        shutil.copy(source, folder / source.name)
+    folder = _text_samples(tmp_path)
     database = tmp_path / "cli.db"
     done = subprocess.run([sys.executable, "-m", "goalforms", "import", str(folder), "--db", str(database),
                            "--workers", "2"], capture_output=True, text=True, timeout=600)
@@ -162,19 +170,9 @@ def test_the_command_leaves_every_committed_file_in_the_database_file(tmp_path: 
 
 @pytest.mark.workers
 def test_the_end_of_an_import_copies_the_rest_of_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[wal.Checkpointer] = []
-
-    class Recorded(wal.Checkpointer):
-        def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(engine)
-            made.append(self)
-
-    monkeypatch.setattr(importer, "Checkpointer", Recorded)
+    made = _record_checkpointers(monkeypatch)
     monkeypatch.setattr(wal, "EVERY_FRAMES", 10**9)  # no checkpoint while the files go in
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for source in sorted((SAMPLES / "text").glob("*.txt")):
-        shutil.copy(source, folder / source.name)
+    folder = _text_samples(tmp_path)
     database = tmp_path / "end.db"
     import_paths([folder], connect(f"sqlite:///{database}"), options=ImportOptions(workers=2))
     assert made[0].passive == 1 and wal.pending_frames(str(database)) == 0
@@ -195,10 +193,7 @@ def test_the_command_through_a_symlinked_database_leaves_every_file_in_the_real_
     import subprocess
     import sys
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for source in sorted((SAMPLES / "text").glob("*.txt")):
-        shutil.copy(source, folder / source.name)
+    folder = _text_samples(tmp_path)
     real = tmp_path / "real" / "x.db"
     real.parent.mkdir()
     connect(f"sqlite:///{real}").dispose()

@@ -206,13 +206,18 @@ SMALL_FILE = 64 * 1024  # bytes: text, Word, spreadsheets and HTML pages of a fe
 CHUNK_BYTES = 2 * SMALL_FILE
 
 
+def _alone(job: Job) -> bool:
+    """A file big enough to be a worker's job on its own."""
+    return job.size > SMALL_FILE
+
+
 def chunks(jobs: list[Job]) -> list[list[Job]]:
     """``jobs`` in their order, cut into the workers' jobs: a big file alone, small files together
     (at most CHUNK_FILES of them, CHUNK_BYTES in all)."""
     out: list[list[Job]] = []
     current: list[Job] = []
     for job in jobs:
-        if job.size > SMALL_FILE:
+        if _alone(job):
             out.append([job])
             continue
         if len(current) == CHUNK_FILES or sum(j.size for j in current) + job.size > CHUNK_BYTES:
@@ -468,7 +473,7 @@ class _Drain:
         counts as a full one (the window is four jobs a worker, whatever their files)."""
         if self.url is None:
             return len(self.pending)
-        return sum(CHUNK_FILES if len(jobs) == 1 and jobs[0].size > SMALL_FILE else len(jobs)
+        return sum(CHUNK_FILES if len(jobs) == 1 and _alone(jobs[0]) else len(jobs)
                    for jobs in self.pending.values())
 
     def _stuck_after(self, files: int) -> float | None:

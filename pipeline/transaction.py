@@ -267,7 +267,7 @@ def load_jobs(jobs: list[Job], url: str, limits: Limits | None = None) -> list[F
 
 # A stored document's outcome as its worker would have sent it (the counts its transaction stored).
 _WRITTEN = """
-    SELECT d.path, d.sha256, d.format,
+    SELECT d.sha256, d.format,
            (SELECT count(*) FROM forms f WHERE f.document_id = d.id),
            (SELECT count(*) FROM indicators i JOIN forms f ON f.id = i.form_id WHERE f.document_id = d.id),
            (SELECT count(*) FROM parse_issues p JOIN forms f ON f.id = p.form_id WHERE f.document_id = d.id)
@@ -282,7 +282,7 @@ def written_before(engine: Engine, jobs: list[Job]) -> dict[str, FileOutcome]:
     found: dict[str, FileOutcome] = {}
     with engine.connect() as connection:
         for job in jobs:
-            for _path, sha256, fmt, forms, indicators, issues in fetch(connection, _WRITTEN, (job.key,)):
+            for sha256, fmt, forms, indicators, issues in fetch(connection, _WRITTEN, (job.key,)):
                 if sha256 == job.sha256:
                     found[job.key] = FileOutcome(str(job.path), LOADED, forms=forms, indicators=indicators,
                                                  issues=issues, reason="written before its worker died", format=fmt)

@@ -38,6 +38,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def on_disk(database: str | None) -> bool:
+    """Is an SQLite URL's database a file of its own (not in memory, not a ``file:`` URI)? Only such
+    a file has a lock file and a log index beside it that goalforms reads."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, autocheckpoint: int = 4000) -> None:
     cursor = dbapi_connection.cursor()
     # First: switching to WAL may wait for another process. 30 s: an import's workers write one
@@ -112,7 +118,7 @@ def sqlite_file_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
     Other SQLite clients still wait on SQLite's own lock (busy_timeout). The lock file is left in
     place (removing it would let a third process lock a different file)."""
     database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+    if engine.dialect.name != "sqlite" or not on_disk(database):
         yield True
         return
     try:

@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
-from goalforms.schema.db import sqlite_file_lock
+from goalforms.schema.db import on_disk, sqlite_file_lock
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,9 +39,7 @@ def log_index(database: str | None) -> str | None:
     """The WAL-index file (``-shm``) of an SQLite file database — beside the real file, as SQLite
     resolves a symlink — or None when there is no such file to read (in memory, a ``file:`` URI):
     then the workers checkpoint their own commits as SQLite does by default."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"{os.path.realpath(database)}-shm"
+    return f"{os.path.realpath(database)}-shm" if database and on_disk(database) else None
 
 
 def importer_checkpoints(database: str | None) -> bool:
